@@ -1,0 +1,166 @@
+//! Scalar formulas in one variable `x`: how every elementwise activation is defined, the
+//! built-in ones and the ones a user declares with `act`.
+
+use std::fmt;
+
+/// A function of the formula language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Func {
+    /// `exp(a)`
+    Exp,
+    /// `log(a)`, the natural logarithm.
+    Log,
+    /// `sqrt(a)`
+    Sqrt,
+    /// `abs(a)`
+    Abs,
+    /// `tanh(a)`
+    Tanh,
+    /// `sigmoid(a) = 1 / (1 + exp(-a))`
+    Sigmoid,
+    /// `erf(a)`, the error function.
+    Erf,
+    /// `max(a, b)`
+    Max,
+    /// `min(a, b)`
+    Min,
+}
+
+impl Func {
+    /// Every function, for lookup and suggestions.
+    pub const ALL: [Func; 9] = [
+        Func::Exp,
+        Func::Log,
+        Func::Sqrt,
+        Func::Abs,
+        Func::Tanh,
+        Func::Sigmoid,
+        Func::Erf,
+        Func::Max,
+        Func::Min,
+    ];
+
+    /// The name it is written with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Exp => "exp",
+            Func::Log => "log",
+            Func::Sqrt => "sqrt",
+            Func::Abs => "abs",
+            Func::Tanh => "tanh",
+            Func::Sigmoid => "sigmoid",
+            Func::Erf => "erf",
+            Func::Max => "max",
+            Func::Min => "min",
+        }
+    }
+
+    /// How many arguments it takes.
+    pub fn arity(self) -> usize {
+        match self {
+            Func::Max | Func::Min => 2,
+            _ => 1,
+        }
+    }
+
+    /// The function written `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// A scalar formula in the variable `x`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Formula {
+    /// A constant.
+    Const(f64),
+    /// The variable.
+    X,
+    /// `-a`
+    Neg(Box<Formula>),
+    /// `a + b`
+    Add(Box<Formula>, Box<Formula>),
+    /// `a - b`
+    Sub(Box<Formula>, Box<Formula>),
+    /// `a * b`
+    Mul(Box<Formula>, Box<Formula>),
+    /// `a / b`
+    Div(Box<Formula>, Box<Formula>),
+    /// `a ^ b`
+    Pow(Box<Formula>, Box<Formula>),
+    /// A function applied to its arguments.
+    Call(Func, Vec<Formula>),
+}
+
+impl Formula {
+    /// Replaces the variable by `arg` (how a custom activation used inside another is inlined).
+    pub fn substitute(&self, arg: &Formula) -> Formula {
+        let sub = |f: &Formula| Box::new(f.substitute(arg));
+        match self {
+            Formula::Const(c) => Formula::Const(*c),
+            Formula::X => arg.clone(),
+            Formula::Neg(a) => Formula::Neg(sub(a)),
+            Formula::Add(a, b) => Formula::Add(sub(a), sub(b)),
+            Formula::Sub(a, b) => Formula::Sub(sub(a), sub(b)),
+            Formula::Mul(a, b) => Formula::Mul(sub(a), sub(b)),
+            Formula::Div(a, b) => Formula::Div(sub(a), sub(b)),
+            Formula::Pow(a, b) => Formula::Pow(sub(a), sub(b)),
+            Formula::Call(f, args) => {
+                Formula::Call(*f, args.iter().map(|a| a.substitute(arg)).collect())
+            }
+        }
+    }
+
+    /// Binding strength when printed: higher binds tighter.
+    fn precedence(&self) -> u8 {
+        match self {
+            Formula::Add(..) | Formula::Sub(..) => 1,
+            Formula::Mul(..) | Formula::Div(..) => 2,
+            Formula::Neg(..) => 3,
+            Formula::Pow(..) => 4,
+            Formula::Const(c) if *c < 0.0 => 3,
+            Formula::Const(_) | Formula::X | Formula::Call(..) => 5,
+        }
+    }
+}
+
+/// Writes `f`, in parentheses when it binds less tightly than `min`.
+fn operand(out: &mut fmt::Formatter<'_>, f: &Formula, min: u8) -> fmt::Result {
+    if f.precedence() < min { write!(out, "({f})") } else { write!(out, "{f}") }
+}
+
+impl fmt::Display for Formula {
+    /// Formats in the DSL's own syntax, with no more parentheses than needed; the output parses
+    /// back to an equal formula.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let binary = |f: &mut fmt::Formatter<'_>, a, op, b, p: u8, right_assoc: bool| {
+            let (pa, pb) = if right_assoc { (p + 1, p) } else { (p, p + 1) };
+            operand(f, a, pa)?;
+            write!(f, " {op} ")?;
+            operand(f, b, pb)
+        };
+        match self {
+            Formula::Const(c) => write!(f, "{c}"),
+            Formula::X => f.write_str("x"),
+            Formula::Neg(a) => {
+                f.write_str("-")?;
+                operand(f, a, 3)
+            }
+            Formula::Add(a, b) => binary(f, a, "+", b, 1, false),
+            Formula::Sub(a, b) => binary(f, a, "-", b, 1, false),
+            Formula::Mul(a, b) => binary(f, a, "*", b, 2, false),
+            Formula::Div(a, b) => binary(f, a, "/", b, 2, false),
+            Formula::Pow(a, b) => binary(f, a, "^", b, 4, true),
+            Formula::Call(func, args) => {
+                write!(f, "{}(", func.name())?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! Validation: syntax tree → [`Network`], reporting every problem found, each at its token.
+
+use crate::ast::{ActDef, ActivationAst, BinOp, Expr, Item, NetworkAst, Name, SpecAst, Units};
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::formula::{Formula, Func};
+use crate::network::{Activation, CustomActivation, DEFAULT_ELU_ALPHA, DEFAULT_LEAKY_SLOPE};
+use crate::network::{Layer, Loss, MAX_UNITS, MAX_WEIGHTS, Network};
+use std::sync::Arc;
+
+/// The built-in activations, as written.
+pub const BUILTIN_ACTIVATIONS: [&str; 9] =
+    ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus", "silu", "gelu", "softmax"];
+
+/// Is `word` the name of a built-in activation?
+pub fn is_activation_name(word: &str) -> bool {
+    BUILTIN_ACTIVATIONS.contains(&word)
+}
+
+/// Is `word` the name of a loss?
+pub fn is_loss_name(word: &str) -> bool {
+    Loss::from_name(word).is_some()
+}
+
+/// Words Rust reserves, which cannot name a struct.
+const RUST_KEYWORDS: [&str; 52] = [
+    "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
+    "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if",
+    "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv",
+    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// A validated `struct NAME = NETWORK;` item of the macro.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetItem {
+    /// The struct's name.
+    pub name: Name,
+    /// Each outer attribute, as a source range.
+    pub attrs: Vec<Span>,
+    /// The visibility, as a source range.
+    pub vis: Option<Span>,
+    /// The network, or `None` when it had errors (they are in the diagnostics).
+    pub network: Option<Network>,
+}
+
+/// Validates what the CLI reads.
+pub fn validate_spec(ast: &SpecAst) -> Result<Network, Diagnostics> {
+    let mut cx = Checker::default();
+    for act in &ast.acts {
+        cx.act(act);
+    }
+    let network = cx.network(&ast.network, &[]);
+    let Checker { diags, .. } = cx;
+    match network {
+        Some(n) => diags.finish(n),
+        None => Err(diags.finish(()).expect_err("a rejected network has reported an error")),
+    }
+}
+
+/// Validates the macro's items. Returns every network item (with `network: None` where it
+/// failed, so that the caller can emit a harmless stand-in) and every error found.
+pub fn validate_items(items: &[Item]) -> (Vec<NetItem>, Diagnostics) {
+    let mut cx = Checker::default();
+    let declared: Vec<&Name> = items
+        .iter()
+        .filter_map(|i| if let Item::Act(a) = i { Some(&a.name) } else { None })
+        .collect();
+    let mut out: Vec<NetItem> = Vec::new();
+    for item in items {
+        match item {
+            Item::Act(act) => cx.act(act),
+            Item::Net(def) => {
+                if let Some(first) = out.iter().find(|n| n.name.text == def.name.text) {
+                    cx.diags.push(
+                        Diagnostic::new(
+                            def.name.span,
+                            format!("the name `{}` is defined twice", def.name.text),
+                        )
+                        .related(first.name.span, "first defined here")
+                        .note("each network needs a struct name of its own"),
+                    );
+                }
+                if RUST_KEYWORDS.contains(&def.name.text.as_str()) {
+                    cx.error(
+                        def.name.span,
+                        format!("`{}` is a Rust keyword; the struct needs another name", def.name.text),
+                    );
+                }
+                let network = cx.network(&def.network, &declared);
+                out.push(NetItem {
+                    name: def.name.clone(),
+                    attrs: def.attrs.clone(),
+                    vis: def.vis,
+                    network,
+                });
+            }
+        }
+    }
+    (out, cx.diags.finish(()).err().unwrap_or_default())
+}
+
+/// One validation run: the errors so far and the custom activations declared so far.
+#[derive(Default)]
+struct Checker {
+    diags: Diagnostics,
+    /// Declared custom activations; `None` for one whose definition had errors, so that its
+    /// uses raise no second error.
+    acts: Vec<(String, Span, Option<Arc<CustomActivation>>)>,
+}
+
+impl Checker {
+    fn error(&mut self, span: Span, message: String) {
+        self.diags.error(span, message);
+    }
+
+    fn act(&mut self, def: &ActDef) {
+        let name = &def.name.text;
+        let mut ok = true;
+        if is_activation_name(name) {
+            self.error(
+                def.name.span,
+                format!("`{name}` is a built-in activation; a custom activation needs a name of its own"),
+            );
+            ok = false;
+        } else if Func::from_name(name).is_some() {
+            self.error(
+                def.name.span,
+                format!("`{name}` is a built-in function of formulas; a custom activation needs a name of its own"),
+            );
+            ok = false;
+        } else if let Some((_, first, _)) = self.acts.iter().find(|(n, _, _)| n == name) {
+            self.diags.push(
+                Diagnostic::new(def.name.span, format!("the activation `{name}` is defined twice"))
+                    .related(*first, "first defined here"),
+            );
+            ok = false;
+        }
+        let formula = self.formula(&def.body, &def.param);
+        let custom = match (ok, formula) {
+            (true, Some(formula)) => {
+                Some(Arc::new(CustomActivation { name: name.clone(), formula }))
+            }
+            _ => None,
+        };
+        if !self.acts.iter().any(|(n, _, _)| n == name) {
+            self.acts.push((name.clone(), def.name.span, custom));
+        }
+    }
+
+    /// Converts a formula as written to a [`Formula`] in `x`, or reports why it cannot.
+    fn formula(&mut self, e: &Expr, param: &Name) -> Option<Formula> {
+        Some(match e {
+            Expr::Num(n) => {
+                if !n.value.is_finite() {
+                    self.error(n.span, "number too large for a 64-bit float".to_owned());
+                    return None;
+                }
+                Formula::Const(n.value)
+            }
+            Expr::Var(v) if v.text == param.text => Formula::X,
+            Expr::Var(v) => {
+                let message = if Func::from_name(&v.text).is_some() {
+                    format!("`{}` is a function; call it as `{}(...)`", v.text, v.text)
+                } else {
+                    format!(
+                        "unknown variable `{}`; the formula's only variable is `{}`",
+                        v.text, param.text
+                    )
+                };
+                self.error(v.span, message);
+                return None;
+            }
+            Expr::Neg(a, _) => Formula::Neg(Box::new(self.formula(a, param)?)),
+            Expr::Bin(op, a, b, _) => {
+                // Check both sides so that every mistake is reported, not just the first.
+                let (a, b) = (self.formula(a, param), self.formula(b, param));
+                let (a, b) = (Box::new(a?), Box::new(b?));
+                match op {
+                    BinOp::Add => Formula::Add(a, b),
+                    BinOp::Sub => Formula::Sub(a, b),
+                    BinOp::Mul => Formula::Mul(a, b),
+                    BinOp::Div => Formula::Div(a, b),
+                    BinOp::Pow => Formula::Pow(a, b),
+                }
+            }
+            Expr::Call(callee, args, span) => {
+                let converted: Vec<Option<Formula>> =
+                    args.iter().map(|a| self.formula(a, param)).collect();
+                let arity = if let Some(f) = Func::from_name(&callee.text) {
+                    f.arity()
+                } else if self.acts.iter().any(|(n, _, _)| *n == callee.text) {
+                    1
+                } else {
+                    let mut known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+                    known.extend(self.acts.iter().map(|(n, _, _)| n.as_str()));
+                    let message = format!(
+                        "unknown function `{}`; expected one of {}{}",
+                        callee.text,
+                        known.join(", "),
+                        suggestion(&callee.text, known.iter().copied())
+                    );
+                    let mut d = Diagnostic::new(callee.span, message);
+                    if is_activation_name(&callee.text) {
+                        d = d.note(format!(
+                            "built-in activations are not functions of formulas; write `{}` out (see the language reference)",
+                            callee.text
+                        ));
+                    }
+                    self.diags.push(d);
+                    return None;
+                };
+                if args.len() != arity {
+                    let s = if arity == 1 { "" } else { "s" };
+                    self.error(
+                        *span,
+                        format!(
+                            "`{}` takes {arity} argument{s}, found {}",
+                            callee.text,
+                            args.len()
+                        ),
+                    );
+                    return None;
+                }
+                let args: Vec<Formula> = converted.into_iter().collect::<Option<_>>()?;
+                match Func::from_name(&callee.text) {
+                    Some(f) => Formula::Call(f, args),
+                    None => {
+                        // An earlier custom activation: inline its formula.
+                        let (_, _, custom) =
+                            self.acts.iter().find(|(n, _, _)| *n == callee.text).expect("found above");
+                        custom.as_ref()?.formula.substitute(&args[0])
+                    }
+                }
+            }
+        })
+    }
+
+    fn units(&mut self, u: Units, what: &str) -> Option<usize> {
+        if u.value == 0 {
+            self.error(u.span, format!("{what} needs at least one unit, found 0"));
+            None
+        } else if u.value > MAX_UNITS {
+            self.error(
+                u.span,
+                format!("{what} of {} units is too wide: at most {MAX_UNITS} (2^20)", u.value),
+            );
+            None
+        } else {
+            Some(u.value as usize)
+        }
+    }
+
+    /// Validates one network; `declared` lists every `act` of the macro, for a note when one
+    /// is used before its definition.
+    fn network(&mut self, ast: &NetworkAst, declared: &[&Name]) -> Option<Network> {
+        let before = self.diags.errors().len();
+        let mut complete = true;
+        let inputs = self.units(ast.inputs, "the input");
+        let mut width = inputs;
+        let mut layers = Vec::new();
+        for (i, l) in ast.layers.iter().enumerate() {
+            let what = format!("layer {}", i + 1);
+            let units = self.units(l.units, &what);
+            if let (Some(n_in), Some(n_out)) = (width, units)
+                && (n_in as u64) * (n_out as u64) > MAX_WEIGHTS
+            {
+                self.error(
+                    l.units.span,
+                    format!(
+                        "{what} would hold {n_in} × {n_out} = {} weights, more than {MAX_WEIGHTS} (2^28)",
+                        n_in as u64 * n_out as u64
+                    ),
+                );
+            }
+            let activation = match &l.activation {
+                None => Some(Activation::Identity),
+                Some(a) => self.activation(a, declared),
+            };
+            match (width, units, activation) {
+                (Some(n_in), Some(n_out), Some(activation)) => layers.push(Layer {
+                    inputs: n_in,
+                    units: n_out,
+                    activation,
+                    bias: l.no_bias.is_none(),
+                }),
+                _ => complete = false,
+            }
+            width = units;
+        }
+        let loss = self.loss(&ast.loss);
+        if let (Some(loss), Some(last)) = (loss, ast.layers.last()) {
+            self.check_loss(loss, last.activation.as_ref(), last.units);
+        }
+        if !complete || self.diags.errors().len() > before {
+            return None;
+        }
+        Some(Network { inputs: inputs?, layers, loss: loss? })
+    }
+
+    fn activation(&mut self, a: &ActivationAst, declared: &[&Name]) -> Option<Activation> {
+        let name = a.name.text.as_str();
+        let args = a.args.as_deref().unwrap_or(&[]);
+        let takes_one = matches!(name, "leaky_relu" | "elu");
+        if (takes_one && args.len() > 1) || (!takes_one && a.args.is_some()) {
+            let expected = if takes_one { "at most one argument" } else { "no arguments" };
+            let kind = if is_activation_name(name) { "" } else { "custom " };
+            self.error(
+                a.span,
+                format!("the {kind}activation `{name}` takes {expected}, found {}", args.len()),
+            );
+            return None;
+        }
+        for arg in args {
+            if !arg.value.is_finite() {
+                self.error(arg.span, "number too large for a 64-bit float".to_owned());
+                return None;
+            }
+        }
+        let first = args.first().map(|n| n.value);
+        Some(match name {
+            "relu" => Activation::Relu,
+            "leaky_relu" => Activation::LeakyRelu { slope: first.unwrap_or(DEFAULT_LEAKY_SLOPE) },
+            "elu" => Activation::Elu { alpha: first.unwrap_or(DEFAULT_ELU_ALPHA) },
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "softplus" => Activation::Softplus,
+            "silu" => Activation::Silu,
+            "gelu" => Activation::Gelu,
+            "softmax" => Activation::Softmax,
+            _ => {
+                if let Some((_, _, custom)) = self.acts.iter().find(|(n, _, _)| n == name) {
+                    return custom.clone().map(Activation::Custom);
+                }
+                let mut known: Vec<&str> = BUILTIN_ACTIVATIONS.to_vec();
+                known.extend(self.acts.iter().map(|(n, _, _)| n.as_str()));
+                let mut d = Diagnostic::new(
+                    a.name.span,
+                    format!(
+                        "unknown activation `{name}`; expected one of {}{}",
+                        known.join(", "),
+                        suggestion(name, known.iter().copied())
+                    ),
+                );
+                if let Some(later) = declared.iter().find(|d| d.text == name) {
+                    d = d.related(later.span, "declared here, after its use").note(format!(
+                        "`{name}` is declared later; an `act` must come before the networks that use it"
+                    ));
+                } else if is_loss_name(name) {
+                    d = d.note(format!("`{name}` is a loss; it follows the last layer after `:`"));
+                }
+                self.diags.push(d);
+                return None;
+            }
+        })
+    }
+
+    fn loss(&mut self, name: &Name) -> Option<Loss> {
+        let loss = Loss::from_name(&name.text);
+        if loss.is_none() {
+            let known = Loss::ALL.map(Loss::name);
+            let mut d = Diagnostic::new(
+                name.span,
+                format!(
+                    "unknown loss `{}`; expected one of {}{}",
+                    name.text,
+                    known.join(", "),
+                    suggestion(&name.text, known)
+                ),
+            );
+            if is_activation_name(&name.text) {
+                d = d.note(format!(
+                    "`{}` is an activation; it goes before a layer's units, and a loss follows `:`",
+                    name.text
+                ));
+            }
+            self.diags.push(d);
+        }
+        loss
+    }
+
+    fn check_loss(&mut self, loss: Loss, last: Option<&ActivationAst>, outputs: Units) {
+        let applies = match loss {
+            Loss::Nll | Loss::Ce => Some("log-softmax"),
+            Loss::Bce => Some("the sigmoid"),
+            _ => None,
+        };
+        if let (Some(applied), Some(act)) = (applies, last)
+            && matches!(act.name.text.as_str(), "softmax" | "sigmoid")
+        {
+            let act_name = &act.name.text;
+            self.diags.push(
+                Diagnostic::new(
+                    act.name.span,
+                    format!(
+                        "`{act_name}` before `{loss}`: the loss already applies {applied} to the final output"
+                    ),
+                )
+                .note(format!(
+                    "`{loss}` takes raw scores (logits) and applies {applied} itself, like PyTorch's {}; `{act_name}` on the last layer would squash the scores first and slow learning: remove it",
+                    if loss == Loss::Bce { "nn.BCEWithLogitsLoss" } else { "nn.CrossEntropyLoss" }
+                )),
+            );
+        }
+        if matches!(loss, Loss::Nll | Loss::Ce) && outputs.value == 1 {
+            self.diags.push(
+                Diagnostic::new(
+                    outputs.span,
+                    format!("`{loss}` needs at least 2 outputs (one per class), found 1"),
+                )
+                .note("for a yes/no target, use one output with `bce`".to_owned()),
+            );
+        }
+    }
+}
+
+/// `" (did you mean `relu`?)"` when a candidate is close to `word`, else `""`.
+fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, c), c))
+        .filter(|(d, c)| *d <= 2.max(word.len() / 3) && *d < c.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
