@@ -8,7 +8,12 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 /// The items for one network: the struct and its constants.
-pub fn network_item(net: &Network, attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStream {
+pub fn network_item(
+    net: &Network,
+    attrs: TokenStream,
+    vis: TokenStream,
+    name: &Ident,
+) -> TokenStream {
     let inputs = net.inputs;
     let outputs = net.outputs();
     let params = net.params();

@@ -126,7 +126,11 @@ impl Formula {
 
 /// Writes `f`, in parentheses when it binds less tightly than `min`.
 fn operand(out: &mut fmt::Formatter<'_>, f: &Formula, min: u8) -> fmt::Result {
-    if f.precedence() < min { write!(out, "({f})") } else { write!(out, "{f}") }
+    if f.precedence() < min {
+        write!(out, "({f})")
+    } else {
+        write!(out, "{f}")
+    }
 }
 
 impl fmt::Display for Formula {

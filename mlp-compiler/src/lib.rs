@@ -42,5 +42,9 @@ pub fn compile_spec(text: &str) -> Result<Network, Diagnostics> {
 pub fn compile_items(text: &str) -> Result<Vec<NetItem>, (Vec<NetItem>, Diagnostics)> {
     let items = parse::parse_items(text).map_err(|d| (Vec::new(), d))?;
     let (nets, diags) = validate::validate_items(&items);
-    if diags.is_empty() { Ok(nets) } else { Err((nets, diags)) }
+    if diags.is_empty() {
+        Ok(nets)
+    } else {
+        Err((nets, diags))
+    }
 }

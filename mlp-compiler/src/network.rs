@@ -132,10 +132,14 @@ impl Loss {
     /// One line on what it computes and what targets it takes.
     pub fn meaning(self) -> &'static str {
         match self {
-            Loss::Nll => "log-softmax then negative log-likelihood; targets are class indices (u32)",
+            Loss::Nll => {
+                "log-softmax then negative log-likelihood; targets are class indices (u32)"
+            }
             Loss::Ce => "log-softmax then cross-entropy; targets are probability vectors",
             Loss::Mse => "mean squared error over outputs; targets are vectors",
-            Loss::Bce => "binary cross-entropy on logits (sigmoid applied by the loss); targets in [0, 1]",
+            Loss::Bce => {
+                "binary cross-entropy on logits (sigmoid applied by the loss); targets in [0, 1]"
+            }
             Loss::L2 => "½‖y − t‖² summed over outputs; targets are vectors",
         }
     }

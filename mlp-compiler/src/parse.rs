@@ -52,7 +52,10 @@ pub fn parse_items(text: &str) -> Result<Vec<Item>, Diagnostics> {
 /// Runs the grammar from `rule` and returns the children of its one pair.
 fn parse_rule(rule: Rule, text: &str) -> Result<Pairs<'_, Rule>, Diagnostics> {
     match MlpParser::parse(rule, text) {
-        Ok(mut pairs) => Ok(pairs.next().expect("an entry rule yields one pair").into_inner()),
+        Ok(mut pairs) => Ok(pairs
+            .next()
+            .expect("an entry rule yields one pair")
+            .into_inner()),
         Err(error) => {
             let mut diags = Diagnostics::new();
             diags.push(syntax_error(&error, text));
@@ -67,7 +70,10 @@ fn span_of(pair: &Pair<'_, Rule>) -> Span {
 }
 
 fn name(pair: Pair<'_, Rule>) -> Name {
-    Name { text: pair.as_str().to_owned(), span: span_of(&pair) }
+    Name {
+        text: pair.as_str().to_owned(),
+        span: span_of(&pair),
+    }
 }
 
 fn net_def(pair: Pair<'_, Rule>) -> NetDef {
@@ -105,8 +111,12 @@ fn act_def(pair: Pair<'_, Rule>) -> ActDef {
     }
     let mut names = names.into_iter();
     ActDef {
-        name: names.next().expect("the grammar's `act_def` names the activation"),
-        param: names.next().expect("the grammar's `act_def` names the variable"),
+        name: names
+            .next()
+            .expect("the grammar's `act_def` names the activation"),
+        param: names
+            .next()
+            .expect("the grammar's `act_def` names the variable"),
         body: body.expect("the grammar's `act_def` has a formula"),
         span,
     }
@@ -138,7 +148,10 @@ fn units(pair: Pair<'_, Rule>) -> Units {
     // Only digits remain, so the one failure is overflow: saturate and let validation report
     // the absurd size with the same message as any other.
     let value = digits.parse().unwrap_or(u64::MAX);
-    Units { value, span: span_of(&pair) }
+    Units {
+        value,
+        span: span_of(&pair),
+    }
 }
 
 fn layer(pair: Pair<'_, Rule>) -> LayerAst {
@@ -154,17 +167,33 @@ fn layer(pair: Pair<'_, Rule>) -> LayerAst {
             _ => {}
         }
     }
-    LayerAst { activation, units: count.expect("the grammar's `layer` has units"), no_bias, span }
+    LayerAst {
+        activation,
+        units: count.expect("the grammar's `layer` has units"),
+        no_bias,
+        span,
+    }
 }
 
 fn activation_ast(pair: Pair<'_, Rule>) -> ActivationAst {
     let span = span_of(&pair);
     let mut inner = pair.into_inner();
-    let act_name = name(inner.next().expect("the grammar's `activation` starts with a name"));
+    let act_name = name(
+        inner
+            .next()
+            .expect("the grammar's `activation` starts with a name"),
+    );
     let args = inner.next().map(|args| {
-        args.into_inner().filter(|p| p.as_rule() == Rule::signed).map(signed).collect()
+        args.into_inner()
+            .filter(|p| p.as_rule() == Rule::signed)
+            .map(signed)
+            .collect()
     });
-    ActivationAst { name: act_name, args, span }
+    ActivationAst {
+        name: act_name,
+        args,
+        span,
+    }
 }
 
 fn signed(pair: Pair<'_, Rule>) -> Number {
@@ -178,7 +207,10 @@ fn signed(pair: Pair<'_, Rule>) -> Number {
             _ => {}
         }
     }
-    Number { value: if negative { -value } else { value }, span }
+    Number {
+        value: if negative { -value } else { value },
+        span,
+    }
 }
 
 fn number(pair: &Pair<'_, Rule>) -> Number {
@@ -186,7 +218,10 @@ fn number(pair: &Pair<'_, Rule>) -> Number {
     // The grammar admits only decimal literals, which f64 parses (overflowing to infinity,
     // which validation rejects).
     let value = text.parse().unwrap_or(f64::INFINITY);
-    Number { value, span: span_of(pair) }
+    Number {
+        value,
+        span: span_of(pair),
+    }
 }
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
@@ -211,7 +246,11 @@ fn formula(pair: Pair<'_, Rule>) -> Expr {
             Rule::call => {
                 let span = span_of(&p);
                 let mut inner = p.into_inner().filter(meaningful);
-                let callee = name(inner.next().expect("the grammar's `call` starts with a name"));
+                let callee = name(
+                    inner
+                        .next()
+                        .expect("the grammar's `call` starts with a name"),
+                );
                 Expr::Call(callee, inner.map(formula).collect(), span)
             }
             rule => unreachable!("the grammar has no primary {rule:?}"),
@@ -294,7 +333,8 @@ fn token_at(text: &str, pos: usize) -> Option<Span> {
     let rest = text.get(pos..)?;
     let first = rest.chars().next()?;
     let len = if first.is_alphanumeric() || first == '_' {
-        rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len())
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(rest.len())
     } else if rest.starts_with("->") {
         2
     } else {

@@ -20,7 +20,10 @@ pub fn flops(net: &Network) -> Flops {
     let product = |l: &crate::network::Layer| 2 * l.inputs as u64 * l.units as u64;
     let forward: u64 = net.layers.iter().map(product).sum();
     let input_grads: u64 = net.layers.iter().skip(1).map(product).sum();
-    Flops { forward, backward: forward + input_grads }
+    Flops {
+        forward,
+        backward: forward + input_grads,
+    }
 }
 
 /// `1234567` as `1,234,567`.
@@ -28,7 +31,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -45,7 +48,12 @@ pub fn describe(net: &Network) -> String {
     for c in net.custom_activations() {
         let _ = writeln!(w, "activation   {}(x) = {}", c.name, c.formula);
     }
-    let _ = writeln!(w, "loss         {}: {}; mean over the batch", net.loss, net.loss.meaning());
+    let _ = writeln!(
+        w,
+        "loss         {}: {}; mean over the batch",
+        net.loss,
+        net.loss.meaning()
+    );
     let _ = writeln!(w);
     let rows: Vec<[String; 6]> = net
         .layers

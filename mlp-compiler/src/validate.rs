@@ -1,6 +1,6 @@
 //! Validation: syntax tree → [`Network`], reporting every problem found, each at its token.
 
-use crate::ast::{ActDef, ActivationAst, BinOp, Expr, Item, NetworkAst, Name, SpecAst, Units};
+use crate::ast::{ActDef, ActivationAst, BinOp, Expr, Item, Name, NetworkAst, SpecAst, Units};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::formula::{Formula, Func};
 use crate::network::{Activation, CustomActivation, DEFAULT_ELU_ALPHA, DEFAULT_LEAKY_SLOPE};
@@ -8,8 +8,17 @@ use crate::network::{Layer, Loss, MAX_UNITS, MAX_WEIGHTS, Network};
 use std::sync::Arc;
 
 /// The built-in activations, as written.
-pub const BUILTIN_ACTIVATIONS: [&str; 9] =
-    ["relu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus", "silu", "gelu", "softmax"];
+pub const BUILTIN_ACTIVATIONS: [&str; 9] = [
+    "relu",
+    "leaky_relu",
+    "elu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "silu",
+    "gelu",
+    "softmax",
+];
 
 /// Is `word` the name of a built-in activation?
 pub fn is_activation_name(word: &str) -> bool {
@@ -25,9 +34,9 @@ pub fn is_loss_name(word: &str) -> bool {
 const RUST_KEYWORDS: [&str; 52] = [
     "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
     "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if",
-    "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv",
-    "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type",
-    "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub",
+    "ref", "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// A validated `struct NAME = NETWORK;` item of the macro.
@@ -53,7 +62,9 @@ pub fn validate_spec(ast: &SpecAst) -> Result<Network, Diagnostics> {
     let Checker { diags, .. } = cx;
     match network {
         Some(n) => diags.finish(n),
-        None => Err(diags.finish(()).expect_err("a rejected network has reported an error")),
+        None => Err(diags
+            .finish(())
+            .expect_err("a rejected network has reported an error")),
     }
 }
 
@@ -63,13 +74,22 @@ pub fn validate_items(items: &[Item]) -> (Vec<NetItem>, Diagnostics) {
     let mut cx = Checker::default();
     let declared: Vec<&Name> = items
         .iter()
-        .filter_map(|i| if let Item::Act(a) = i { Some(&a.name) } else { None })
+        .filter_map(|i| {
+            if let Item::Act(a) = i {
+                Some(&a.name)
+            } else {
+                None
+            }
+        })
         .collect();
     let mut out: Vec<NetItem> = Vec::new();
     for item in items {
         match item {
             Item::Act(act) => cx.act(act),
             Item::Net(def) => {
+                // A duplicate or keyword name gets no item at all: a stand-in would itself
+                // fail to compile and bury the one error that matters.
+                let mut emit = true;
                 if let Some(first) = out.iter().find(|n| n.name.text == def.name.text) {
                     cx.diags.push(
                         Diagnostic::new(
@@ -79,20 +99,27 @@ pub fn validate_items(items: &[Item]) -> (Vec<NetItem>, Diagnostics) {
                         .related(first.name.span, "first defined here")
                         .note("each network needs a struct name of its own"),
                     );
+                    emit = false;
                 }
                 if RUST_KEYWORDS.contains(&def.name.text.as_str()) {
                     cx.error(
                         def.name.span,
-                        format!("`{}` is a Rust keyword; the struct needs another name", def.name.text),
+                        format!(
+                            "`{}` is a Rust keyword; the struct needs another name",
+                            def.name.text
+                        ),
                     );
+                    emit = false;
                 }
                 let network = cx.network(&def.network, &declared);
-                out.push(NetItem {
-                    name: def.name.clone(),
-                    attrs: def.attrs.clone(),
-                    vis: def.vis,
-                    network,
-                });
+                if emit {
+                    out.push(NetItem {
+                        name: def.name.clone(),
+                        attrs: def.attrs.clone(),
+                        vis: def.vis,
+                        network,
+                    });
+                }
             }
         }
     }
@@ -119,7 +146,9 @@ impl Checker {
         if is_activation_name(name) {
             self.error(
                 def.name.span,
-                format!("`{name}` is a built-in activation; a custom activation needs a name of its own"),
+                format!(
+                    "`{name}` is a built-in activation; a custom activation needs a name of its own"
+                ),
             );
             ok = false;
         } else if Func::from_name(name).is_some() {
@@ -130,16 +159,20 @@ impl Checker {
             ok = false;
         } else if let Some((_, first, _)) = self.acts.iter().find(|(n, _, _)| n == name) {
             self.diags.push(
-                Diagnostic::new(def.name.span, format!("the activation `{name}` is defined twice"))
-                    .related(*first, "first defined here"),
+                Diagnostic::new(
+                    def.name.span,
+                    format!("the activation `{name}` is defined twice"),
+                )
+                .related(*first, "first defined here"),
             );
             ok = false;
         }
         let formula = self.formula(&def.body, &def.param);
         let custom = match (ok, formula) {
-            (true, Some(formula)) => {
-                Some(Arc::new(CustomActivation { name: name.clone(), formula }))
-            }
+            (true, Some(formula)) => Some(Arc::new(CustomActivation {
+                name: name.clone(),
+                formula,
+            })),
             _ => None,
         };
         if !self.acts.iter().any(|(n, _, _)| n == name) {
@@ -226,8 +259,11 @@ impl Checker {
                     Some(f) => Formula::Call(f, args),
                     None => {
                         // An earlier custom activation: inline its formula.
-                        let (_, _, custom) =
-                            self.acts.iter().find(|(n, _, _)| *n == callee.text).expect("found above");
+                        let (_, _, custom) = self
+                            .acts
+                            .iter()
+                            .find(|(n, _, _)| *n == callee.text)
+                            .expect("found above");
                         custom.as_ref()?.formula.substitute(&args[0])
                     }
                 }
@@ -242,7 +278,10 @@ impl Checker {
         } else if u.value > MAX_UNITS {
             self.error(
                 u.span,
-                format!("{what} of {} units is too wide: at most {MAX_UNITS} (2^20)", u.value),
+                format!(
+                    "{what} of {} units is too wide: at most {MAX_UNITS} (2^20)",
+                    u.value
+                ),
             );
             None
         } else {
@@ -294,7 +333,11 @@ impl Checker {
         if !complete || self.diags.errors().len() > before {
             return None;
         }
-        Some(Network { inputs: inputs?, layers, loss: loss? })
+        Some(Network {
+            inputs: inputs?,
+            layers,
+            loss: loss?,
+        })
     }
 
     fn activation(&mut self, a: &ActivationAst, declared: &[&Name]) -> Option<Activation> {
@@ -302,11 +345,22 @@ impl Checker {
         let args = a.args.as_deref().unwrap_or(&[]);
         let takes_one = matches!(name, "leaky_relu" | "elu");
         if (takes_one && args.len() > 1) || (!takes_one && a.args.is_some()) {
-            let expected = if takes_one { "at most one argument" } else { "no arguments" };
-            let kind = if is_activation_name(name) { "" } else { "custom " };
+            let expected = if takes_one {
+                "at most one argument"
+            } else {
+                "no arguments"
+            };
+            let kind = if is_activation_name(name) {
+                ""
+            } else {
+                "custom "
+            };
             self.error(
                 a.span,
-                format!("the {kind}activation `{name}` takes {expected}, found {}", args.len()),
+                format!(
+                    "the {kind}activation `{name}` takes {expected}, found {}",
+                    args.len()
+                ),
             );
             return None;
         }
@@ -319,8 +373,12 @@ impl Checker {
         let first = args.first().map(|n| n.value);
         Some(match name {
             "relu" => Activation::Relu,
-            "leaky_relu" => Activation::LeakyRelu { slope: first.unwrap_or(DEFAULT_LEAKY_SLOPE) },
-            "elu" => Activation::Elu { alpha: first.unwrap_or(DEFAULT_ELU_ALPHA) },
+            "leaky_relu" => Activation::LeakyRelu {
+                slope: first.unwrap_or(DEFAULT_LEAKY_SLOPE),
+            },
+            "elu" => Activation::Elu {
+                alpha: first.unwrap_or(DEFAULT_ELU_ALPHA),
+            },
             "sigmoid" => Activation::Sigmoid,
             "tanh" => Activation::Tanh,
             "softplus" => Activation::Softplus,
@@ -346,7 +404,9 @@ impl Checker {
                         "`{name}` is declared later; an `act` must come before the networks that use it"
                     ));
                 } else if is_loss_name(name) {
-                    d = d.note(format!("`{name}` is a loss; it follows the last layer after `:`"));
+                    d = d.note(format!(
+                        "`{name}` is a loss; it follows the last layer after `:`"
+                    ));
                 }
                 self.diags.push(d);
                 return None;

@@ -12,7 +12,7 @@ use source_map::SourceMap;
 
 /// Compiles network declarations into specialized trainers.
 ///
-/// ```ignore
+/// ```text
 /// mlp_runtime::mlp! {
 ///     /// The network from PyTorch's quickstart tutorial.
 ///     pub struct Mnist = 784 -> relu 512 -> relu 512 -> 10 : nll;
@@ -40,9 +40,19 @@ fn expand(input: TokenStream) -> TokenStream {
 
 /// The generated items, or a stand-in for an item with errors.
 fn item_tokens(map: &SourceMap, item: &NetItem) -> TokenStream {
-    let attrs: TokenStream = item.attrs.iter().flat_map(|s| map.tokens(s.start, s.end)).collect();
-    let vis = item.vis.map(|s| map.tokens(s.start, s.end)).unwrap_or_default();
-    let name = Ident::new(&item.name.text, map.spans(item.name.span.start, item.name.span.end).0);
+    let attrs: TokenStream = item
+        .attrs
+        .iter()
+        .flat_map(|s| map.tokens(s.start, s.end))
+        .collect();
+    let vis = item
+        .vis
+        .map(|s| map.tokens(s.start, s.end))
+        .unwrap_or_default();
+    let name = Ident::new(
+        &item.name.text,
+        map.spans(item.name.span.start, item.name.span.end).0,
+    );
     match &item.network {
         Some(net) => mlp_compiler::emit::network_item(net, attrs, vis, &name),
         None => mlp_compiler::emit::stub_item(attrs, vis, &name),
@@ -60,6 +70,10 @@ fn error_tokens(map: &SourceMap, d: &Diagnostic) -> TokenStream {
     start.set_span(first);
     let mut end = Punct::new('#', Spacing::Alone);
     end.set_span(last);
-    let range: TokenStream = [TokenTree::Punct(start), TokenTree::Punct(end)].into_iter().collect();
-    syn::Error::new_spanned(range, message).to_compile_error().into_token_stream()
+    let range: TokenStream = [TokenTree::Punct(start), TokenTree::Punct(end)]
+        .into_iter()
+        .collect();
+    syn::Error::new_spanned(range, message)
+        .to_compile_error()
+        .into_token_stream()
 }

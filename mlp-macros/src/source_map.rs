@@ -17,11 +17,16 @@ impl SourceMap {
     /// Writes `tokens` out as text, one space between tokens except after joint punctuation
     /// (so `->` stays `->`).
     pub fn new(tokens: TokenStream) -> Self {
-        let mut map = SourceMap { text: String::new(), leaves: Vec::new(), top: Vec::new() };
+        let mut map = SourceMap {
+            text: String::new(),
+            leaves: Vec::new(),
+            top: Vec::new(),
+        };
         for tree in tokens {
             let start = map.text.len();
             map.write(&tree);
-            map.top.push((start, map.text.len(), tree));
+            // The range ends at the token's last character, not the space written after it.
+            map.top.push((start, map.text.trim_end().len(), tree));
         }
         map
     }
@@ -70,14 +75,24 @@ impl SourceMap {
         let touching: Vec<Span> = self
             .leaves
             .iter()
-            .filter(|(s, e, _)| if start == end { *s <= start && start < *e } else { *s < end && start < *e })
+            .filter(|(s, e, _)| {
+                if start == end {
+                    *s <= start && start < *e
+                } else {
+                    *s < end && start < *e
+                }
+            })
             .map(|(_, _, span)| *span)
             .collect();
         match (touching.first(), touching.last()) {
             (Some(first), Some(last)) => (*first, *last),
             _ => {
                 // Between tokens or past the end: the next token, else the last one.
-                let next = self.leaves.iter().find(|(s, _, _)| *s >= start).or(self.leaves.last());
+                let next = self
+                    .leaves
+                    .iter()
+                    .find(|(s, _, _)| *s >= start)
+                    .or(self.leaves.last());
                 let span = next.map_or_else(Span::call_site, |(_, _, span)| *span);
                 (span, span)
             }

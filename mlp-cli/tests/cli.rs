@@ -1,0 +1,95 @@
+//! The `mlp` binary, run as a user runs it.
+
+use std::process::{Command, Output};
+
+fn mlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+#[test]
+fn check_prints_the_validated_network() {
+    let out = mlp(&["check", "784 -> relu 512 -> relu 512 -> 10 : nll"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("1      784 → 512  relu        yes   401,408  401,920"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("parameters   669,706"), "{stdout}");
+    assert!(
+        stdout.contains("forward 1,337,344, backward 1,871,872"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_reads_custom_activations() {
+    let out = mlp(&[
+        "check",
+        "act swish(x) = x * sigmoid(x); 4 -> swish 8 -> 1 : mse",
+    ]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("activation   swish(x) = x * sigmoid(x)"));
+}
+
+#[test]
+fn check_shows_errors_with_a_caret_and_fails() {
+    let out = mlp(&["check", "784 -> relux 512 -> 10 : nlll"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    // Both errors, each with the source line and a caret under the offending column.
+    assert!(stderr.contains("unknown activation `relux`"), "{stderr}");
+    assert!(
+        stderr.contains("1 │ 784 -> relux 512 -> 10 : nlll\n  │        ^^^^^"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown loss `nlll`"), "{stderr}");
+    let caret = format!(
+        "  │ {}^^^^\n",
+        " ".repeat("784 -> relux 512 -> 10 : ".len())
+    );
+    assert!(stderr.contains(&caret), "{stderr}");
+}
+
+#[test]
+fn check_reads_a_file_and_names_it_in_errors() {
+    let dir = std::env::temp_dir().join(format!("mlp-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.mlp");
+    std::fs::write(
+        &good,
+        "// a comment\nact sq(x) = x^2;\n3 -> sq 4\n  -> 2 : l2\n",
+    )
+    .unwrap();
+    let out = mlp(&["check", "--file", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let bad = dir.join("bad.mlp");
+    std::fs::write(&bad, "3 -> relu 4\n  -> softmax 2 : nll\n").unwrap();
+    let out = mlp(&["check", "--file", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bad.mlp:2:6"), "{stderr}");
+
+    let missing = dir.join("missing.mlp");
+    let out = mlp(&["check", "--file", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read") && text(&out.stderr).contains("missing.mlp"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [&["--help"][..], &["check", "--help"]] {
+        let out = mlp(args);
+        assert!(out.status.success());
+        assert!(text(&out.stdout).contains("Usage"));
+    }
+}

@@ -1,0 +1,6 @@
+mlp_runtime::mlp! {
+    pub struct Net = 4 -> relu 8 -> 1 : mse;
+    pub struct Net = 4 -> tanh 8 -> 1 : mse;
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+mlp_runtime::mlp! {
+    pub struct Net = 4 -> relu 8 -> 1 : mse
+}
+
+fn main() {}
