@@ -17,11 +17,19 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod derive;
 pub mod diag;
 pub mod emit;
 pub mod formula;
+pub mod forward;
+pub mod interp;
+pub mod ir;
 pub mod network;
+pub mod notation;
 pub mod parse;
+pub mod rules;
+pub mod scalar;
+pub mod simplify;
 pub mod summary;
 pub mod validate;
 

@@ -49,6 +49,15 @@ pub fn parse_items(text: &str) -> Result<Vec<Item>, Diagnostics> {
         .collect())
 }
 
+/// Parses a formula alone, such as `max(x, 0)`.
+pub fn parse_formula(text: &str) -> Result<Expr, Diagnostics> {
+    let mut top = parse_rule(Rule::formula_text, text)?;
+    Ok(formula(
+        top.next()
+            .expect("the grammar's `formula_text` holds a formula"),
+    ))
+}
+
 /// Runs the grammar from `rule` and returns the children of its one pair.
 fn parse_rule(rule: Rule, text: &str) -> Result<Pairs<'_, Rule>, Diagnostics> {
     match MlpParser::parse(rule, text) {
@@ -382,6 +391,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::EOI => "the end of the input",
         Rule::spec => "a network such as `784 -> relu 512 -> 10 : nll`",
         Rule::items => "`act` or `struct`",
+        Rule::formula_text => "a formula",
         // Silent rules never appear in errors; named here so the match stays exhaustive.
         Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char => "a character",
         Rule::infix => "an operator",

@@ -52,6 +52,24 @@ pub struct NetItem {
     pub network: Option<Network>,
 }
 
+/// Parses and checks a formula in `x` alone (no custom activations are in scope).
+pub fn formula(text: &str) -> Result<Formula, Diagnostics> {
+    let ast = crate::parse::parse_formula(text)?;
+    let mut cx = Checker::default();
+    let x = Name {
+        text: "x".to_owned(),
+        span: Span::default(),
+    };
+    let formula = cx.formula(&ast, &x);
+    match formula {
+        Some(f) => cx.diags.finish(f),
+        None => Err(cx
+            .diags
+            .finish(())
+            .expect_err("a rejected formula has reported an error")),
+    }
+}
+
 /// Validates what the CLI reads.
 pub fn validate_spec(ast: &SpecAst) -> Result<Network, Diagnostics> {
     let mut cx = Checker::default();

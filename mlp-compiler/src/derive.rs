@@ -1,0 +1,240 @@
+//! Reverse-mode differentiation of the forward equations by general rules.
+//!
+//! For each tensor `v`, last to first, its adjoint is
+//! `v̄[V] = Σ_consumers u  Σ_{u's indices U} ū[U] · ∂u[U]/∂v[V]`,
+//! and every Jacobian `∂u[U]/∂v[V]` comes from [`jacobian`]: sum, product and chain rules,
+//! `∂W[i,j]/∂W[k,l] = δᵢₖ·δⱼₗ`, and the scalar derivative table of [`crate::scalar`].
+//! Nothing here knows what a layer, an activation or a loss is.
+
+use crate::forward::{L, Program};
+use crate::ir::{Equation, Expr, Idx, Ix, Ref, Var};
+use crate::scalar;
+use crate::simplify::{self, Context, RuleLog, Runaway};
+use std::collections::BTreeSet;
+
+/// `∂e/∂v[at]`: the derivative of `e` by one element of `v`, whose indices `at` must not be
+/// bound inside `e`.
+pub fn jacobian(e: &Expr, v: Var, at: &[Idx]) -> Expr {
+    let d = |x: &Expr| jacobian(x, v, at);
+    match e {
+        Expr::Num(_) | Expr::BatchSize | Expr::Delta(..) => Expr::Num(0.0),
+        // ∂v[i₁…iₘ]/∂v[j₁…jₘ] = δᵢ₁ⱼ₁ ⋯ δᵢₘⱼₘ
+        Expr::Ref(r) if r.var == v && !r.adjoint => Expr::Mul(
+            r.ix.iter()
+                .zip(at)
+                .map(|(i, j)| Expr::Delta(*i, Ix::Var(*j)))
+                .collect(),
+        ),
+        Expr::Ref(_) => Expr::Num(0.0),
+        // ∂Σᵢ e = Σᵢ ∂e
+        Expr::Sum(i, b) => Expr::sum(*i, d(b)),
+        // ∂(a + b) = ∂a + ∂b
+        Expr::Add(ts) => Expr::Add(ts.iter().map(d).collect()),
+        // ∂(a·b·c) = ∂a·b·c + a·∂b·c + a·b·∂c
+        Expr::Mul(fs) => Expr::Add(
+            (0..fs.len())
+                .map(|k| {
+                    let mut term = fs.clone();
+                    term[k] = d(&fs[k]);
+                    Expr::Mul(term)
+                })
+                .collect(),
+        ),
+        Expr::Pow(a, b) => {
+            let pow = e.clone();
+            if b.free().is_empty() && !mentions_var(b, v) {
+                // ∂aᶜ = c·aᶜ⁻¹·∂a
+                let lowered = Expr::Pow(
+                    a.clone(),
+                    Box::new(Expr::plus((**b).clone(), Expr::Num(-1.0))),
+                );
+                Expr::Mul(vec![(**b).clone(), lowered, d(a)])
+            } else {
+                // ∂aᵇ = aᵇ·(∂b·log a + b·∂a/a)
+                let log_a = Expr::call(crate::ir::Prim::Log, (**a).clone());
+                let da_over_a = Expr::times(d(a), Expr::recip((**a).clone()));
+                Expr::times(
+                    pow,
+                    Expr::plus(Expr::times(d(b), log_a), Expr::times((**b).clone(), da_over_a)),
+                )
+            }
+        }
+        // ∂f(a, b) = ∂f/∂a·∂a + ∂f/∂b·∂b  (chain rule)
+        Expr::Call(f, args) => Expr::Add(
+            scalar::partials(*f, args)
+                .into_iter()
+                .zip(args)
+                .map(|(p, a)| Expr::times(p, d(a)))
+                .collect(),
+        ),
+        Expr::Lse(..) | Expr::Softmax { .. } => {
+            unreachable!("the stable vector forms are introduced after differentiation")
+        }
+    }
+}
+
+fn mentions_var(e: &Expr, v: Var) -> bool {
+    e.any(&|x| matches!(x, Expr::Ref(r) if r.var == v))
+}
+
+/// One consumer's share of an adjoint: `Σ_U ū[U]·∂u[U]/∂v[V]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contribution {
+    /// The consumer `u`.
+    pub consumer: Var,
+    /// `u[U]`, with indices chosen apart from `v`'s.
+    pub at: Ref,
+    /// `∂u[U]/∂v[V]` as the rules first give it.
+    pub raw: Expr,
+    /// The same, simplified (δs eliminated, forward values reused).
+    pub simplified: Expr,
+    /// The rules that simplified it.
+    pub rules: RuleLog,
+}
+
+/// The adjoint equation of one tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adjoint {
+    /// `v̄[V] = …`, simplified.
+    pub equation: Equation,
+    /// Each consumer's contribution.
+    pub contributions: Vec<Contribution>,
+    /// The right side before simplification.
+    pub raw: Expr,
+    /// The rules that simplified it, in order.
+    pub rules: RuleLog,
+}
+
+/// The forward equations, derived adjoints, and the forms used to evaluate them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Derived {
+    /// The program differentiated.
+    pub program: Program,
+    /// The forward equations in stable form (`softplus`, `lse`, `softmax` recognized): what
+    /// generated code and the reference interpreter evaluate.
+    pub forward: Vec<Equation>,
+    /// The adjoint equations, in order of computation (from the loss back to the inputs of
+    /// the first layer), one per stored value and parameter.
+    pub adjoints: Vec<Adjoint>,
+}
+
+impl Derived {
+    /// The adjoint equation of `v`.
+    pub fn adjoint(&self, v: Var) -> Option<&Adjoint> {
+        self.adjoints.iter().find(|a| a.equation.lhs.var == v)
+    }
+}
+
+/// Differentiates every parameter of `program` and simplifies the result.
+pub fn derive(program: &Program) -> Result<Derived, Runaway> {
+    let forward = stable_forward(program)?;
+    // Values the backward pass may reuse instead of recomputing: every stored value.
+    let stored: Vec<Equation> = forward.iter().filter(|e| e.lhs.var != L).cloned().collect();
+    let cx = Context { stored: &stored };
+    let mut adjoints = Vec::new();
+    for eq in program.forward.iter().rev().filter(|e| e.lhs.var != L) {
+        adjoints.push(adjoint(program, eq.lhs.var, cx)?);
+    }
+    for p in program.params().collect::<Vec<_>>().into_iter().rev() {
+        let at = adjoints.iter().position(|a: &Adjoint| {
+            // A parameter's adjoint goes right after that of the value it feeds.
+            program
+                .forward
+                .iter()
+                .any(|e| e.lhs.var == a.equation.lhs.var && mentions_var(&e.rhs, p.var))
+        });
+        let adj = adjoint(program, p.var, cx)?;
+        match at {
+            Some(k) => adjoints.insert(k + 1, adj),
+            None => adjoints.push(adj),
+        }
+    }
+    Ok(Derived {
+        program: program.clone(),
+        forward,
+        adjoints,
+    })
+}
+
+/// The forward equations with the stable forms recognized, for evaluation.
+pub fn stable_forward(program: &Program) -> Result<Vec<Equation>, Runaway> {
+    program
+        .forward
+        .iter()
+        .map(|eq| {
+            let mut log = RuleLog::default();
+            let rhs = simplify::simplify(&eq.rhs, Context::default(), &mut log)?;
+            let free: Vec<Idx> = eq.lhs.ix.iter().map(|x| x.idx()).collect();
+            Ok(Equation {
+                lhs: eq.lhs.clone(),
+                rhs: simplify::tidy_names(&rhs, &free),
+            })
+        })
+        .collect()
+}
+
+fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, Runaway> {
+    let tensor = program
+        .tensor(v)
+        .expect("every differentiated tensor is declared");
+    let own: Vec<Idx> = tensor.index.clone();
+    let mut contributions = Vec::new();
+    for eq in program.forward.iter().filter(|e| mentions_var(&e.rhs, v)) {
+        // Give the consumer's indices names apart from v's, so they can be summed over.
+        let mut taken: BTreeSet<Idx> = own.iter().copied().collect();
+        let mut at = eq.lhs.clone();
+        let mut rhs = eq.rhs.clone();
+        for x in &mut at.ix {
+            let old = x.idx();
+            let new = crate::ir::fresh(old, &taken);
+            taken.insert(new);
+            rhs = rhs.replace_index(old, Ix::Var(new));
+            *x = Ix::Var(new);
+        }
+        let rhs = rhs.rename_bound(&mut taken);
+        let raw = jacobian(&rhs, v, &own);
+        let mut rules = RuleLog::default();
+        let simplified = simplify::simplify(&raw, cx, &mut rules)?;
+        contributions.push(Contribution {
+            consumer: eq.lhs.var,
+            at,
+            raw,
+            simplified,
+            rules,
+        });
+    }
+    let terms: Vec<Expr> = contributions
+        .iter()
+        .map(|c| {
+            let seed = if c.consumer == L {
+                Expr::Num(1.0)
+            } else {
+                Expr::Ref(Ref {
+                    adjoint: true,
+                    ..c.at.clone()
+                })
+            };
+            c.at.ix
+                .iter()
+                .rev()
+                .fold(Expr::times(seed, c.raw.clone()), |body, x| {
+                    Expr::sum(x.idx(), body)
+                })
+        })
+        .collect();
+    let raw = Expr::Add(terms);
+    let mut rules = RuleLog::default();
+    let rhs = simplify::simplify(&raw, cx, &mut rules)?;
+    let lhs = Ref {
+        var: v,
+        adjoint: true,
+        ix: own.iter().map(|i| Ix::Var(*i)).collect(),
+    };
+    let rhs = simplify::tidy_names(&rhs, &own);
+    Ok(Adjoint {
+        equation: Equation { lhs, rhs },
+        contributions,
+        raw,
+        rules,
+    })
+}

@@ -1,0 +1,237 @@
+//! A validated network as forward equations in index notation, batch index included.
+//!
+//! Layer `l` computes `zˡₙᵢ = Σⱼ Wˡᵢⱼ·aˡ⁻¹ₙⱼ + bˡᵢ` (with `a⁰ = x`), then `aˡₙᵢ = f(zˡₙᵢ)` from
+//! the activation's formula (a linear layer has no `a`: the next layer reads `zˡ`). The loss
+//! `L` is written from its definition, a formula in the network's output `y` and targets `t`.
+
+use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
+use crate::network::{Activation, Loss, Network};
+use crate::scalar;
+
+/// What a tensor is to the trainer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The input batch `x`.
+    Input,
+    /// The targets `t`: class labels for `nll`, vectors otherwise.
+    Target,
+    /// A trained parameter.
+    Param,
+    /// A value the forward pass computes and stores.
+    Value,
+    /// The scalar loss.
+    Loss,
+}
+
+/// A tensor of the program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// Its name.
+    pub var: Var,
+    /// What it is.
+    pub role: Role,
+    /// Its axes.
+    pub shape: Vec<Dim>,
+    /// The index letters it is written with (`W¹ᵢⱼ`, `z¹ₙᵢ`).
+    pub index: Vec<Idx>,
+}
+
+/// A network as equations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    /// Every tensor: inputs, targets, parameters in state_dict order, values, the loss.
+    pub tensors: Vec<Tensor>,
+    /// The forward equations, in order of computation; the last defines `L`.
+    pub forward: Vec<Equation>,
+    /// The network's output (`y`): the last layer's `a`, or its `z` when linear.
+    pub output: Var,
+}
+
+/// The input `x`.
+pub const X: Var = Var::plain('x');
+/// The targets `t`.
+pub const T: Var = Var::plain('t');
+/// The loss `L`.
+pub const L: Var = Var::plain('L');
+
+const N: Idx = Idx::BATCH;
+const I: Idx = Idx::new('i');
+const J: Idx = Idx::new('j');
+const K: Idx = Idx::new('k');
+
+impl Program {
+    /// The tensor named `var`.
+    pub fn tensor(&self, var: Var) -> Option<&Tensor> {
+        self.tensors.iter().find(|t| t.var == var)
+    }
+
+    /// The parameters, in state_dict order (`W¹`, `b¹`, `W²`, …).
+    pub fn params(&self) -> impl Iterator<Item = &Tensor> {
+        self.tensors.iter().filter(|t| t.role == Role::Param)
+    }
+
+    /// The equation that defines `var`.
+    pub fn definition(&self, var: Var) -> Option<&Equation> {
+        self.forward.iter().find(|e| e.lhs.var == var)
+    }
+}
+
+/// Writes the forward equations of `net`.
+pub fn program(net: &Network) -> Program {
+    let mut tensors = vec![Tensor {
+        var: X,
+        role: Role::Input,
+        shape: vec![Dim::Batch, Dim::Fixed(net.inputs)],
+        index: vec![N, I],
+    }];
+    let mut forward = Vec::new();
+    let mut input = X;
+    for (k, layer) in net.layers.iter().enumerate() {
+        let l = k as u8 + 1;
+        let (w, b, z, a) = (
+            Var::layered('W', l),
+            Var::layered('b', l),
+            Var::layered('z', l),
+            Var::layered('a', l),
+        );
+        let value = |var, units| Tensor {
+            var,
+            role: Role::Value,
+            shape: vec![Dim::Batch, Dim::Fixed(units)],
+            index: vec![N, I],
+        };
+        tensors.push(Tensor {
+            var: w,
+            role: Role::Param,
+            shape: vec![Dim::Fixed(layer.units), Dim::Fixed(layer.inputs)],
+            index: vec![I, J],
+        });
+        let mut affine = Expr::sum(J, Expr::times(Expr::at(w, &[I, J]), Expr::at(input, &[N, J])));
+        if layer.bias {
+            tensors.push(Tensor {
+                var: b,
+                role: Role::Param,
+                shape: vec![Dim::Fixed(layer.units)],
+                index: vec![I],
+            });
+            affine = Expr::plus(affine, Expr::at(b, &[I]));
+        }
+        tensors.push(value(z, layer.units));
+        forward.push(Equation {
+            lhs: lhs(z, &[N, I]),
+            rhs: affine,
+        });
+        input = z;
+        let z_ni = Expr::at(z, &[N, I]);
+        let activated = match &layer.activation {
+            Activation::Identity => None,
+            // softmax(z)ᵢ = exp(zᵢ) / Σⱼ exp(zⱼ)
+            Activation::Softmax => Some(Expr::times(
+                Expr::call(Prim::Exp, z_ni),
+                Expr::recip(Expr::sum(J, Expr::call(Prim::Exp, Expr::at(z, &[N, J])))),
+            )),
+            elementwise => {
+                let f =
+                    scalar::formula(elementwise).expect("an elementwise activation has a formula");
+                Some(scalar::apply(&f, &z_ni))
+            }
+        };
+        if let Some(rhs) = activated {
+            tensors.push(value(a, layer.units));
+            forward.push(Equation {
+                lhs: lhs(a, &[N, I]),
+                rhs,
+            });
+            input = a;
+        }
+    }
+    let outputs = net.outputs();
+    let target_shape = match net.loss {
+        Loss::Nll => vec![Dim::Batch],
+        _ => vec![Dim::Batch, Dim::Fixed(outputs)],
+    };
+    let target_index = if net.loss == Loss::Nll {
+        vec![N]
+    } else {
+        vec![N, I]
+    };
+    tensors.insert(
+        1,
+        Tensor {
+            var: T,
+            role: Role::Target,
+            shape: target_shape,
+            index: target_index,
+        },
+    );
+    tensors.push(Tensor {
+        var: L,
+        role: Role::Loss,
+        shape: vec![],
+        index: vec![],
+    });
+    forward.push(Equation {
+        lhs: lhs(L, &[]),
+        rhs: loss(net.loss, input, outputs),
+    });
+    Program {
+        tensors,
+        forward,
+        output: input,
+    }
+}
+
+fn lhs(var: Var, ix: &[Idx]) -> Ref {
+    Ref {
+        var,
+        adjoint: false,
+        ix: ix.iter().map(|i| Ix::Var(*i)).collect(),
+    }
+}
+
+/// The loss as a formula in the output `y` and the targets `t`: the mean over the batch
+/// (and, for `mse` and `bce`, over the outputs too), as PyTorch defines it.
+fn loss(loss: Loss, y: Var, outputs: usize) -> Expr {
+    let y_nk = || Expr::at(y, &[N, K]);
+    let t_nk = || Expr::at(T, &[N, K]);
+    let mean_n = |e: Expr| Expr::times(Expr::recip(Expr::BatchSize), Expr::sum(N, e));
+    let mean_nk = |e: Expr| Expr::times(Expr::Num(1.0 / outputs as f64), mean_n(Expr::sum(K, e)));
+    // log Σⱼ exp(yₙⱼ)
+    let log_sum_exp = || {
+        Expr::call(
+            Prim::Log,
+            Expr::sum(J, Expr::call(Prim::Exp, Expr::at(y, &[N, J]))),
+        )
+    };
+    let error = || Expr::plus(y_nk(), Expr::negate(t_nk()));
+    match loss {
+        // −log softmax(y)_t = log Σⱼ exp(yⱼ) − y_t, with y_t = Σₖ δ(k, t)·yₖ
+        Loss::Nll => mean_n(Expr::plus(
+            log_sum_exp(),
+            Expr::negate(Expr::sum(
+                K,
+                Expr::times(Expr::Delta(Ix::Var(K), Ix::Label(N)), y_nk()),
+            )),
+        )),
+        // −Σₖ tₖ·log softmax(y)ₖ = Σₖ tₖ·(log Σⱼ exp(yⱼ) − yₖ)
+        Loss::Ce => mean_n(Expr::sum(
+            K,
+            Expr::times(t_nk(), Expr::plus(log_sum_exp(), Expr::negate(y_nk()))),
+        )),
+        // (y − t)²
+        Loss::Mse => mean_nk(Expr::pow(error(), 2.0)),
+        // −t·log σ(y) − (1 − t)·log(1 − σ(y)) = log(1 + exp(y)) − t·y
+        Loss::Bce => mean_nk(Expr::plus(
+            Expr::call(
+                Prim::Log,
+                Expr::plus(Expr::Num(1.0), Expr::call(Prim::Exp, y_nk())),
+            ),
+            Expr::negate(Expr::times(t_nk(), y_nk())),
+        )),
+        // ½‖y − t‖²
+        Loss::L2 => mean_n(Expr::sum(
+            K,
+            Expr::times(Expr::Num(0.5), Expr::pow(error(), 2.0)),
+        )),
+    }
+}

@@ -1,0 +1,481 @@
+//! Printing the IR as mathematics: plain text with Unicode sub- and superscripts
+//! (`z̄¹ₙᵢ = ā¹ₙᵢ·step(z¹ₙᵢ)`), or LaTeX (`\bar{z}^{1}_{ni} = …`). One printer serves both.
+
+use crate::ir::{Equation, Expr, Idx, Ix, Prim, Ref};
+use std::fmt;
+
+/// Which notation to print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// Unicode text.
+    Text,
+    /// LaTeX math.
+    Latex,
+}
+
+/// An expression ready to print in a style.
+pub struct Show<'a, T: ?Sized>(pub &'a T, pub Style);
+
+impl fmt::Display for Show<'_, Expr> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&expr(self.0, self.1, 0))
+    }
+}
+
+impl fmt::Display for Show<'_, Ref> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&reference(self.0, self.1))
+    }
+}
+
+impl fmt::Display for Show<'_, Equation> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} = {}",
+            Show(&self.0.lhs, self.1),
+            Show(&self.0.rhs, self.1)
+        )
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Show(self, Style::Text).fmt(f)
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Show(self, Style::Text).fmt(f)
+    }
+}
+
+impl fmt::Display for Equation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Show(self, Style::Text).fmt(f)
+    }
+}
+
+fn subscript(c: char) -> Option<char> {
+    Some(match c {
+        'a' => 'ₐ',
+        'e' => 'ₑ',
+        'h' => 'ₕ',
+        'i' => 'ᵢ',
+        'j' => 'ⱼ',
+        'k' => 'ₖ',
+        'l' => 'ₗ',
+        'm' => 'ₘ',
+        'n' => 'ₙ',
+        'o' => 'ₒ',
+        'p' => 'ₚ',
+        'r' => 'ᵣ',
+        's' => 'ₛ',
+        't' => 'ₜ',
+        'u' => 'ᵤ',
+        'v' => 'ᵥ',
+        'x' => 'ₓ',
+        '0'..='9' => char::from_u32('₀' as u32 + c.to_digit(10)?)?,
+        _ => return None,
+    })
+}
+
+fn superscript(text: &str) -> Option<String> {
+    text.chars()
+        .map(|c| match c {
+            '0' => Some('⁰'),
+            '1' => Some('¹'),
+            '2' => Some('²'),
+            '3' => Some('³'),
+            '4'..='9' => char::from_u32('⁴' as u32 + c.to_digit(10)? - 4),
+            '-' => Some('⁻'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An index as text (`i′`) or LaTeX (`i'`).
+pub fn index(i: Idx, style: Style) -> String {
+    let primes = match style {
+        Style::Text => "′".repeat(i.primes as usize),
+        Style::Latex => "'".repeat(i.primes as usize),
+    };
+    format!("{}{primes}", i.letter)
+}
+
+fn position(x: Ix, style: Style) -> String {
+    match x {
+        Ix::Var(i) => index(i, style),
+        Ix::Label(i) => match style {
+            Style::Text => format!("t{}", sub_text(&index(i, style))),
+            Style::Latex => format!("t_{{{}}}", index(i, style)),
+        },
+    }
+}
+
+/// Subscripted text if every character has a subscript form, else `None`.
+fn try_sub(text: &str) -> Option<String> {
+    text.chars()
+        .map(|c| {
+            if c == '′' {
+                Some('′')
+            } else {
+                subscript(c)
+            }
+        })
+        .collect()
+}
+
+fn sub_text(text: &str) -> String {
+    try_sub(text).unwrap_or_else(|| format!("_{text}"))
+}
+
+/// A list of positions as a subscript: `ₙᵢ`, or `[n, tₙ]` where subscripts cannot show it.
+fn subscripts(ix: &[Ix], style: Style) -> String {
+    if ix.is_empty() {
+        return String::new();
+    }
+    match style {
+        Style::Latex => {
+            let parts: Vec<String> = ix.iter().map(|x| position(*x, style)).collect();
+            let sep = if ix.iter().any(|x| matches!(x, Ix::Label(_))) {
+                ","
+            } else {
+                ""
+            };
+            format!("_{{{}}}", parts.join(sep))
+        }
+        Style::Text => {
+            let simple: Option<String> = ix
+                .iter()
+                .map(|x| match x {
+                    Ix::Var(i) => try_sub(&index(*i, style)),
+                    Ix::Label(_) => None,
+                })
+                .collect();
+            simple.unwrap_or_else(|| {
+                let parts: Vec<String> = ix.iter().map(|x| position(*x, style)).collect();
+                format!("[{}]", parts.join(", "))
+            })
+        }
+    }
+}
+
+/// A tensor element: `W̄²ᵢⱼ`, `\bar{W}^{2}_{ij}`.
+pub fn reference(r: &Ref, style: Style) -> String {
+    let layer = r.var.layer.map(|l| l.to_string());
+    match style {
+        Style::Text => {
+            let mut s = r.var.letter.to_string();
+            if r.adjoint {
+                s.push('\u{0304}');
+            }
+            if let Some(l) = layer {
+                s.push_str(&superscript(&l).unwrap_or(l));
+            }
+            s + &subscripts(&r.ix, style)
+        }
+        Style::Latex => {
+            let base = if r.adjoint {
+                format!("\\bar{{{}}}", r.var.letter)
+            } else {
+                r.var.letter.to_string()
+            };
+            let sup = layer.map(|l| format!("^{{{l}}}")).unwrap_or_default();
+            format!("{base}{sup}{}", subscripts(&r.ix, style))
+        }
+    }
+}
+
+const ADD: u8 = 1;
+const MUL: u8 = 2;
+const POW: u8 = 3;
+
+fn paren(text: String, style: Style) -> String {
+    match style {
+        Style::Text => format!("({text})"),
+        Style::Latex => format!("\\left({text}\\right)"),
+    }
+}
+
+fn prec(e: &Expr) -> u8 {
+    match e {
+        Expr::Add(_) => ADD,
+        Expr::Mul(_) | Expr::Sum(..) => MUL,
+        Expr::Num(v) if *v < 0.0 => ADD,
+        Expr::Pow(..) => POW,
+        _ => POW + 1,
+    }
+}
+
+/// Prints `e`, in parentheses when it binds less tightly than `min`.
+fn expr(e: &Expr, style: Style, min: u8) -> String {
+    let text = bare(e, style);
+    if prec(e) < min {
+        paren(text, style)
+    } else {
+        text
+    }
+}
+
+fn number(v: f64, style: Style) -> String {
+    match style {
+        Style::Text if v < 0.0 => format!("−{}", -v),
+        _ => format!("{v}"),
+    }
+}
+
+fn bare(e: &Expr, style: Style) -> String {
+    let latex = style == Style::Latex;
+    match e {
+        Expr::Num(v) => number(*v, style),
+        Expr::BatchSize => "N".to_owned(),
+        Expr::Ref(r) => reference(r, style),
+        // A label reads best second: δ(k, tₙ).
+        Expr::Delta(a @ Ix::Label(_), b @ Ix::Var(_)) => bare(&Expr::Delta(*b, *a), style),
+        Expr::Delta(a, b) => match (style, a, b) {
+            (Style::Text, Ix::Var(_), Ix::Var(_)) => format!("δ{}", subscripts(&[*a, *b], style)),
+            (Style::Text, _, _) => format!("δ({}, {})", position(*a, style), position(*b, style)),
+            (Style::Latex, _, _) => format!(
+                "\\delta_{{{} {}}}",
+                position(*a, style),
+                position(*b, style)
+            ),
+        },
+        Expr::Sum(i, body) => {
+            let body = expr(body, style, MUL);
+            match style {
+                Style::Text => format!("Σ{} {body}", sub_text(&index(*i, style))),
+                Style::Latex => format!("\\sum_{{{}}} {body}", index(*i, style)),
+            }
+        }
+        Expr::Add(terms) => {
+            let mut s = String::new();
+            for (k, t) in terms.iter().enumerate() {
+                let (negative, magnitude) = split_sign(t);
+                if k == 0 {
+                    if negative {
+                        s.push_str(if latex { "-" } else { "−" });
+                    }
+                } else {
+                    s.push_str(match (negative, latex) {
+                        (true, false) => " − ",
+                        (true, true) => " - ",
+                        (false, _) => " + ",
+                    });
+                }
+                s.push_str(&expr(&magnitude, style, ADD + 1));
+            }
+            s
+        }
+        Expr::Mul(factors) => product(factors, style),
+        Expr::Pow(base, exp) => {
+            let b = expr(base, style, POW + 1);
+            match (style, exp.as_ref()) {
+                (Style::Text, Expr::Num(p)) if superscript(&p.to_string()).is_some() => {
+                    b + &superscript(&p.to_string()).expect("checked")
+                }
+                (Style::Text, _) => format!("{b}^{}", expr(exp, style, POW + 1)),
+                (Style::Latex, _) => format!("{{{b}}}^{{{}}}", expr(exp, style, 0)),
+            }
+        }
+        Expr::Call(f, args) => call(*f, args, style),
+        Expr::Lse(i, body) => vector_fn("lse", *i, body, None, style),
+        Expr::Softmax { at, over, body } => vector_fn("softmax", *over, body, Some(*at), style),
+    }
+}
+
+/// A product, with a leading `−` for a negative coefficient and negative powers as a fraction.
+fn product(factors: &[Expr], style: Style) -> String {
+    let (negative, magnitude) = split_sign(&Expr::Mul(factors.to_vec()));
+    let factors = match magnitude {
+        Expr::Mul(fs) => fs,
+        other => vec![other],
+    };
+    let mut num: Vec<Expr> = Vec::new();
+    let mut den: Vec<Expr> = Vec::new();
+    for f in &factors {
+        match f {
+            Expr::Pow(b, p) if matches!(p.as_ref(), Expr::Num(v) if *v < 0.0) => {
+                let Expr::Num(v) = p.as_ref() else {
+                    unreachable!()
+                };
+                den.push(if *v == -1.0 {
+                    (**b).clone()
+                } else {
+                    Expr::pow((**b).clone(), -v)
+                });
+            }
+            _ => num.push(f.clone()),
+        }
+    }
+    let sign = match (negative, style) {
+        (false, _) => "",
+        (true, Style::Text) => "−",
+        (true, Style::Latex) => "-",
+    };
+    let join = |fs: &[Expr]| -> String {
+        let dot = if style == Style::Latex {
+            " \\cdot "
+        } else {
+            "·"
+        };
+        let n = fs.len();
+        fs.iter()
+            .enumerate()
+            .map(|(k, f)| {
+                // A sum that is not the last factor would swallow the factors after it.
+                if matches!(f, Expr::Sum(..)) && k + 1 < n {
+                    paren(bare(f, style), style)
+                } else {
+                    expr(f, style, MUL + 1)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(dot)
+    };
+    // A mean reads `(1/N)·Σₙ …` rather than `(Σₙ …)/N`.
+    if !den.is_empty() && matches!(num.last(), Some(Expr::Sum(..))) {
+        let sum = num.pop().expect("checked");
+        let coefficient = match num.as_slice() {
+            [Expr::Num(c)] => Expr::Mul(vec![Expr::Num(*c)]),
+            _ => Expr::Num(1.0),
+        };
+        if num.len() <= 1 {
+            let mut fraction = match coefficient {
+                Expr::Mul(c) => c,
+                other => vec![other],
+            };
+            fraction.extend(den.iter().map(|d| Expr::recip(d.clone())));
+            let lead = paren(
+                product(&fraction, style)
+                    .trim_start_matches(sign)
+                    .to_owned(),
+                style,
+            );
+            let dot = if style == Style::Latex {
+                " \\cdot "
+            } else {
+                "·"
+            };
+            return format!("{sign}{lead}{dot}{}", expr(&sum, style, MUL));
+        }
+        num.push(sum);
+    }
+    let single = |fs: &[Expr]| -> String {
+        match fs {
+            [one] => bare(one, style),
+            many => join(many),
+        }
+    };
+    let top = if num.is_empty() {
+        "1".to_owned()
+    } else {
+        single(&num)
+    };
+    if den.is_empty() {
+        return format!(
+            "{sign}{}",
+            if num.len() == 1 {
+                expr(&num[0], style, MUL + 1)
+            } else {
+                top
+            }
+        );
+    }
+    match style {
+        Style::Latex => format!("{sign}\\frac{{{top}}}{{{}}}", single(&den)),
+        Style::Text => {
+            let wrap = |fs: &[Expr], text: String| {
+                if fs.len() > 1
+                    || matches!(
+                        fs.first(),
+                        Some(Expr::Sum(..) | Expr::Add(_) | Expr::Mul(_))
+                    )
+                {
+                    paren(text, style)
+                } else {
+                    text
+                }
+            };
+            let top = if num.is_empty() { top } else { wrap(&num, top) };
+            format!("{sign}{top}/{}", wrap(&den, single(&den)))
+        }
+    }
+}
+
+/// Splits a leading negative coefficient off: `−2·a` → `(true, 2·a)`.
+fn split_sign(e: &Expr) -> (bool, Expr) {
+    match e {
+        Expr::Num(v) if *v < 0.0 => (true, Expr::Num(-v)),
+        Expr::Mul(fs) => match fs.first() {
+            Some(Expr::Num(v)) if *v < 0.0 => {
+                let mut rest: Vec<Expr> = fs[1..].to_vec();
+                if *v != -1.0 {
+                    rest.insert(0, Expr::Num(-v));
+                }
+                (
+                    true,
+                    if rest.len() == 1 {
+                        rest.pop().expect("one")
+                    } else {
+                        Expr::Mul(rest)
+                    },
+                )
+            }
+            _ => (false, e.clone()),
+        },
+        _ => (false, e.clone()),
+    }
+}
+
+fn call(f: Prim, args: &[Expr], style: Style) -> String {
+    let list: Vec<String> = args.iter().map(|a| expr(a, style, 0)).collect();
+    let list = list.join(", ");
+    match (style, f) {
+        (Style::Text, Prim::Abs) => format!("|{list}|"),
+        (Style::Text, Prim::Sqrt) => format!("√{}", paren(list, style)),
+        (Style::Text, _) => format!("{}({list})", f.name()),
+        (Style::Latex, Prim::Abs) => format!("\\left|{list}\\right|"),
+        (Style::Latex, Prim::Sqrt) => format!("\\sqrt{{{list}}}"),
+        (Style::Latex, Prim::Sigmoid) => format!("\\sigma\\left({list}\\right)"),
+        (Style::Latex, Prim::Exp | Prim::Log | Prim::Tanh | Prim::Max | Prim::Min) => {
+            format!("\\{}\\left({list}\\right)", f.name())
+        }
+        (Style::Latex, _) => format!("\\operatorname{{{}}}\\left({list}\\right)", f.name()),
+    }
+}
+
+/// `lse(z³ₙ)` or `softmax(z³ₙ)ₖ` when the body is a tensor indexed last by the bound index,
+/// else the general `lseⱼ(e)`, `softmaxⱼ(e)ₖ`.
+fn vector_fn(name: &str, over: Idx, body: &Expr, at: Option<Ix>, style: Style) -> String {
+    let row = match body {
+        Expr::Ref(r)
+            if r.ix.last() == Some(&Ix::Var(over))
+                && !r.ix[..r.ix.len() - 1].iter().any(|x| x.idx() == over) =>
+        {
+            let mut row = r.clone();
+            row.ix.pop();
+            Some(reference(&row, style))
+        }
+        _ => None,
+    };
+    let at = at.map(|a| subscripts(&[a], style)).unwrap_or_default();
+    match (row, style) {
+        (Some(row), Style::Text) => format!("{name}({row}){at}"),
+        (Some(row), Style::Latex) => format!("\\operatorname{{{name}}}\\left({row}\\right){at}"),
+        (None, Style::Text) => {
+            format!(
+                "{name}{}({}){at}",
+                sub_text(&index(over, style)),
+                expr(body, style, 0)
+            )
+        }
+        (None, Style::Latex) => format!(
+            "\\operatorname{{{name}}}_{{{}}}\\left({}\\right){at}",
+            index(over, style),
+            expr(body, style, 0)
+        ),
+    }
+}

@@ -1,0 +1,176 @@
+//! The rewriting engine: applies the named rules of [`crate::rules`] bottom-up, phase by
+//! phase, to a fixed point, with an explicit limit on the number of rewrites.
+//!
+//! Phases run in order, each to its own fixed point, so that rules that undo each other
+//! (pulling a factor into a sum to eliminate a δ; pulling it back out to factor) never meet:
+//! 1. [`Phase::Expand`]: linearity and δ-elimination (the rank-3 Jacobian collapses here);
+//! 2. [`Phase::Recognize`]: numerically stable forms (`softplus`, `σ`, `lse`, `softmax`) and
+//!    reuse of values the forward pass stored;
+//! 3. [`Phase::Tidy`]: factors out of sums, like terms and powers collected, common factors
+//!    pulled out: the form a person reads and the kernels compute.
+
+use crate::ir::{Equation, Expr, Idx, Ix};
+use crate::rules::{RULES, Rule};
+use std::collections::BTreeSet;
+
+/// A stage of simplification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    /// Linearity and δ-elimination.
+    Expand,
+    /// Stable forms and reuse of forward values.
+    Recognize,
+    /// Factoring and collecting.
+    Tidy,
+}
+
+/// What the rules may consult: the forward equations whose values are stored.
+#[derive(Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// Equations whose left side may replace an occurrence of their right side.
+    pub stored: &'a [Equation],
+}
+
+/// The most rewrites one simplification may make before it is stopped as runaway.
+pub const REWRITE_LIMIT: usize = 20_000;
+
+/// A simplification that hit [`REWRITE_LIMIT`]: a rule set that does not terminate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Runaway {
+    /// The expression being simplified.
+    pub expr: String,
+}
+
+/// Every rule application, in order: the record the derivation trace shows.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RuleLog {
+    /// Rule names in the order they fired.
+    pub fired: Vec<&'static str>,
+}
+
+impl RuleLog {
+    /// Each rule that fired once, in order of first firing, with how often it fired.
+    pub fn summary(&self) -> Vec<(&'static str, usize)> {
+        let mut out: Vec<(&'static str, usize)> = Vec::new();
+        for name in &self.fired {
+            match out.iter_mut().find(|(n, _)| n == name) {
+                Some((_, count)) => *count += 1,
+                None => out.push((name, 1)),
+            }
+        }
+        out
+    }
+}
+
+/// Simplifies through all phases.
+pub fn simplify(e: &Expr, cx: Context<'_>, log: &mut RuleLog) -> Result<Expr, Runaway> {
+    let mut e = e.clone();
+    for phase in [Phase::Expand, Phase::Recognize, Phase::Tidy] {
+        e = run_phase(&e, phase, cx, log)?;
+    }
+    Ok(e)
+}
+
+/// Simplifies with the rules of one phase (and the algebra every phase shares).
+pub fn run_phase(
+    e: &Expr,
+    phase: Phase,
+    cx: Context<'_>,
+    log: &mut RuleLog,
+) -> Result<Expr, Runaway> {
+    let rules: Vec<&Rule> = RULES.iter().filter(|r| r.phases.contains(&phase)).collect();
+    let mut budget = REWRITE_LIMIT;
+    rewrite(e, &rules, cx, log, &mut budget).ok_or_else(|| Runaway {
+        expr: e.to_string(),
+    })
+}
+
+/// Rewrites bottom-up: children first, then the rules at this node until none applies.
+fn rewrite(
+    e: &Expr,
+    rules: &[&Rule],
+    cx: Context<'_>,
+    log: &mut RuleLog,
+    budget: &mut usize,
+) -> Option<Expr> {
+    let mut node = map_children(e, &mut |c| rewrite(c, rules, cx, log, budget))?;
+    'again: loop {
+        for rule in rules {
+            if let Some(next) = (rule.apply)(&node, &cx) {
+                if next == node {
+                    continue;
+                }
+                *budget = budget.checked_sub(1)?;
+                log.fired.push(rule.name);
+                node = map_children(&next, &mut |c| rewrite(c, rules, cx, log, budget))?;
+                continue 'again;
+            }
+        }
+        return Some(node);
+    }
+}
+
+/// Rebuilds `e` with `f` applied to each direct child.
+pub fn map_children(e: &Expr, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Option<Expr> {
+    Some(match e {
+        Expr::Sum(i, b) => Expr::Sum(*i, Box::new(f(b)?)),
+        Expr::Lse(i, b) => Expr::Lse(*i, Box::new(f(b)?)),
+        Expr::Softmax { at, over, body } => Expr::Softmax {
+            at: *at,
+            over: *over,
+            body: Box::new(f(body)?),
+        },
+        Expr::Add(es) => Expr::Add(es.iter().map(&mut *f).collect::<Option<_>>()?),
+        Expr::Mul(es) => Expr::Mul(es.iter().map(&mut *f).collect::<Option<_>>()?),
+        Expr::Call(p, es) => Expr::Call(*p, es.iter().map(&mut *f).collect::<Option<_>>()?),
+        Expr::Pow(a, b) => Expr::Pow(Box::new(f(a)?), Box::new(f(b)?)),
+        Expr::Num(_) | Expr::BatchSize | Expr::Ref(_) | Expr::Delta(..) => e.clone(),
+    })
+}
+
+/// The letters bound indices are renamed to, in order of preference.
+const LETTERS: [char; 9] = ['i', 'j', 'k', 'l', 'm', 'p', 's', 'r', 'u'];
+
+/// Renames the free indices `from[k]` to `to[k]` and every bound index to the first unused
+/// plain letter, so that `Σᵢ′ z̄²ₙᵢ′·W²ᵢ′ᵢ` reads `Σⱼ z̄²ₙⱼ·W²ⱼᵢ`.
+pub fn tidy_names(e: &Expr, free: &[Idx]) -> Expr {
+    let mut in_use: BTreeSet<Idx> = free.iter().copied().collect();
+    rename(e, &mut in_use)
+}
+
+fn rename(e: &Expr, in_use: &mut BTreeSet<Idx>) -> Expr {
+    let pick = |old: Idx, in_use: &BTreeSet<Idx>, body: &Expr| -> Idx {
+        let mentioned = body.indices();
+        // The index's own letter first (the batch index stays `n`), then the usual letters.
+        std::iter::once(Idx::new(old.letter))
+            .chain(LETTERS.iter().map(|c| Idx::new(*c)))
+            .find(|c| *c == old || (!in_use.contains(c) && !mentioned.contains(c)))
+            .unwrap_or(old)
+    };
+    match e {
+        Expr::Sum(i, b) | Expr::Lse(i, b) => {
+            let j = pick(*i, in_use, b);
+            let body = b.replace_index(*i, Ix::Var(j));
+            in_use.insert(j);
+            let body = rename(&body, in_use);
+            in_use.remove(&j);
+            match e {
+                Expr::Sum(..) => Expr::Sum(j, Box::new(body)),
+                _ => Expr::Lse(j, Box::new(body)),
+            }
+        }
+        Expr::Softmax { at, over, body } => {
+            let j = pick(*over, in_use, body);
+            let b = body.replace_index(*over, Ix::Var(j));
+            in_use.insert(j);
+            let b = rename(&b, in_use);
+            in_use.remove(&j);
+            Expr::Softmax {
+                at: *at,
+                over: j,
+                body: Box::new(b),
+            }
+        }
+        _ => map_children(e, &mut |c| Some(rename(c, in_use))).expect("renaming cannot fail"),
+    }
+}
