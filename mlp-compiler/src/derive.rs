@@ -55,7 +55,10 @@ pub fn jacobian(e: &Expr, v: Var, at: &[Idx]) -> Expr {
                 let da_over_a = Expr::times(d(a), Expr::recip((**a).clone()));
                 Expr::times(
                     pow,
-                    Expr::plus(Expr::times(d(b), log_a), Expr::times((**b).clone(), da_over_a)),
+                    Expr::plus(
+                        Expr::times(d(b), log_a),
+                        Expr::times((**b).clone(), da_over_a),
+                    ),
                 )
             }
         }

@@ -106,7 +106,10 @@ pub fn program(net: &Network) -> Program {
             shape: vec![Dim::Fixed(layer.units), Dim::Fixed(layer.inputs)],
             index: vec![I, J],
         });
-        let mut affine = Expr::sum(J, Expr::times(Expr::at(w, &[I, J]), Expr::at(input, &[N, J])));
+        let mut affine = Expr::sum(
+            J,
+            Expr::times(Expr::at(w, &[I, J]), Expr::at(input, &[N, J])),
+        );
         if layer.bias {
             tensors.push(Tensor {
                 var: b,

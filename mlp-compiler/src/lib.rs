@@ -24,6 +24,7 @@ pub mod formula;
 pub mod forward;
 pub mod interp;
 pub mod ir;
+pub mod ir_parse;
 pub mod network;
 pub mod notation;
 pub mod parse;

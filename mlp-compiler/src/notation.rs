@@ -328,6 +328,8 @@ fn product(factors: &[Expr], style: Style) -> String {
                 // A sum that is not the last factor would swallow the factors after it.
                 if matches!(f, Expr::Sum(..)) && k + 1 < n {
                     paren(bare(f, style), style)
+                } else if matches!(f, Expr::Sum(..)) {
+                    bare(f, style)
                 } else {
                     expr(f, style, MUL + 1)
                 }

@@ -418,9 +418,13 @@ fn negated(e: &Expr) -> Expr {
 
 fn logistic(e: &Expr, _: &Context<'_>) -> Option<Expr> {
     match e {
-        // 1/(1 + exp(−u)) = σ(u)
+        // 1/(1 + exp(−u)) = σ(u). Only for a written negation: `1/(1 + exp(u))` may be the
+        // denominator of `exp(u)/(1 + exp(u))`, which the arm below must see whole.
         Expr::Pow(b, p) if p.is_num(-1.0) => {
-            Some(Expr::call(Prim::Sigmoid, negated(one_plus_exp(b)?)))
+            let u = one_plus_exp(b)?;
+            let is_negation =
+                matches!(u, Expr::Mul(fs) if fs.first().is_some_and(|f| f.is_num(-1.0)));
+            is_negation.then(|| Expr::call(Prim::Sigmoid, negated(u)))
         }
         // exp(u)·(1 + exp(u))⁻¹ = σ(u)
         Expr::Mul(fs) => {

@@ -178,9 +178,10 @@ fn check(spec: &str, seed: u64, batch: usize) -> Result<(), TestCaseError> {
     let (loss, grad, kink) =
         interp::loss_and_gradient(&c.derived, &c.params, &c.xs, &c.targets, c.batch);
     prop_assert!(loss.is_finite(), "{spec}: loss {loss}");
-    // Finite differences are meaningless next to a kink: sample elsewhere.
-    prop_assume!(kink > 1e-3);
-    let h = 1e-6;
+    // Finite differences are meaningless next to a kink: sample elsewhere. The stencil below
+    // moves a parameter by up to 2h = 2e-3, which moves any kink argument by less than 1e-2.
+    prop_assume!(kink > 1e-2);
+    let h = 1e-3;
     let at = |params: &[f64]| {
         interp::loss::<f64>(
             &c.program,
@@ -192,14 +193,16 @@ fn check(spec: &str, seed: u64, batch: usize) -> Result<(), TestCaseError> {
         )
     };
     for (k, g) in grad.iter().enumerate() {
-        let mut plus = c.params.clone();
-        let mut minus = c.params.clone();
-        plus[k] += h;
-        minus[k] -= h;
-        let fd = (at(&plus) - at(&minus)) / (2.0 * h);
-        // Central differences carry O(h²) truncation and O(ε/h) rounding error.
+        let moved = |by: f64| {
+            let mut p = c.params.clone();
+            p[k] += by;
+            at(&p)
+        };
+        // The fourth-order central difference: truncation O(h⁴) and rounding O(ε·|L|/h), both
+        // near 1e-12 here, so the comparison can be tight even when |L| is large.
+        let fd = (moved(-2.0 * h) - 8.0 * moved(-h) + 8.0 * moved(h) - moved(2.0 * h)) / (12.0 * h);
         prop_assert!(
-            relative(*g, fd) < 1e-6 || (g - fd).abs() < 1e-8,
+            relative(*g, fd) < 1e-6 || (g - fd).abs() < 1e-9,
             "{spec}: ∂L/∂θ[{k}] derived {g}, finite difference {fd}"
         );
         // Forward mode through the equations as first written, before any simplification.
@@ -243,6 +246,18 @@ proptest! {
     }
 }
 
+/// Checks `spec` at the first seed whose sample is away from kinks; fails if none of 50 is.
+fn check_some(spec: &str, batch: usize) {
+    for seed in 0..50 {
+        match check(spec, seed, batch) {
+            Ok(()) => return,
+            Err(TestCaseError::Reject(_)) => continue,
+            Err(TestCaseError::Fail(why)) => panic!("{why}"),
+        }
+    }
+    panic!("{spec}: every sample was next to a kink");
+}
+
 #[test]
 fn every_activation_and_loss() {
     for act in ACTIVATIONS {
@@ -255,12 +270,12 @@ fn every_activation_and_loss() {
             let spec =
                 format!("act custom(x) = x * tanh(x) + 0.5; 3 -> {act} 5 -> {last} 3 : {loss}");
             let spec = spec.replace("->  ", "-> ");
-            check(&spec, 7, 3).unwrap_or_else(|e| panic!("{e}"));
+            check_some(&spec, 3);
         }
     }
 }
 
 #[test]
 fn seed_shape_small() {
-    check("12 -> relu 9 -> relu 9 -> 4 : nll", 3, 5).unwrap();
+    check_some("12 -> relu 9 -> relu 9 -> 4 : nll", 5);
 }
