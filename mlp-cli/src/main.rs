@@ -16,6 +16,17 @@ struct Cli {
 enum Command {
     /// Validate a spec and print its layers, shapes, parameter count and FLOPs per sample.
     Check(SpecSource),
+    /// Derive the backward pass and print the derivation: chain, Jacobians, rules, kernels.
+    Explain {
+        #[command(flatten)]
+        source: SpecSource,
+        /// Print LaTeX instead of plain text.
+        #[arg(long)]
+        latex: bool,
+        /// Only this parameter's gradient, e.g. `W2` or `b1`.
+        #[arg(long)]
+        param: Option<String>,
+    },
 }
 
 /// Where the spec comes from: the argument, or a file.
@@ -46,16 +57,61 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(source) => check(&source),
+        Command::Explain {
+            source,
+            latex,
+            param,
+        } => explain(&source, latex, param.as_deref()),
     }
 }
 
-fn check(source: &SpecSource) -> ExitCode {
-    let (text, origin) = match source.read() {
+/// The spec's text and the name to show, or the exit code after reporting why not.
+fn read(source: &SpecSource) -> Result<(String, String), ExitCode> {
+    source.read().map_err(|message| {
+        eprintln!("error: {message}");
+        ExitCode::FAILURE
+    })
+}
+
+fn explain(source: &SpecSource, latex: bool, param: Option<&str>) -> ExitCode {
+    let (text, origin) = match read(source) {
         Ok(read) => read,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(code) => return code,
+    };
+    let compiled = match mlp_compiler::derive_spec(&text) {
+        Ok(c) => c,
+        Err(diags) => {
+            eprint!("{}", diags.render(&origin, &text));
             return ExitCode::FAILURE;
         }
+    };
+    let d = &compiled.derivation;
+    let only = match param {
+        None => None,
+        Some(name) => match d.param(name) {
+            Some(p) => Some(p),
+            None => {
+                let names: Vec<String> = d
+                    .params
+                    .iter()
+                    .map(|p| format!("{}{}", p.param.letter, p.param.layer.unwrap_or(0)))
+                    .collect();
+                eprintln!(
+                    "error: no parameter `{name}`; this network has {}",
+                    names.join(", ")
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    print!("{}", if latex { d.latex(only) } else { d.text(only) });
+    ExitCode::SUCCESS
+}
+
+fn check(source: &SpecSource) -> ExitCode {
+    let (text, origin) = match read(source) {
+        Ok(read) => read,
+        Err(code) => return code,
     };
     match mlp_compiler::compile_spec(&text) {
         Ok(net) => {

@@ -25,6 +25,7 @@ pub mod forward;
 pub mod interp;
 pub mod ir;
 pub mod ir_parse;
+pub mod lower;
 pub mod network;
 pub mod notation;
 pub mod parse;
@@ -32,6 +33,7 @@ pub mod rules;
 pub mod scalar;
 pub mod simplify;
 pub mod summary;
+pub mod trace;
 pub mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Span};
@@ -43,6 +45,45 @@ pub use validate::NetItem;
 pub fn compile_spec(text: &str) -> Result<Network, Diagnostics> {
     let ast = parse::parse_spec(text)?;
     validate::validate_spec(&ast)
+}
+
+/// A network with its gradients derived and the derivation recorded.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// The validated network.
+    pub network: Network,
+    /// Forward equations, derived adjoints, and the stable forms evaluated.
+    pub derived: derive::Derived,
+    /// The derivation, readable as text or LaTeX.
+    pub derivation: trace::Derivation,
+}
+
+/// Parses, validates and differentiates a spec.
+pub fn derive_spec(text: &str) -> Result<Compiled, Diagnostics> {
+    let network = compile_spec(text)?;
+    derive_network(network).map_err(|runaway| {
+        let mut d = Diagnostics::new();
+        d.error(
+            Span::new(0, text.len()),
+            format!(
+                "simplification did not finish within its limit: {}",
+                runaway.expr
+            ),
+        );
+        d
+    })
+}
+
+/// Differentiates a validated network.
+pub fn derive_network(network: Network) -> Result<Compiled, simplify::Runaway> {
+    let program = forward::program(&network);
+    let derived = derive::derive(&program)?;
+    let derivation = trace::trace(&network.spec(), &derived);
+    Ok(Compiled {
+        network,
+        derived,
+        derivation,
+    })
 }
 
 /// Parses and validates the body of the `mlp!` macro. On errors, also returns the items that

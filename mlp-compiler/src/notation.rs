@@ -219,10 +219,30 @@ fn expr(e: &Expr, style: Style, min: u8) -> String {
     }
 }
 
+/// A number as a person reads it: exact when short, else to 6 significant digits.
+pub fn short(v: f64) -> String {
+    let exact = format!("{v}");
+    if exact.len() <= 8 {
+        return exact;
+    }
+    let digits = (5 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let rounded = format!("{v:.digits$}");
+    let rounded = if rounded.contains('.') {
+        rounded.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &rounded
+    };
+    if rounded.len() <= 12 {
+        rounded.to_owned()
+    } else {
+        format!("{v:.5e}")
+    }
+}
+
 fn number(v: f64, style: Style) -> String {
     match style {
-        Style::Text if v < 0.0 => format!("−{}", -v),
-        _ => format!("{v}"),
+        Style::Text if v < 0.0 => format!("−{}", short(-v)),
+        _ => short(v),
     }
 }
 

@@ -1,0 +1,476 @@
+//! The derivation trace: for each parameter, the chain from the loss to it, each Jacobian in
+//! index form with its shape and kind, the contraction it enters, the rules that simplified
+//! it, the result in index and matrix form, and the kernel it lowers to. Rendered as plain
+//! text or LaTeX, to read like the hand derivations it automates.
+
+use crate::derive::{Adjoint, Contribution, Derived};
+use crate::forward::{L, Program};
+use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
+use crate::lower::{Lowered, lower};
+use crate::notation::{Show, Style};
+use crate::simplify::{self, Context, RuleLog, tidy_names};
+use std::fmt::Write;
+
+/// One Jacobian `∂u/∂v` of the chain, per sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Jacobian {
+    /// `u`.
+    pub of: Ref,
+    /// `v`.
+    pub by: Ref,
+    /// Its entries in index form, simplified (`δᵢⱼ·a¹ₖ`).
+    pub entries: Expr,
+    /// The sizes of its axes: `u`'s then `v`'s, the batch axis left out.
+    pub shape: Vec<usize>,
+    /// What it is: "row vector", "diagonal matrix", "rank-3 tensor", …
+    pub kind: String,
+}
+
+/// One adjoint computed on the way to a parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The Jacobian of the consumer by this tensor.
+    pub jacobian: Jacobian,
+    /// `v̄[V] = Σ_U ū[U]·(∂u[U]/∂v[V])` before simplification.
+    pub contraction: Equation,
+    /// Rules applied to reach the result, with how often each fired.
+    pub rules: Vec<(&'static str, usize)>,
+    /// The simplified result.
+    pub result: Equation,
+    /// Its kernel and matrix form.
+    pub lowered: Lowered,
+}
+
+/// The derivation of one parameter's gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamTrace {
+    /// The parameter.
+    pub param: Var,
+    /// From the loss to the parameter: `L, z³, a², z², W²`.
+    pub chain: Vec<Var>,
+    /// One step per tensor of the chain after `L`.
+    pub steps: Vec<Step>,
+}
+
+/// Everything derived for a network, readable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Derivation {
+    /// The network's canonical text.
+    pub spec: String,
+    /// The forward equations as written from the definitions.
+    pub forward: Vec<Equation>,
+    /// The forward equations in the stable form that is evaluated.
+    pub stable: Vec<Equation>,
+    /// Each parameter, in state_dict order.
+    pub params: Vec<ParamTrace>,
+}
+
+/// Builds the trace of `derived`.
+pub fn trace(spec: &str, derived: &Derived) -> Derivation {
+    let program = &derived.program;
+    let params = program
+        .params()
+        .map(|p| {
+            let chain = chain(program, p.var);
+            let steps = chain[1..]
+                .iter()
+                .zip(&chain)
+                .map(|(v, u)| step(program, derived.adjoint(*v).expect("derived"), *u))
+                .collect();
+            ParamTrace {
+                param: p.var,
+                chain,
+                steps,
+            }
+        })
+        .collect();
+    Derivation {
+        spec: spec.to_owned(),
+        forward: program.forward.clone(),
+        stable: derived.forward.clone(),
+        params,
+    }
+}
+
+/// The consumers from the loss down to `v`: in a chain network each tensor has one.
+fn chain(program: &Program, v: Var) -> Vec<Var> {
+    let mut out = vec![v];
+    let mut at = v;
+    while at != L {
+        let consumer = program
+            .forward
+            .iter()
+            .find(|e| e.rhs.any(&|x| matches!(x, Expr::Ref(r) if r.var == at)))
+            .expect("every tensor but the loss has a consumer");
+        at = consumer.lhs.var;
+        out.push(at);
+    }
+    out.reverse();
+    out
+}
+
+fn step(program: &Program, adjoint: &Adjoint, consumer: Var) -> Step {
+    let c = adjoint
+        .contributions
+        .iter()
+        .find(|c| c.consumer == consumer)
+        .expect("the chain's consumer contributes");
+    let v = &adjoint.equation.lhs;
+    let own: Vec<Idx> = v.ix.iter().map(|x| x.idx()).collect();
+    let body = if consumer == L {
+        c.simplified.clone()
+    } else {
+        let mut factors = vec![Expr::Ref(Ref {
+            adjoint: true,
+            ..c.at.clone()
+        })];
+        match &c.simplified {
+            Expr::Mul(fs) => factors.extend(fs.iter().cloned()),
+            other => factors.push(other.clone()),
+        }
+        Expr::Mul(factors)
+    };
+    let summed =
+        c.at.ix
+            .iter()
+            .rev()
+            .fold(body, |b, x| Expr::sum(x.idx(), b));
+    let contraction = Equation {
+        lhs: v.clone(),
+        rhs: tidy_names(&summed, &own),
+    };
+    Step {
+        jacobian: jacobian(program, c, v),
+        contraction,
+        rules: adjoint.rules.summary(),
+        result: adjoint.equation.clone(),
+        lowered: lower(&adjoint.equation, program),
+    }
+}
+
+/// The per-sample Jacobian of a contribution, with tidy index names: `u`'s axes `i, j, …`,
+/// then `v`'s, the batch index `n`.
+fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
+    let batch = Idx::BATCH;
+    // One sample: the consumer's batch index is v's.
+    let mut entries = c.simplified.clone();
+    let mut of = c.at.clone();
+    for x in &mut of.ix {
+        if x.idx().letter == 'n' {
+            entries = entries.replace_index(x.idx(), Ix::Var(batch));
+            *x = Ix::Var(batch);
+        }
+    }
+    let mut by = Ref {
+        adjoint: false,
+        ..v.clone()
+    };
+    // Rename: first to placeholders, then to the final letters, so that no rename collides.
+    let letters = ['i', 'j', 'k', 'l', 'm', 'p'];
+    let free: Vec<Idx> = of
+        .ix
+        .iter()
+        .chain(&by.ix)
+        .map(|x| x.idx())
+        .filter(|i| *i != batch)
+        .collect();
+    let mut distinct: Vec<Idx> = Vec::new();
+    for i in free {
+        if !distinct.contains(&i) {
+            distinct.push(i);
+        }
+    }
+    let temp = |k: usize| Idx {
+        letter: 'q',
+        primes: 10 + k as u8,
+    };
+    for (k, i) in distinct.iter().enumerate() {
+        entries = entries.replace_index(*i, Ix::Var(temp(k)));
+        for r in [&mut of, &mut by] {
+            for x in &mut r.ix {
+                if x.idx() == *i {
+                    *x = Ix::Var(temp(k));
+                }
+            }
+        }
+    }
+    for k in 0..distinct.len() {
+        let to = Idx::new(*letters.get(k).unwrap_or(&'u'));
+        entries = entries.replace_index(temp(k), Ix::Var(to));
+        for r in [&mut of, &mut by] {
+            for x in &mut r.ix {
+                if x.idx() == temp(k) {
+                    *x = Ix::Var(to);
+                }
+            }
+        }
+    }
+    let mut log = RuleLog::default();
+    entries = simplify::simplify(&entries, Context::default(), &mut log).unwrap_or(entries);
+    let dims = |r: &Ref| -> Vec<usize> {
+        program
+            .tensor(r.var)
+            .map(|t| {
+                t.shape
+                    .iter()
+                    .filter_map(|d| {
+                        if let Dim::Fixed(n) = d {
+                            Some(*n)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (u_dims, v_dims) = (dims(&of), dims(&by));
+    let kind = kind(&u_dims, &v_dims, &entries);
+    let shape = u_dims.into_iter().chain(v_dims).collect();
+    Jacobian {
+        of,
+        by,
+        entries,
+        shape,
+        kind,
+    }
+}
+
+fn kind(u: &[usize], v: &[usize], entries: &Expr) -> String {
+    let mut deltas = 0;
+    entries.visit(&mut |e| deltas += usize::from(matches!(e, Expr::Delta(..))));
+    // Diagonal: one δ, as a factor of the whole entry.
+    let diagonal = deltas == 1
+        && matches!(entries, Expr::Mul(fs) if fs.iter().any(|f| matches!(f, Expr::Delta(..))));
+    match (u.len(), v.len()) {
+        (0, 1) => "row vector (a gradient)".to_owned(),
+        (0, _) => "matrix (a gradient)".to_owned(),
+        (1, 1) if matches!(entries, Expr::Delta(..)) => "identity matrix".to_owned(),
+        (1, 1) if diagonal => "diagonal matrix: the map is elementwise".to_owned(),
+        (1, 1) => "matrix".to_owned(),
+        (a, b) => format!("rank-{} tensor", a + b),
+    }
+}
+
+/// Rules that only keep expressions in shape; listed after the ones that carry the math.
+const BOOKKEEPING: [&str; 8] = [
+    "flatten",
+    "unit",
+    "zero-factor",
+    "drop-zero",
+    "drop-one",
+    "fold-constants",
+    "power",
+    "order-factors",
+];
+
+/// `delta-eliminate ×2, softmax; algebra: flatten ×3, unit`.
+fn rule_list(rules: &[(&'static str, usize)]) -> String {
+    let show = |(r, n): &(&str, usize)| {
+        if *n > 1 {
+            format!("{r} ×{n}")
+        } else {
+            (*r).to_owned()
+        }
+    };
+    let (algebra, math): (Vec<_>, Vec<_>) =
+        rules.iter().partition(|(r, _)| BOOKKEEPING.contains(r));
+    let math: Vec<String> = math.iter().map(&show).collect();
+    let algebra: Vec<String> = algebra.iter().map(&show).collect();
+    match (math.is_empty(), algebra.is_empty()) {
+        (true, _) => format!("algebra: {}", algebra.join(", ")),
+        (false, true) => math.join(", "),
+        (false, false) => format!("{}; algebra: {}", math.join(", "), algebra.join(", ")),
+    }
+}
+
+fn shape_text(shape: &[usize]) -> String {
+    if shape.is_empty() {
+        "1".to_owned()
+    } else {
+        shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("×")
+    }
+}
+
+fn sup(layer: Option<u8>, latex: bool) -> String {
+    match (layer, latex) {
+        (None, _) => String::new(),
+        (Some(l), true) => format!("^{{{l}}}"),
+        (Some(l), false) => l
+            .to_string()
+            .chars()
+            .map(|c| {
+                "⁰¹²³⁴⁵⁶⁷⁸⁹"
+                    .chars()
+                    .nth(c.to_digit(10).unwrap_or(0) as usize)
+                    .unwrap_or(c)
+            })
+            .collect(),
+    }
+}
+
+fn var_name(v: Var, latex: bool) -> String {
+    format!("{}{}", v.letter, sup(v.layer, latex))
+}
+
+fn partial(j: &Jacobian, style: Style) -> String {
+    match style {
+        Style::Text => format!("∂{}/∂{}", Show(&j.of, style), Show(&j.by, style)),
+        Style::Latex => format!(
+            "\\frac{{\\partial {}}}{{\\partial {}}}",
+            Show(&j.of, style),
+            Show(&j.by, style)
+        ),
+    }
+}
+
+impl Derivation {
+    /// The parameter named like `W2` or `b1`, if there is one.
+    pub fn param(&self, name: &str) -> Option<&ParamTrace> {
+        self.params.iter().find(|p| {
+            format!(
+                "{}{}",
+                p.param.letter,
+                p.param.layer.map(|l| l.to_string()).unwrap_or_default()
+            ) == name
+        })
+    }
+
+    /// Plain text, every parameter (or only `only`).
+    pub fn text(&self, only: Option<&ParamTrace>) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        let _ = writeln!(w, "Derivation of {}\n", self.spec);
+        let _ = writeln!(
+            w,
+            "Forward pass, from the definitions (n indexes the N samples of a batch):"
+        );
+        for eq in &self.forward {
+            let _ = writeln!(w, "  {eq}");
+        }
+        let _ = writeln!(w, "\nEvaluated in stable form:");
+        for eq in &self.stable {
+            let _ = writeln!(w, "  {eq}");
+        }
+        let _ = writeln!(
+            w,
+            "\nBackward pass: v̄ = ∂L/∂v, and by the chain rule v̄ = Σ ū·∂u/∂v over the consumers u of v."
+        );
+        for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
+            let chain: Vec<String> = p.chain.iter().map(|v| var_name(*v, false)).collect();
+            let _ = writeln!(
+                w,
+                "\n∂L/∂{}: the chain {}",
+                var_name(p.param, false),
+                chain.join(" → ")
+            );
+            for s in &p.steps {
+                let j = &s.jacobian;
+                let _ = writeln!(w, "\n  {} = {}", s.contraction.lhs, s.contraction.rhs);
+                let _ = writeln!(
+                    w,
+                    "    Jacobian   {} = {}   {}, {} per sample",
+                    partial(j, Style::Text),
+                    j.entries,
+                    j.kind,
+                    shape_text(&j.shape)
+                );
+                let _ = writeln!(w, "    rules      {}", rule_list(&s.rules));
+                let _ = writeln!(w, "    result     {}", s.result);
+                let _ = writeln!(w, "    matrix     {}", s.lowered.matrix);
+                let _ = writeln!(w, "    kernel     {}", s.lowered.description);
+            }
+        }
+        out
+    }
+
+    /// LaTeX (a fragment for an `article`, with `amsmath`), every parameter (or only `only`).
+    pub fn latex(&self, only: Option<&ParamTrace>) -> String {
+        let l = Style::Latex;
+        let mut out = String::new();
+        let w = &mut out;
+        let _ = writeln!(w, "% Derivation of {}", self.spec);
+        let _ = writeln!(
+            w,
+            "\\paragraph{{Forward pass}} ($n$ indexes the $N$ samples of a batch)\n\\begin{{align*}}"
+        );
+        for eq in &self.forward {
+            let _ = writeln!(w, "{} &= {} \\\\", Show(&eq.lhs, l), Show(&eq.rhs, l));
+        }
+        let _ = writeln!(
+            w,
+            "\\end{{align*}}\n\\paragraph{{Evaluated in stable form}}\n\\begin{{align*}}"
+        );
+        for eq in &self.stable {
+            let _ = writeln!(w, "{} &= {} \\\\", Show(&eq.lhs, l), Show(&eq.rhs, l));
+        }
+        let _ = writeln!(w, "\\end{{align*}}");
+        for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
+            let chain: Vec<String> = p.chain.iter().map(|v| var_name(*v, true)).collect();
+            let _ = writeln!(
+                w,
+                "\\paragraph{{$\\partial L / \\partial {}$}} along ${}$",
+                var_name(p.param, true),
+                chain.join(" \\to ")
+            );
+            let _ = writeln!(w, "\\begin{{align*}}");
+            for s in &p.steps {
+                let j = &s.jacobian;
+                let what = latex_text(&format!("{}, {} per sample", j.kind, shape_text(&j.shape)));
+                let _ = writeln!(
+                    w,
+                    "{} &= {} && \\text{{{what}}} \\\\",
+                    partial(j, l),
+                    Show(&j.entries, l)
+                );
+                let _ = writeln!(
+                    w,
+                    "{} &= {} \\\\",
+                    Show(&s.contraction.lhs, l),
+                    Show(&s.contraction.rhs, l)
+                );
+                let _ = writeln!(w, "&= {} \\\\", Show(&s.result.rhs, l));
+                let _ = writeln!(
+                    w,
+                    "{} && \\text{{{}}} \\\\",
+                    s.lowered.matrix_latex.replacen(" = ", " &= ", 1),
+                    latex_text(&s.lowered.description)
+                );
+            }
+            let _ = writeln!(w, "\\end{{align*}}");
+        }
+        out
+    }
+}
+
+/// Text for `\text{…}`: LaTeX's special characters escaped, Unicode math written out.
+fn latex_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '_' | '%' | '&' | '#' | '$' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '×' => out.push_str("$\\times$"),
+            'ᵀ' => out.push_str("$^\\top$"),
+            'Δ' => out.push_str("$\\Delta$"),
+            '∂' => out.push_str("$\\partial$"),
+            '·' => out.push_str("$\\cdot$"),
+            c if "⁰¹²³⁴⁵⁶⁷⁸⁹".contains(c) => {
+                let d = "⁰¹²³⁴⁵⁶⁷⁸⁹".chars().position(|x| x == c).unwrap_or(0);
+                out.push_str(&format!("$^{{{d}}}$"));
+            }
+            '\u{0304}' => {
+                let last = out.pop().unwrap_or(' ');
+                out.push_str(&format!("$\\bar{{{last}}}$"));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
