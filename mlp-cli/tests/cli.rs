@@ -87,9 +87,63 @@ fn check_reads_a_file_and_names_it_in_errors() {
 
 #[test]
 fn every_command_has_help() {
-    for args in [&["--help"][..], &["check", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["check", "--help"],
+        &["explain", "--help"],
+    ] {
         let out = mlp(args);
         assert!(out.status.success());
         assert!(text(&out.stdout).contains("Usage"));
     }
+}
+
+#[test]
+fn explain_prints_the_derivation() {
+    let out = mlp(&[
+        "explain",
+        "784 -> relu 512 -> relu 512 -> 10 : nll",
+        "--param",
+        "W2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("∂L/∂W²: the chain L → z³ → a² → z² → W²"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("matrix     ∂L/∂W² = (Δ²)ᵀ·A¹"), "{stdout}");
+    assert!(
+        !stdout.contains("∂L/∂W¹:"),
+        "--param shows one parameter: {stdout}"
+    );
+}
+
+#[test]
+fn explain_prints_latex() {
+    let out = mlp(&["explain", "2 -> tanh 8 -> sigmoid 1 : mse", "--latex"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("\\begin{align*}") && stdout.contains("\\bar{z}^{1}_{ni}"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn explain_names_the_parameters_when_one_is_unknown() {
+    let out = mlp(&["explain", "2 -> tanh 8 -> 1 no_bias : mse", "--param", "W3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no parameter `W3`; this network has W1, b1, W2"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn explain_reports_spec_errors() {
+    let out = mlp(&["explain", "2 -> tanhh 8 -> 1 : mse"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("did you mean `tanh`?"));
 }

@@ -1,10 +1,15 @@
-//! The mlp compiler: one line of network DSL in, a validated network (and, in later stages,
-//! its derived backward pass and specialized Rust) out.
+//! The mlp compiler: one line of network DSL in; a validated network, its backward pass
+//! derived symbolically, the derivation as text and LaTeX, and (in later stages) specialized
+//! Rust out.
 //!
 //! The pipeline reads top to bottom, one module per stage:
-//! [`parse`] (text → [`ast`]) → [`validate`] ([`ast`] → [`Network`]) → [`emit`] (Rust tokens).
-//! Every stage reports [`Diagnostics`] that carry the byte span of the offending text, so a
-//! caller (the `mlp!` macro, the CLI) can point at it.
+//! [`parse`] (text → [`ast`]) → [`validate`] ([`ast`] → [`Network`]) → [`forward`] (index
+//! equations, [`ir`]) → [`derive`] (adjoints by general rules, simplified by [`simplify`] with
+//! the named [`rules`]) → [`lower`] (kernels and matrix forms) → [`trace`] (the derivation,
+//! readable) → [`emit`] (Rust tokens). Every stage before `emit` is free of `syn` and `quote`.
+//! Errors are [`Diagnostics`] carrying the byte span of the offending text, so a caller (the
+//! `mlp!` macro, the CLI) can point at it. [`interp`] evaluates equations in `f64` or dual
+//! numbers: the oracle that tests hold the derivation and the generated code to.
 //!
 //! ```
 //! let net = mlp_compiler::compile_spec("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
@@ -13,6 +18,29 @@
 //!
 //! let err = mlp_compiler::compile_spec("784 -> relux 512 -> 10 : nll").unwrap_err();
 //! assert!(err.to_string().contains("did you mean `relu`?"));
+//! ```
+//!
+//! Deriving, without the macro: every adjoint equation, its kernel, and the trace.
+//!
+//! ```
+//! use mlp_compiler::ir::Var;
+//!
+//! let c = mlp_compiler::derive_spec("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
+//! // ∂L/∂W² collapses from a rank-3 Jacobian to a matrix product over the batch.
+//! let w2 = c.derived.adjoint(Var::layered('W', 2)).unwrap();
+//! assert_eq!(w2.equation.to_string(), "W\u{304}²ᵢⱼ = Σₙ z\u{304}²ₙᵢ·a¹ₙⱼ");
+//! // ReLU's derivative is a mask; NLL after a linear layer is softmax − onehot.
+//! let z1 = c.derived.adjoint(Var::layered('z', 1)).unwrap();
+//! assert_eq!(z1.equation.to_string(), "z\u{304}¹ₙᵢ = a\u{304}¹ₙᵢ·step(z¹ₙᵢ)");
+//! let z3 = c.derived.adjoint(Var::layered('z', 3)).unwrap();
+//! assert_eq!(z3.equation.to_string(), "z\u{304}³ₙᵢ = (softmax(z³ₙ)ᵢ − δ(i, tₙ))/N");
+//!
+//! // The kernel each result becomes, and the derivation as a person reads it.
+//! let lowered = mlp_compiler::lower::lower(&w2.equation, &c.derived.program);
+//! assert_eq!(lowered.matrix, "∂L/∂W² = (Δ²)ᵀ·A¹");
+//! let text = c.derivation.text(c.derivation.param("W2"));
+//! assert!(text.contains("rank-3 tensor, 512×512×512 per sample"));
+//! assert!(c.derivation.latex(None).contains("\\frac{\\partial L}{\\partial W^{2}}"));
 //! ```
 #![warn(missing_docs)]
 
