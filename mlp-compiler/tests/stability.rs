@@ -181,3 +181,23 @@ fn softmax_activation_on_extreme_scores() {
         }
     }
 }
+
+#[test]
+fn derivatives_at_kinks_follow_pytorch() {
+    // At the kink z = W·x + b = 0 (W = 0, b = 0), differentiated by the bias.
+    for (act, expected) in [
+        ("relu", 0.0),
+        ("leaky_relu(0.2)", 0.2),
+        ("elu(0.5)", 0.5),
+        ("act_abs", 0.0),
+    ] {
+        let spec = if act == "act_abs" {
+            "act absolute(x) = abs(x); 1 -> absolute 1 : l2".to_owned()
+        } else {
+            format!("1 -> {act} 1 : l2")
+        };
+        // Parameters W = 0, b = 0; target −1: L = ½(act(0) + 1)², ∂L/∂b = (act(0) + 1)·act′(0).
+        let (_, grad) = derived(&spec, &[0.0, 0.0], 1.0, &[-1.0]);
+        assert_eq!(grad[1], expected, "{act}′(0)");
+    }
+}
