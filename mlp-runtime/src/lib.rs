@@ -2,15 +2,46 @@
 //! alone; it re-exports the [`mlp!`] macro.
 //!
 //! ```
+//! use mlp_runtime::{Optimizer, Sgd};
+//!
 //! mlp_runtime::mlp! {
 //!     /// The network from PyTorch's quickstart tutorial.
 //!     pub struct Mnist = 784 -> relu 512 -> relu 512 -> 10 : nll;
 //! }
 //! assert_eq!(Mnist::INPUTS, 784);
-//! assert_eq!(Mnist::OUTPUTS, 10);
 //! assert_eq!(Mnist::PARAMS, 669_706);
 //! assert_eq!(Mnist::SPEC, "784 -> relu 512 -> relu 512 -> 10 : nll");
+//!
+//! let mut net = Mnist::new(42);
+//! let xs = vec![0.5f32; 2 * 784];
+//! let labels = [3u32, 7];
+//! let mut sgd = Sgd::new(0.1);
+//! let before = net.loss(&xs, &labels);
+//! for _ in 0..5 {
+//!     net.train_step(&xs, &labels, &mut sgd);
+//! }
+//! assert!(net.loss(&xs, &labels) < before);
 //! ```
 #![warn(missing_docs)]
 
+pub mod gemm;
+pub mod init;
+mod kernel;
+pub mod optim;
+pub mod scalar;
+pub mod simd;
+pub mod threads;
+
+pub use init::Rng;
 pub use mlp_macros::mlp;
+pub use optim::{Optimizer, Sgd};
+pub use threads::set_num_threads;
+
+/// Grows `buffer` to at least `len` values (never shrinks it) and returns its first `len`:
+/// how generated code keeps its workspace without allocating on every step.
+pub fn scratch(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
+}

@@ -1,0 +1,188 @@
+//! Matrix products: `C = A·B` or `C += A·B` for strided A and B (so a transpose is free) and
+//! row-major C, blocked and packed around the microkernel of [`crate::kernel`], split over
+//! threads by column blocks. Splitting never changes the order of any sum, so results are
+//! bit-identical for every thread count.
+
+use crate::kernel::{self, MR, NR};
+use crate::simd::{self, Avx2Token, Isa};
+use std::cell::RefCell;
+
+/// Depth of one packed block.
+const KC: usize = 256;
+/// Rows of A packed at once.
+const MC: usize = 72;
+/// Columns of B packed at once.
+const NC: usize = 1024;
+/// Below this many multiply-adds a product runs on one thread.
+const PARALLEL_WORK: usize = 1 << 20;
+
+/// A read-only strided matrix: element `(r, c)` is `data[r·rs + c·cs]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mat<'a> {
+    /// The elements.
+    pub data: &'a [f32],
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Mat { data, rs: cols, cs: 1 }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Mat { data, rs: 1, cs: cols }
+    }
+
+    fn at(&self, r: usize, c: usize) -> f32 {
+        self.data[r * self.rs + c * self.cs]
+    }
+}
+
+thread_local! {
+    /// Packing buffers, reused so that no product allocates after a thread's first.
+    static PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// `C[m×n] = A[m×k]·B[k×n]`, or `C += A·B` when `accumulate`; C is row-major with row
+/// stride `ldc`. Panics with the sizes when a slice is too short. Uses the process's
+/// instruction set ([`simd::isa`]).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(m: usize, n: usize, k: usize, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], ldc: usize, accumulate: bool) {
+    gemm_on(simd::isa(), m, n, k, a, b, c, ldc, accumulate)
+}
+
+/// [`gemm`] on a given instruction set; AVX2 falls back to portable where the CPU lacks it.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_on(isa: Isa, m: usize, n: usize, k: usize, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], ldc: usize, accumulate: bool) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = |x: &Mat<'_>, r: usize, cl: usize| (r.max(1) - 1) * x.rs + (cl.max(1) - 1) * x.cs;
+    assert!(k == 0 || a.data.len() > last(&a, m, k), "gemm: A holds {} values, too few for {m}×{k}", a.data.len());
+    assert!(k == 0 || b.data.len() > last(&b, k, n), "gemm: B holds {} values, too few for {k}×{n}", b.data.len());
+    assert!(c.len() >= (m - 1) * ldc + n && ldc >= n, "gemm: C holds {} values, too few for {m}×{n} with row stride {ldc}", c.len());
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                c[r * ldc..r * ldc + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    let threads = crate::threads::get().min(n.div_ceil(NR));
+    if threads <= 1 || m * n * k < PARALLEL_WORK {
+        return serial(isa, m, n, k, a, b, c, ldc, 0, accumulate);
+    }
+    // Column blocks, a multiple of NR wide; each thread writes its own columns of C.
+    let width = n.div_ceil(threads).div_ceil(NR) * NR;
+    let c_ptr = SendPtr(c.as_mut_ptr());
+    let c_len = c.len();
+    std::thread::scope(|s| {
+        for t in 1..threads {
+            let (lo, hi) = (t * width, ((t + 1) * width).min(n));
+            if lo >= hi {
+                continue;
+            }
+            let c_ptr = c_ptr;
+            s.spawn(move || {
+                // SAFETY: threads write disjoint column ranges of C; the borrow of `c` is held
+                // by this function for the whole scope.
+                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
+                serial(isa, m, hi - lo, k, a, shift_cols(b, lo), c, ldc, lo, accumulate);
+            });
+        }
+        // SAFETY: as above, this thread writes columns 0..width only.
+        let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
+        serial(isa, m, width.min(n), k, a, b, c, ldc, 0, accumulate);
+    });
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: used only to hand disjoint column ranges of one slice to scoped threads.
+unsafe impl Send for SendPtr {}
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+fn shift_cols(b: Mat<'_>, by: usize) -> Mat<'_> {
+    Mat { data: &b.data[by * b.cs..], rs: b.rs, cs: b.cs }
+}
+
+/// The product on one thread, writing C's columns `col0..col0 + n`.
+#[allow(clippy::too_many_arguments)]
+fn serial(isa: Isa, m: usize, n: usize, k: usize, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], ldc: usize, col0: usize, accumulate: bool) {
+    let token = if isa == Isa::Avx2Fma { Avx2Token::detect() } else { None };
+    simd::record(if token.is_some() { Isa::Avx2Fma } else { Isa::Portable });
+    PACK.with(|pack| {
+        let (pa, pb) = &mut *pack.borrow_mut();
+        pa.resize(MC.div_ceil(MR) * MR * KC, 0.0);
+        pb.resize(NC.div_ceil(NR) * NR * KC, 0.0);
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                pack_b(pb, b, pc, kc, jc, nc);
+                for ic in (0..m).step_by(MC) {
+                    let mc = MC.min(m - ic);
+                    pack_a(pa, a, ic, mc, pc, kc);
+                    for jr in (0..nc).step_by(NR) {
+                        let nr = NR.min(nc - jr);
+                        for ir in (0..mc).step_by(MR) {
+                            let mr = MR.min(mc - ir);
+                            let at = (ic + ir) * ldc + col0 + jc + jr;
+                            let c_tile = c[at..].as_mut_ptr();
+                            let a_panel = pa[ir * kc..].as_ptr();
+                            let b_panel = pb[jr * kc..].as_ptr();
+                            let acc = accumulate || pc > 0;
+                            // SAFETY: the panels hold kc·MR and kc·NR packed values, and C has
+                            // room for an mr×nr block at `at` (checked by `gemm`).
+                            unsafe {
+                                match token {
+                                    Some(t) => kernel::avx2(t, kc, a_panel, b_panel, c_tile, ldc, mr, nr, acc),
+                                    None => kernel::portable(kc, a_panel, b_panel, c_tile, ldc, mr, nr, acc),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Packs `A[ic..ic+mc, pc..pc+kc]` as panels of MR rows, zero-padded: panel `q`, column `p`,
+/// row `r` at `q·MR·kc + p·MR + r`.
+fn pack_a(out: &mut [f32], a: Mat<'_>, ic: usize, mc: usize, pc: usize, kc: usize) {
+    for q in 0..mc.div_ceil(MR) {
+        let panel = &mut out[q * MR * kc..(q + 1) * MR * kc];
+        for p in 0..kc {
+            for r in 0..MR {
+                let row = q * MR + r;
+                panel[p * MR + r] = if row < mc { a.at(ic + row, pc + p) } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// Packs `B[pc..pc+kc, jc..jc+nc]` as panels of NR columns, zero-padded: panel `q`, row `p`,
+/// column `j` at `q·NR·kc + p·NR + j`.
+fn pack_b(out: &mut [f32], b: Mat<'_>, pc: usize, kc: usize, jc: usize, nc: usize) {
+    for q in 0..nc.div_ceil(NR) {
+        let panel = &mut out[q * NR * kc..(q + 1) * NR * kc];
+        for p in 0..kc {
+            let dst = &mut panel[p * NR..(p + 1) * NR];
+            for (j, d) in dst.iter_mut().enumerate() {
+                let col = q * NR + j;
+                *d = if col < nc { b.at(pc + p, jc + col) } else { 0.0 };
+            }
+        }
+    }
+}

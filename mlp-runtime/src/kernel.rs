@@ -1,0 +1,144 @@
+//! The GEMM microkernel: `C[MR×NR] (+)= A_panel[MR×kc] · B_panel[kc×NR]` on packed panels.
+//!
+//! Contract: `a` holds `kc` groups of [`MR`] values (column `p` of the A panel), `b` holds
+//! `kc` groups of [`NR`] values (row `p` of the B panel); the kernel writes the top-left
+//! `mr×nr` corner of C at `c` with row stride `ldc`, adding to it when `accumulate`.
+//! One `#[inline(always)]` body, generic over an 8-lane vector type, serves every ISA; the
+//! `#[target_feature]` wrapper is the only unsafe difference.
+
+use crate::simd::Avx2Token;
+
+/// Rows of C per microkernel call.
+pub const MR: usize = 6;
+/// Columns of C per microkernel call (two 8-lane vectors).
+pub const NR: usize = 16;
+
+/// Eight f32 lanes.
+trait Lanes: Copy {
+    unsafe fn zero() -> Self;
+    unsafe fn splat(v: f32) -> Self;
+    unsafe fn load(p: *const f32) -> Self;
+    unsafe fn store(self, p: *mut f32);
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+}
+
+/// The portable lanes: a plain array the compiler vectorizes as it can.
+#[derive(Clone, Copy)]
+struct Portable([f32; 8]);
+
+impl Lanes for Portable {
+    unsafe fn zero() -> Self {
+        Portable([0.0; 8])
+    }
+    unsafe fn splat(v: f32) -> Self {
+        Portable([v; 8])
+    }
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees 8 readable floats at `p`.
+        Portable(unsafe { std::ptr::read_unaligned(p as *const [f32; 8]) })
+    }
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: the caller guarantees 8 writable floats at `p`.
+        unsafe { std::ptr::write_unaligned(p as *mut [f32; 8], self.0) }
+    }
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        let mut out = c.0;
+        for k in 0..8 {
+            out[k] += a.0[k] * b.0[k];
+        }
+        Portable(out)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx2(pub __m256);
+
+    impl super::Lanes for Avx2 {
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            unsafe { Avx2(_mm256_setzero_ps()) }
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            unsafe { Avx2(_mm256_set1_ps(v)) }
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller guarantees 8 readable floats at `p`.
+            unsafe { Avx2(_mm256_loadu_ps(p)) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            // SAFETY: the caller guarantees 8 writable floats at `p`.
+            unsafe { _mm256_storeu_ps(p, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            unsafe { Avx2(_mm256_fmadd_ps(a.0, b.0, c.0)) }
+        }
+    }
+}
+
+/// The one kernel body.
+///
+/// # Safety
+/// `a` must hold `kc·MR` floats, `b` `kc·NR`, and `c` an `mr×nr` block with row stride `ldc`.
+#[inline(always)]
+unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
+    unsafe {
+        let mut acc = [[V::zero(); 2]; MR];
+        for p in 0..kc {
+            let b0 = V::load(b.add(p * NR));
+            let b1 = V::load(b.add(p * NR + 8));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let a_r = V::splat(*a.add(p * MR + r));
+                row[0] = V::mul_add(a_r, b0, row[0]);
+                row[1] = V::mul_add(a_r, b1, row[1]);
+            }
+        }
+        let mut tile = [[0f32; NR]; MR];
+        for (r, row) in acc.iter().enumerate() {
+            row[0].store(tile[r].as_mut_ptr());
+            row[1].store(tile[r].as_mut_ptr().add(8));
+        }
+        for (r, values) in tile.iter().enumerate().take(mr) {
+            let out = c.add(r * ldc);
+            for (j, v) in values.iter().enumerate().take(nr) {
+                let slot = out.add(j);
+                *slot = if accumulate { *slot + v } else { *v };
+            }
+        }
+    }
+}
+
+/// The portable microkernel.
+///
+/// # Safety
+/// As for the kernel contract in the module documentation.
+pub unsafe fn portable(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
+    unsafe { body::<Portable>(kc, a, b, c, ldc, mr, nr, accumulate) }
+}
+
+/// The AVX2+FMA microkernel; the token proves the CPU has the features.
+///
+/// # Safety
+/// As for the kernel contract in the module documentation.
+#[cfg(target_arch = "x86_64")]
+pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn inner(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
+        unsafe { body::<avx2::Avx2>(kc, a, b, c, ldc, mr, nr, accumulate) }
+    }
+    // SAFETY: the token exists only where AVX2 and FMA were detected.
+    unsafe { inner(kc, a, b, c, ldc, mr, nr, accumulate) }
+}
+
+/// A stand-in on other architectures, where no token can exist.
+#[cfg(not(target_arch = "x86_64"))]
+pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
+    unsafe { portable(kc, a, b, c, ldc, mr, nr, accumulate) }
+}

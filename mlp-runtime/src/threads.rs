@@ -1,0 +1,28 @@
+//! How many threads the kernels use: `MLP_THREADS` from the environment, else every core,
+//! unless [`set_num_threads`] says otherwise.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the number of threads (at least 1) for every kernel from now on.
+pub fn set_num_threads(n: usize) {
+    assert!(n >= 1, "the number of threads must be at least 1, found {n}");
+    THREADS.store(n, Ordering::Relaxed);
+}
+
+/// The number of threads kernels use.
+pub fn get() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::env::var("MLP_THREADS")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|n| *n >= 1)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            THREADS.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
+}
