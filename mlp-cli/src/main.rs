@@ -16,6 +16,14 @@ struct Cli {
 enum Command {
     /// Validate a spec and print its layers, shapes, parameter count and FLOPs per sample.
     Check(SpecSource),
+    /// Print the Rust code `mlp!` generates for a spec.
+    Expand {
+        #[command(flatten)]
+        source: SpecSource,
+        /// The struct's name.
+        #[arg(long, default_value = "Net")]
+        name: String,
+    },
     /// Derive the backward pass and print the derivation: chain, Jacobians, rules, kernels.
     Explain {
         #[command(flatten)]
@@ -62,6 +70,7 @@ fn main() -> ExitCode {
             latex,
             param,
         } => explain(&source, latex, param.as_deref()),
+        Command::Expand { source, name } => expand(&source, &name),
     }
 }
 
@@ -71,6 +80,37 @@ fn read(source: &SpecSource) -> Result<(String, String), ExitCode> {
         eprintln!("error: {message}");
         ExitCode::FAILURE
     })
+}
+
+fn expand(source: &SpecSource, name: &str) -> ExitCode {
+    let (text, origin) = match read(source) {
+        Ok(read) => read,
+        Err(code) => return code,
+    };
+    let compiled = match mlp_compiler::derive_spec(&text) {
+        Ok(c) => c,
+        Err(diags) => {
+            eprint!("{}", diags.render(&origin, &text));
+            return ExitCode::FAILURE;
+        }
+    };
+    let Ok(name) = syn::parse_str::<proc_macro2::Ident>(name) else {
+        eprintln!("error: `{name}` is not a Rust identifier");
+        return ExitCode::FAILURE;
+    };
+    let tokens =
+        mlp_compiler::emit::network_item(&compiled, quote::quote!(), quote::quote!(pub), &name);
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => {
+            print!("{}", prettyplease::unparse(&file));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: the generated code does not parse ({e}); the raw tokens follow");
+            println!("{tokens}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn explain(source: &SpecSource, latex: bool, param: Option<&str>) -> ExitCode {

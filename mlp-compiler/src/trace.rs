@@ -92,16 +92,20 @@ pub fn trace(spec: &str, derived: &Derived) -> Derivation {
     }
 }
 
-/// The consumers from the loss down to `v`: in a chain network each tensor has one.
+/// The consumers from the loss down to `v`: in a chain network each tensor has at most one.
+/// When the chain breaks before the loss (an activation that ignores its input), it starts at
+/// the last tensor reached, and the gradient along it is zero.
 fn chain(program: &Program, v: Var) -> Vec<Var> {
     let mut out = vec![v];
     let mut at = v;
     while at != L {
-        let consumer = program
+        let Some(consumer) = program
             .forward
             .iter()
             .find(|e| e.rhs.any(&|x| matches!(x, Expr::Ref(r) if r.var == at)))
-            .expect("every tensor but the loss has a consumer");
+        else {
+            break;
+        };
         at = consumer.lhs.var;
         out.push(at);
     }
@@ -362,6 +366,15 @@ impl Derivation {
         );
         for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
             let chain: Vec<String> = p.chain.iter().map(|v| var_name(*v, false)).collect();
+            if p.chain[0] != L {
+                let name = var_name(p.param, false);
+                let _ = writeln!(
+                    w,
+                    "\n∂L/∂{name} = 0: the loss does not depend on {}",
+                    chain.join(" → ")
+                );
+                continue;
+            }
             let _ = writeln!(
                 w,
                 "\n∂L/∂{}: the chain {}",
@@ -411,6 +424,15 @@ impl Derivation {
         let _ = writeln!(w, "\\end{{align*}}");
         for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
             let chain: Vec<String> = p.chain.iter().map(|v| var_name(*v, true)).collect();
+            if p.chain[0] != L {
+                let name = var_name(p.param, true);
+                let _ = writeln!(
+                    w,
+                    "\\paragraph{{$\\partial L / \\partial {name} = 0$}} the loss does not depend on ${}$",
+                    chain.join(" \\to ")
+                );
+                continue;
+            }
             let _ = writeln!(
                 w,
                 "\\paragraph{{$\\partial L / \\partial {}$}} along ${}$",

@@ -198,12 +198,17 @@ fn check(spec: &str, seed: u64, batch: usize) -> Result<(), TestCaseError> {
             p[k] += by;
             at(&p)
         };
-        // The fourth-order central difference: truncation O(h⁴) and rounding O(ε·|L|/h), both
-        // near 1e-12 here, so the comparison can be tight even when |L| is large.
-        let fd = (moved(-2.0 * h) - 8.0 * moved(-h) + 8.0 * moved(h) - moved(2.0 * h)) / (12.0 * h);
+        // The fourth-order central difference: truncation O(h⁴) and rounding O(ε·|L|/h). Its
+        // own error is estimated by comparing steps h and h/2 (Richardson), which matters only
+        // for formulas with large high derivatives such as (x³)³.
+        let stencil = |h: f64| {
+            (moved(-2.0 * h) - 8.0 * moved(-h) + 8.0 * moved(h) - moved(2.0 * h)) / (12.0 * h)
+        };
+        let fd = stencil(h / 2.0);
+        let error = (stencil(h) - fd).abs();
         prop_assert!(
-            relative(*g, fd) < 1e-6 || (g - fd).abs() < 1e-9,
-            "{spec}: ∂L/∂θ[{k}] derived {g}, finite difference {fd}"
+            relative(*g, fd) < 1e-6 || (g - fd).abs() < 1e-9 + 4.0 * error,
+            "{spec}: ∂L/∂θ[{k}] derived {g}, finite difference {fd} (± {error})"
         );
         // Forward mode through the equations as first written, before any simplification.
         let duals: Vec<Dual> = c
@@ -238,7 +243,7 @@ fn check(spec: &str, seed: u64, batch: usize) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn random_architectures(spec in spec(), seed in 0u64..1_000_000, batch in 1usize..4) {

@@ -53,9 +53,20 @@ fn item_tokens(map: &SourceMap, item: &NetItem) -> TokenStream {
         &item.name.text,
         map.spans(item.name.span.start, item.name.span.end).0,
     );
-    match &item.network {
-        Some(net) => mlp_compiler::emit::network_item(net, attrs, vis, &name),
-        None => mlp_compiler::emit::stub_item(attrs, vis, &name),
+    let Some(net) = &item.network else {
+        return mlp_compiler::emit::stub_item(attrs, vis, &name);
+    };
+    match mlp_compiler::derive_network(net.clone()) {
+        Ok(compiled) => mlp_compiler::emit::network_item(&compiled, attrs, vis, &name),
+        Err(runaway) => {
+            let message = format!(
+                "mlp: the derivation did not finish within its limit: {}",
+                runaway.expr
+            );
+            let mut out = syn::Error::new(name.span(), message).to_compile_error();
+            out.extend(mlp_compiler::emit::stub_item(attrs, vis, &name));
+            out
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! threads by column blocks. Splitting never changes the order of any sum, so results are
 //! bit-identical for every thread count.
 
-use crate::kernel::{self, MR, NR};
+use crate::kernel::{self, MR, NR, Tile};
 use crate::simd::{self, Avx2Token, Isa};
 use std::cell::RefCell;
 
@@ -30,12 +30,20 @@ pub struct Mat<'a> {
 impl<'a> Mat<'a> {
     /// A row-major matrix with `cols` columns.
     pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Mat { data, rs: cols, cs: 1 }
+        Mat {
+            data,
+            rs: cols,
+            cs: 1,
+        }
     }
 
     /// The transpose of a row-major matrix with `cols` columns.
     pub fn transposed(data: &'a [f32], cols: usize) -> Self {
-        Mat { data, rs: 1, cs: cols }
+        Mat {
+            data,
+            rs: 1,
+            cs: cols,
+        }
     }
 
     fn at(&self, r: usize, c: usize) -> f32 {
@@ -52,20 +60,51 @@ thread_local! {
 /// stride `ldc`. Panics with the sizes when a slice is too short. Uses the process's
 /// instruction set ([`simd::isa`]).
 #[allow(clippy::too_many_arguments)]
-pub fn gemm(m: usize, n: usize, k: usize, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
     gemm_on(simd::isa(), m, n, k, a, b, c, ldc, accumulate)
 }
 
 /// [`gemm`] on a given instruction set; AVX2 falls back to portable where the CPU lacks it.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_on(isa: Isa, m: usize, n: usize, k: usize, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn gemm_on(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
     if m == 0 || n == 0 {
         return;
     }
     let last = |x: &Mat<'_>, r: usize, cl: usize| (r.max(1) - 1) * x.rs + (cl.max(1) - 1) * x.cs;
-    assert!(k == 0 || a.data.len() > last(&a, m, k), "gemm: A holds {} values, too few for {m}×{k}", a.data.len());
-    assert!(k == 0 || b.data.len() > last(&b, k, n), "gemm: B holds {} values, too few for {k}×{n}", b.data.len());
-    assert!(c.len() >= (m - 1) * ldc + n && ldc >= n, "gemm: C holds {} values, too few for {m}×{n} with row stride {ldc}", c.len());
+    assert!(
+        k == 0 || a.data.len() > last(&a, m, k),
+        "gemm: A holds {} values, too few for {m}×{k}",
+        a.data.len()
+    );
+    assert!(
+        k == 0 || b.data.len() > last(&b, k, n),
+        "gemm: B holds {} values, too few for {k}×{n}",
+        b.data.len()
+    );
+    assert!(
+        c.len() >= (m - 1) * ldc + n && ldc >= n,
+        "gemm: C holds {} values, too few for {m}×{n} with row stride {ldc}",
+        c.len()
+    );
     if k == 0 {
         if !accumulate {
             for r in 0..m {
@@ -88,12 +127,22 @@ pub fn gemm_on(isa: Isa, m: usize, n: usize, k: usize, a: Mat<'_>, b: Mat<'_>, c
             if lo >= hi {
                 continue;
             }
-            let c_ptr = c_ptr;
             s.spawn(move || {
                 // SAFETY: threads write disjoint column ranges of C; the borrow of `c` is held
                 // by this function for the whole scope.
                 let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-                serial(isa, m, hi - lo, k, a, shift_cols(b, lo), c, ldc, lo, accumulate);
+                serial(
+                    isa,
+                    m,
+                    hi - lo,
+                    k,
+                    a,
+                    shift_cols(b, lo),
+                    c,
+                    ldc,
+                    lo,
+                    accumulate,
+                );
             });
         }
         // SAFETY: as above, this thread writes columns 0..width only.
@@ -113,14 +162,37 @@ impl SendPtr {
 }
 
 fn shift_cols(b: Mat<'_>, by: usize) -> Mat<'_> {
-    Mat { data: &b.data[by * b.cs..], rs: b.rs, cs: b.cs }
+    Mat {
+        data: &b.data[by * b.cs..],
+        rs: b.rs,
+        cs: b.cs,
+    }
 }
 
 /// The product on one thread, writing C's columns `col0..col0 + n`.
 #[allow(clippy::too_many_arguments)]
-fn serial(isa: Isa, m: usize, n: usize, k: usize, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], ldc: usize, col0: usize, accumulate: bool) {
-    let token = if isa == Isa::Avx2Fma { Avx2Token::detect() } else { None };
-    simd::record(if token.is_some() { Isa::Avx2Fma } else { Isa::Portable });
+fn serial(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    col0: usize,
+    accumulate: bool,
+) {
+    let token = if isa == Isa::Avx2Fma {
+        Avx2Token::detect()
+    } else {
+        None
+    };
+    simd::record(if token.is_some() {
+        Isa::Avx2Fma
+    } else {
+        Isa::Portable
+    });
     PACK.with(|pack| {
         let (pa, pb) = &mut *pack.borrow_mut();
         pa.resize(MC.div_ceil(MR) * MR * KC, 0.0);
@@ -141,13 +213,19 @@ fn serial(isa: Isa, m: usize, n: usize, k: usize, a: Mat<'_>, b: Mat<'_>, c: &mu
                             let c_tile = c[at..].as_mut_ptr();
                             let a_panel = pa[ir * kc..].as_ptr();
                             let b_panel = pb[jr * kc..].as_ptr();
-                            let acc = accumulate || pc > 0;
+                            let tile = Tile {
+                                c: c_tile,
+                                ldc,
+                                rows: mr,
+                                cols: nr,
+                                accumulate: accumulate || pc > 0,
+                            };
                             // SAFETY: the panels hold kc·MR and kc·NR packed values, and C has
                             // room for an mr×nr block at `at` (checked by `gemm`).
                             unsafe {
                                 match token {
-                                    Some(t) => kernel::avx2(t, kc, a_panel, b_panel, c_tile, ldc, mr, nr, acc),
-                                    None => kernel::portable(kc, a_panel, b_panel, c_tile, ldc, mr, nr, acc),
+                                    Some(t) => kernel::avx2(t, kc, a_panel, b_panel, tile),
+                                    None => kernel::portable(kc, a_panel, b_panel, tile),
                                 }
                             }
                         }
@@ -166,7 +244,11 @@ fn pack_a(out: &mut [f32], a: Mat<'_>, ic: usize, mc: usize, pc: usize, kc: usiz
         for p in 0..kc {
             for r in 0..MR {
                 let row = q * MR + r;
-                panel[p * MR + r] = if row < mc { a.at(ic + row, pc + p) } else { 0.0 };
+                panel[p * MR + r] = if row < mc {
+                    a.at(ic + row, pc + p)
+                } else {
+                    0.0
+                };
             }
         }
     }
@@ -181,7 +263,11 @@ fn pack_b(out: &mut [f32], b: Mat<'_>, pc: usize, kc: usize, jc: usize, nc: usiz
             let dst = &mut panel[p * NR..(p + 1) * NR];
             for (j, d) in dst.iter_mut().enumerate() {
                 let col = q * NR + j;
-                *d = if col < nc { b.at(pc + p, jc + col) } else { 0.0 };
+                *d = if col < nc {
+                    b.at(pc + p, jc + col)
+                } else {
+                    0.0
+                };
             }
         }
     }

@@ -13,6 +13,21 @@ pub const MR: usize = 6;
 /// Columns of C per microkernel call (two 8-lane vectors).
 pub const NR: usize = 16;
 
+/// Where a kernel call writes: the top-left `rows×cols` corner of an `MR×NR` block of C.
+#[derive(Clone, Copy, Debug)]
+pub struct Tile {
+    /// The block's first element.
+    pub c: *mut f32,
+    /// C's row stride.
+    pub ldc: usize,
+    /// Rows to write (at most MR).
+    pub rows: usize,
+    /// Columns to write (at most NR).
+    pub cols: usize,
+    /// Add to C instead of overwriting it.
+    pub accumulate: bool,
+}
+
 /// Eight f32 lanes.
 trait Lanes: Copy {
     unsafe fn zero() -> Self;
@@ -43,8 +58,8 @@ impl Lanes for Portable {
     }
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
         let mut out = c.0;
-        for k in 0..8 {
-            out[k] += a.0[k] * b.0[k];
+        for ((o, x), y) in out.iter_mut().zip(a.0).zip(b.0) {
+            *o += x * y;
         }
         Portable(out)
     }
@@ -86,9 +101,9 @@ mod avx2 {
 /// The one kernel body.
 ///
 /// # Safety
-/// `a` must hold `kc·MR` floats, `b` `kc·NR`, and `c` an `mr×nr` block with row stride `ldc`.
+/// `a` must hold `kc·MR` floats, `b` `kc·NR`, and the tile must be writable.
 #[inline(always)]
-unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
+unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
     unsafe {
         let mut acc = [[V::zero(); 2]; MR];
         for p in 0..kc {
@@ -100,16 +115,16 @@ unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, l
                 row[1] = V::mul_add(a_r, b1, row[1]);
             }
         }
-        let mut tile = [[0f32; NR]; MR];
+        let mut block = [[0f32; NR]; MR];
         for (r, row) in acc.iter().enumerate() {
-            row[0].store(tile[r].as_mut_ptr());
-            row[1].store(tile[r].as_mut_ptr().add(8));
+            row[0].store(block[r].as_mut_ptr());
+            row[1].store(block[r].as_mut_ptr().add(8));
         }
-        for (r, values) in tile.iter().enumerate().take(mr) {
-            let out = c.add(r * ldc);
-            for (j, v) in values.iter().enumerate().take(nr) {
+        for (r, values) in block.iter().enumerate().take(tile.rows) {
+            let out = tile.c.add(r * tile.ldc);
+            for (j, v) in values.iter().enumerate().take(tile.cols) {
                 let slot = out.add(j);
-                *slot = if accumulate { *slot + v } else { *v };
+                *slot = if tile.accumulate { *slot + v } else { *v };
             }
         }
     }
@@ -119,8 +134,8 @@ unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, c: *mut f32, l
 ///
 /// # Safety
 /// As for the kernel contract in the module documentation.
-pub unsafe fn portable(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
-    unsafe { body::<Portable>(kc, a, b, c, ldc, mr, nr, accumulate) }
+pub unsafe fn portable(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+    unsafe { body::<Portable>(kc, a, b, tile) }
 }
 
 /// The AVX2+FMA microkernel; the token proves the CPU has the features.
@@ -128,17 +143,17 @@ pub unsafe fn portable(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc
 /// # Safety
 /// As for the kernel contract in the module documentation.
 #[cfg(target_arch = "x86_64")]
-pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
+pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn inner(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
-        unsafe { body::<avx2::Avx2>(kc, a, b, c, ldc, mr, nr, accumulate) }
+    unsafe fn inner(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+        unsafe { body::<avx2::Avx2>(kc, a, b, tile) }
     }
     // SAFETY: the token exists only where AVX2 and FMA were detected.
-    unsafe { inner(kc, a, b, c, ldc, mr, nr, accumulate) }
+    unsafe { inner(kc, a, b, tile) }
 }
 
 /// A stand-in on other architectures, where no token can exist.
 #[cfg(not(target_arch = "x86_64"))]
-pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, mr: usize, nr: usize, accumulate: bool) {
-    unsafe { portable(kc, a, b, c, ldc, mr, nr, accumulate) }
+pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+    unsafe { portable(kc, a, b, tile) }
 }

@@ -57,5 +57,9 @@ pub(crate) fn record(isa: Isa) {
 /// forced path really ran.
 pub fn kernels_run() -> Vec<Isa> {
     let bits = RAN.load(Ordering::Relaxed);
-    [(1, Isa::Portable), (2, Isa::Avx2Fma)].into_iter().filter(|(b, _)| bits & b != 0).map(|(_, i)| i).collect()
+    [(1, Isa::Portable), (2, Isa::Avx2Fma)]
+        .into_iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, i)| i)
+        .collect()
 }

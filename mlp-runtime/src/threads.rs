@@ -7,7 +7,10 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets the number of threads (at least 1) for every kernel from now on.
 pub fn set_num_threads(n: usize) {
-    assert!(n >= 1, "the number of threads must be at least 1, found {n}");
+    assert!(
+        n >= 1,
+        "the number of threads must be at least 1, found {n}"
+    );
     THREADS.store(n, Ordering::Relaxed);
 }
 

@@ -14,18 +14,39 @@ fn isas() -> Vec<Isa> {
 }
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
-    (0..n).map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 2001) as f32 / 1000.0 - 1.0).collect()
+    (0..n)
+        .map(|i| {
+            ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check(isa: Isa, m: usize, n: usize, k: usize, ta: bool, tb: bool, accumulate: bool, threads: usize) {
+fn check(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    ta: bool,
+    tb: bool,
+    accumulate: bool,
+    threads: usize,
+) {
     mlp_runtime::set_num_threads(threads);
     let a = values(m * k, 1);
     let b = values(k * n, 2);
     let ldc = n + 3;
     let c0 = values(m.max(1) * ldc, 3);
-    let am = if ta { Mat::transposed(&a, m) } else { Mat::rows(&a, k) };
-    let bm = if tb { Mat::transposed(&b, k) } else { Mat::rows(&b, n) };
+    let am = if ta {
+        Mat::transposed(&a, m)
+    } else {
+        Mat::rows(&a, k)
+    };
+    let bm = if tb {
+        Mat::transposed(&b, k)
+    } else {
+        Mat::rows(&b, n)
+    };
     let mut c = c0.clone();
     gemm_on(isa, m, n, k, am, bm, &mut c, ldc, accumulate);
     for r in 0..m {
@@ -35,14 +56,21 @@ fn check(isa: Isa, m: usize, n: usize, k: usize, ta: bool, tb: bool, accumulate:
                 assert_eq!(got, c0[r * ldc + j], "wrote past column {n}");
                 continue;
             }
-            let mut want: f64 = if accumulate { c0[r * ldc + j] as f64 } else { 0.0 };
+            let mut want: f64 = if accumulate {
+                c0[r * ldc + j] as f64
+            } else {
+                0.0
+            };
             for p in 0..k {
                 let av = if ta { a[p * m + r] } else { a[r * k + p] };
                 let bv = if tb { b[j * k + p] } else { b[p * n + j] };
                 want += av as f64 * bv as f64;
             }
             let tolerance = 1e-5 * (k as f64).max(1.0);
-            assert!((got as f64 - want).abs() <= tolerance, "{isa:?} {m}×{n}×{k} ta={ta} tb={tb} acc={accumulate}: C[{r},{j}] = {got}, expected {want}");
+            assert!(
+                (got as f64 - want).abs() <= tolerance,
+                "{isa:?} {m}×{n}×{k} ta={ta} tb={tb} acc={accumulate}: C[{r},{j}] = {got}, expected {want}"
+            );
         }
     }
 }
@@ -64,7 +92,12 @@ fn edge_shapes_on_every_isa() {
 #[test]
 fn transposes_accumulation_and_threads() {
     for isa in isas() {
-        for (m, n, k) in [(64, 784, 512), (512, 784, 64), (100, 600, 300), (7, 1030, 260)] {
+        for (m, n, k) in [
+            (64, 784, 512),
+            (512, 784, 64),
+            (100, 600, 300),
+            (7, 1030, 260),
+        ] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 for threads in [1, 2, 3] {
                     check(isa, m, n, k, ta, tb, threads == 2, threads);
@@ -82,7 +115,17 @@ fn threads_do_not_change_results() {
     let run = |threads| {
         mlp_runtime::set_num_threads(threads);
         let mut c = vec![0.0; m * n];
-        gemm_on(Isa::Portable, m, n, k, Mat::rows(&a, k), Mat::transposed(&b, k), &mut c, n, false);
+        gemm_on(
+            Isa::Portable,
+            m,
+            n,
+            k,
+            Mat::rows(&a, k),
+            Mat::transposed(&b, k),
+            &mut c,
+            n,
+            false,
+        );
         c
     };
     let one = run(1);

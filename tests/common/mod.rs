@@ -1,0 +1,174 @@
+//! Shared by the differential tests: random networks (drawn by `build.rs`), compiled by
+//! `mlp!`, checked against the f64 reference interpreter of `mlp-compiler` on the same
+//! parameters, inputs and targets, at batch sizes 1, 7, 64 and 100.
+
+use mlp_compiler::forward::X;
+use mlp_compiler::interp::{self, Interp};
+
+/// Values in [−1.5, 1.5), reproducible from `seed`.
+pub fn inputs(seed: u64, n: usize) -> Vec<f32> {
+    let mut rng = mlp_runtime::Rng::new(seed);
+    (0..n).map(|_| rng.uniform(-1.5, 1.5)).collect()
+}
+
+/// Targets for a vector loss: probability rows for `ce`, values in [0, 1] for `bce`, in
+/// [−1, 1] otherwise.
+pub fn vector_targets(spec: &str, seed: u64, rows: usize, cols: usize) -> Vec<f32> {
+    let mut rng = mlp_runtime::Rng::new(seed);
+    let mut out: Vec<f32> = (0..rows * cols).map(|_| rng.uniform(0.05, 1.0)).collect();
+    if spec.ends_with(": ce") {
+        for row in out.chunks_mut(cols) {
+            let s: f32 = row.iter().sum();
+            row.iter_mut().for_each(|v| *v /= s);
+        }
+    } else if !spec.ends_with(": bce") {
+        out.iter_mut().for_each(|v| *v = 2.0 * *v - 1.0);
+    }
+    out
+}
+
+/// Compares the generated loss, gradient and output with the reference. Returns 1 if the
+/// sample was compared, 0 if it sat too close to a kink for f32 and f64 to agree on a side.
+#[allow(clippy::too_many_arguments)]
+pub fn compare(
+    name: &str,
+    spec: &str,
+    params: &[f32],
+    xs: &[f32],
+    targets: &[f64],
+    batch: usize,
+    loss: f32,
+    grad: &[f32],
+    output0: &[f32],
+) -> usize {
+    let compiled = mlp_compiler::derive_spec(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let d = &compiled.derived;
+    let p64: Vec<f64> = params.iter().map(|v| *v as f64).collect();
+    let x64: Vec<f64> = xs.iter().map(|v| *v as f64).collect();
+    let (want_loss, want_grad, kink) = interp::loss_and_gradient(d, &p64, &x64, targets, batch);
+    // f32 and f64 can disagree on the side of a kink only within f32 rounding of its argument.
+    if kink < 1e-4 {
+        return 0;
+    }
+    let close = |got: f64, want: f64, scale: f64| {
+        (got - want).abs() <= 2e-3 * want.abs() + 1e-4 * scale + 1e-6
+    };
+    assert!(
+        close(loss as f64, want_loss, 1.0),
+        "{name} {spec} batch {batch}: loss {loss}, reference {want_loss}"
+    );
+    let scale = want_grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    for (k, (g, w)) in grad.iter().zip(&want_grad).enumerate() {
+        assert!(
+            close(*g as f64, *w, scale),
+            "{name} {spec} batch {batch}: ∂L/∂θ[{k}] = {g}, reference {w}"
+        );
+    }
+    // The output of the first sample, through the one-sample path.
+    let mut it = Interp::<f64>::new(&d.program, 1);
+    it.set(X, x64[..compiled.network.inputs].to_vec());
+    let mut offset = 0;
+    for p in d.program.params() {
+        let n = p
+            .shape
+            .iter()
+            .map(|s| {
+                if let mlp_compiler::ir::Dim::Fixed(n) = s {
+                    *n
+                } else {
+                    1
+                }
+            })
+            .product::<usize>();
+        it.set(p.var, p64[offset..offset + n].to_vec());
+        offset += n;
+    }
+    let values: Vec<_> = d
+        .forward
+        .iter()
+        .filter(|e| e.lhs.var != mlp_compiler::forward::L)
+        .cloned()
+        .collect();
+    it.run(&values);
+    let want_out = it.get(d.program.output, false);
+    let out_scale = want_out.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (k, (o, w)) in output0.iter().zip(want_out).enumerate() {
+        assert!(
+            close(*o as f64, *w, out_scale),
+            "{name} {spec}: output[{k}] = {o}, reference {w}"
+        );
+    }
+    1
+}
+
+macro_rules! check_labels {
+    ($net:ident, $name:expr, $spec:expr) => {{
+        let mut compared = 0;
+        for batch in [1usize, 7, 64, 100] {
+            let net = $net::new(batch as u64);
+            let xs = crate::common::inputs(batch as u64 + 100, batch * $net::INPUTS);
+            let labels: Vec<u32> = (0..batch)
+                .map(|k| ((k * 7 + 3) % $net::OUTPUTS) as u32)
+                .collect();
+            let mut grad = vec![0.0f32; $net::PARAMS];
+            let loss = net.gradient(&xs, &labels, &mut grad);
+            let first: [f32; $net::INPUTS] = xs[..$net::INPUTS].try_into().unwrap();
+            let out = net.forward(&first);
+            let targets: Vec<f64> = labels.iter().map(|l| *l as f64).collect();
+            compared += crate::common::compare(
+                $name,
+                $spec,
+                net.params(),
+                &xs,
+                &targets,
+                batch,
+                loss,
+                &grad,
+                &out,
+            );
+        }
+        compared
+    }};
+}
+
+macro_rules! check_vectors {
+    ($net:ident, $name:expr, $spec:expr) => {{
+        let mut compared = 0;
+        for batch in [1usize, 7, 64, 100] {
+            let net = $net::new(batch as u64);
+            let xs = crate::common::inputs(batch as u64 + 100, batch * $net::INPUTS);
+            let flat = crate::common::vector_targets($spec, batch as u64, batch, $net::OUTPUTS);
+            let rows: Vec<[f32; $net::OUTPUTS]> = flat
+                .chunks($net::OUTPUTS)
+                .map(|r| r.try_into().unwrap())
+                .collect();
+            let mut grad = vec![0.0f32; $net::PARAMS];
+            let loss = net.gradient(&xs, &rows, &mut grad);
+            let first: [f32; $net::INPUTS] = xs[..$net::INPUTS].try_into().unwrap();
+            let out = net.forward(&first);
+            let targets: Vec<f64> = flat.iter().map(|v| *v as f64).collect();
+            compared += crate::common::compare(
+                $name,
+                $spec,
+                net.params(),
+                &xs,
+                &targets,
+                batch,
+                loss,
+                &grad,
+                &out,
+            );
+        }
+        compared
+    }};
+}
+
+include!(concat!(env!("OUT_DIR"), "/random_nets.rs"));
+
+/// Checks every random network; returns how many (network, batch) pairs were compared.
+pub fn run_all() -> usize {
+    RANDOM_NETS
+        .iter()
+        .map(|(name, spec, check)| check(name, spec))
+        .sum()
+}
