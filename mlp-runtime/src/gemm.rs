@@ -183,6 +183,7 @@ fn serial(
     col0: usize,
     accumulate: bool,
 ) {
+    let _flush = simd::FlushSubnormals::new();
     let token = if isa == Isa::Avx2Fma {
         Avx2Token::detect()
     } else {

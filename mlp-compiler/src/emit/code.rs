@@ -226,15 +226,16 @@ fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
         let value = cx.expr(&rhs);
         quote! { #out[#flat] = #value; }
     };
-    // Wrap loops from the inside out, hoisting what each level can compute once.
+    // Wrap loops from the inside out; ahead of each, what it does not change.
     for level in (0..idx.len()).rev() {
         let bound: Vec<Idx> = idx[..level].to_vec();
         let hoist = cx.take_hoistable(&bound);
         let var = loop_var(idx[level]);
         let range = layout.dim(shape[level]);
+        // What depends only on the outer indices is computed once, ahead of this loop.
         body = quote! {
+            #(#hoist)*
             for #var in 0..#range {
-                #(#hoist)*
                 #body
             }
         };

@@ -189,6 +189,16 @@ pub fn network_item(
                 out
             }
 
+            /// The outputs of a batch: `OUTPUTS` values per sample of `xs` written to `out`.
+            pub fn predict(&self, xs: &[f32], out: &mut [f32]) {
+                assert!(!xs.is_empty() && xs.len() % #inputs == 0, "the input needs a whole number of samples of {} values each, found {} values", #inputs, xs.len());
+                let batch = xs.len() / #inputs;
+                assert_eq!(out.len(), batch * #outputs, "{} samples need {} outputs, found room for {}", batch, batch * #outputs, out.len());
+                let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
+                Self::run_forward(&self.params, &mut ws, xs, batch);
+                out.copy_from_slice(&ws.#output[..batch * #outputs]);
+            }
+
             /// The mean loss over the `xs.len() / INPUTS` samples.
             pub fn loss(&self, xs: &[f32], targets: &[#target]) -> f32 {
                 let batch = Self::check(xs, targets);

@@ -1,0 +1,111 @@
+//! The generated API's contract: sizes and labels checked with messages that name what was
+//! expected, PyTorch's initialization bounds, determinism for a seed and a thread count.
+
+use mlp_runtime::{Optimizer, Sgd};
+
+mlp_runtime::mlp! {
+    /// The seed network.
+    pub struct Mnist = 784 -> relu 512 -> relu 512 -> 10 : nll;
+    /// A small regression network.
+    pub struct Small = 2 -> tanh 8 -> sigmoid 1 : mse;
+}
+
+/// The panic message of `f`, which must panic.
+fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let err = std::panic::catch_unwind(f).expect_err("expected a panic");
+    err.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn wrong_sizes_and_labels_are_named() {
+    let net = Mnist::new(1);
+    let m = panic_message(|| {
+        net.loss(&[0.0; 783], &[1]);
+    });
+    assert!(
+        m.contains("whole number of samples of 784 values each, found 783 values"),
+        "{m}"
+    );
+    let m = panic_message(|| {
+        net.loss(&[0.0; 784 * 2], &[1]);
+    });
+    assert!(m.contains("2 samples need 2 targets, found 1"), "{m}");
+    let m = panic_message(|| {
+        net.loss(&[0.0; 784], &[10]);
+    });
+    assert!(
+        m.contains("label 10 of sample 0 is out of range: the network has 10 classes"),
+        "{m}"
+    );
+    let m = panic_message(|| {
+        let mut grad = vec![0.0; 5];
+        net.gradient(&[0.0; 784], &[1], &mut grad);
+    });
+    assert!(
+        m.contains("the gradient needs 669706 values (PARAMS), found 5"),
+        "{m}"
+    );
+    let m = panic_message(|| {
+        let mut out = vec![0.0; 3];
+        net.predict(&[0.0; 784], &mut out);
+    });
+    assert!(
+        m.contains("1 samples need 10 outputs, found room for 3"),
+        "{m}"
+    );
+}
+
+#[test]
+fn initialization_is_pytorch_default_and_seeded() {
+    let a = Mnist::new(7);
+    assert_eq!(a.params(), Mnist::new(7).params());
+    assert_ne!(a.params(), Mnist::new(8).params());
+    assert_eq!(a.params().len(), Mnist::PARAMS);
+    // Layer 1 (fan-in 784): W¹ then b¹, all within ±1/√784; layer 2 within ±1/√512.
+    let (l1, rest) = a.params().split_at(784 * 512 + 512);
+    let l2 = &rest[..512 * 512 + 512];
+    assert!(l1.iter().all(|v| v.abs() <= 1.0 / 28.0));
+    assert!(l2.iter().all(|v| v.abs() <= 1.0 / 512f32.sqrt()));
+    // Not degenerate: the bound is reached to within 1%.
+    assert!(l1.iter().fold(0.0f32, |m, v| m.max(v.abs())) > 0.99 / 28.0);
+}
+
+fn train(threads: usize) -> Vec<f32> {
+    mlp_runtime::set_num_threads(threads);
+    let mut net = Mnist::new(3);
+    let mut sgd = Sgd::new(0.1);
+    let xs: Vec<f32> = (0..64 * 784)
+        .map(|k| ((k * 7919) % 255) as f32 / 255.0)
+        .collect();
+    let labels: Vec<u32> = (0..64).map(|k| (k % 10) as u32).collect();
+    for _ in 0..3 {
+        net.train_step(&xs, &labels, &mut sgd);
+    }
+    net.params().to_vec()
+}
+
+#[test]
+fn results_are_bit_identical_run_to_run_and_across_thread_counts() {
+    let one = train(1);
+    assert_eq!(one, train(1));
+    // Threads split columns of each product, never a sum, so results do not change either.
+    assert_eq!(one, train(2));
+    assert_eq!(one, train(3));
+}
+
+#[test]
+fn train_step_equals_gradient_then_update() {
+    let mut a = Small::new(5);
+    let b = a.clone();
+    let xs = [0.3, -0.7, 1.2, 0.1];
+    let ts = [[0.9], [0.1]];
+    let mut grad = vec![0.0; Small::PARAMS];
+    let loss = b.gradient(&xs, &ts, &mut grad);
+    let mut expected = b.params().to_vec();
+    Sgd::new(0.5).step(&mut expected, &grad);
+    assert_eq!(a.train_step(&xs, &ts, &mut Sgd::new(0.5)), loss);
+    assert_eq!(a.params(), &expected[..]);
+}
