@@ -68,7 +68,16 @@ impl<'p> Layout<'p> {
 
     /// Tokens for the element count of a tensor.
     pub fn len(&self, var: Var) -> TokenStream {
-        let dims: Vec<TokenStream> = self.shape(var).iter().map(|d| self.dim(*d)).collect();
+        let shape = self.shape(var);
+        if shape.iter().all(|d| matches!(d, Dim::Fixed(_))) {
+            let n: usize = shape
+                .iter()
+                .map(|d| if let Dim::Fixed(n) = d { *n } else { 1 })
+                .product();
+            let n = Literal::usize_unsuffixed(n);
+            return quote!(#n);
+        }
+        let dims: Vec<TokenStream> = shape.iter().map(|d| self.dim(*d)).collect();
         product(dims, quote!(1usize))
     }
 }
@@ -164,8 +173,28 @@ fn gemm(
             quote!(::mlp_runtime::gemm::Mat::rows(&#data, #cols))
         }
     };
-    let (ma, mb) = (mat(a), mat(b));
     let out = slice(layout, eq.lhs.var, eq.lhs.adjoint, true);
+    let stored = |o: &crate::lower::Operand| super::small::Stored {
+        data: slice(layout, o.tensor.var, o.tensor.adjoint, false),
+        cols: match layout.shape(o.tensor.var)[1] {
+            Dim::Fixed(c) => c,
+            Dim::Batch => unreachable!("a matrix's columns are fixed"),
+        },
+        transposed: o.transposed,
+    };
+    let bias_slice = bias.map(|b| slice(layout, b.var, false, false));
+    if let Some(code) = super::small::product(
+        out_shape[0],
+        out_shape[1],
+        k_dim,
+        &stored(a),
+        &stored(b),
+        &out,
+        bias_slice.as_ref(),
+    ) {
+        return code;
+    }
+    let (ma, mb) = (mat(a), mat(b));
     let mut code = quote! {
         ::mlp_runtime::gemm::gemm(#m, #n, #k_tokens, #ma, #mb, &mut #out, #n, false);
     };

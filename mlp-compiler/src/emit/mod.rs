@@ -6,6 +6,7 @@
 //! macro can pass the user's own tokens (and their spans) through untouched.
 
 pub mod code;
+pub mod small;
 
 use crate::Compiled;
 use crate::forward::{L, Role};
