@@ -113,6 +113,9 @@ pub fn gemm_on(
         }
         return;
     }
+    if m <= SMALL_M && (b.rs == 1 || b.cs == 1) {
+        return small_m(isa, m, n, k, a, b, c, ldc, accumulate);
+    }
     let threads = crate::threads::get().min(n.div_ceil(NR));
     if threads <= 1 || m * n * k < PARALLEL_WORK {
         return serial(isa, m, n, k, a, b, c, ldc, 0, accumulate);
@@ -149,6 +152,135 @@ pub fn gemm_on(
         let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
         serial(isa, m, width.min(n), k, a, b, c, ldc, 0, accumulate);
     });
+}
+
+/// At most this many rows of C, a product skips packing (a forward pass of a few samples).
+const SMALL_M: usize = 4;
+
+/// A product with few rows, straight from the stored operands: dot products when B's columns
+/// are contiguous (a transposed weight matrix), row updates when its rows are.
+#[allow(clippy::too_many_arguments)]
+fn small_m(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    let token = if isa == Isa::Avx2Fma {
+        Avx2Token::detect()
+    } else {
+        None
+    };
+    simd::record(if token.is_some() {
+        Isa::Avx2Fma
+    } else {
+        Isa::Portable
+    });
+    let _flush = simd::FlushSubnormals::new();
+    match token {
+        #[cfg(target_arch = "x86_64")]
+        Some(_) => {
+            // SAFETY: the token proves AVX2 and FMA.
+            unsafe { small_m_avx2(m, n, k, a, b, c, ldc, accumulate) }
+        }
+        _ => small_m_body(m, n, k, a, b, c, ldc, accumulate),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn small_m_avx2(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    small_m_body(m, n, k, a, b, c, ldc, accumulate)
+}
+
+/// The one body of the small-m product; the compiler vectorizes it for the features enabled
+/// where it is inlined.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn small_m_body(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    PACK.with(|pack| {
+        let (rows, _) = &mut *pack.borrow_mut();
+        rows.resize(m * k, 0.0);
+        for r in 0..m {
+            for p in 0..k {
+                rows[r * k + p] = a.at(r, p);
+            }
+        }
+        small_m_rows(rows, m, n, k, b, c, ldc, accumulate);
+    });
+}
+
+/// The small-m product once A's rows are contiguous in `rows`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn small_m_rows(
+    rows: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    for r in 0..m {
+        let row = &rows[r * k..(r + 1) * k];
+        let out = &mut c[r * ldc..r * ldc + n];
+        if b.rs == 1 {
+            // Column q of B is contiguous: C[r, q] = ⟨A[r, :], B[:, q]⟩, eight partial sums.
+            for (q, o) in out.iter_mut().enumerate() {
+                let col = &b.data[q * b.cs..q * b.cs + k];
+                let mut acc = [0.0f32; 8];
+                let (head, tail) = (row.chunks_exact(8), col.chunks_exact(8));
+                let (rest_a, rest_b) = (head.remainder(), tail.remainder());
+                for (x, y) in head.zip(tail) {
+                    for l in 0..8 {
+                        acc[l] += x[l] * y[l];
+                    }
+                }
+                let mut dot: f32 = acc.iter().sum();
+                for (x, y) in rest_a.iter().zip(rest_b) {
+                    dot += x * y;
+                }
+                *o = if accumulate { *o + dot } else { dot };
+            }
+        } else {
+            // Row p of B is contiguous: C[r, :] += A[r, p]·B[p, :].
+            if !accumulate {
+                out.fill(0.0);
+            }
+            for (p, x) in row.iter().enumerate() {
+                let src = &b.data[p * b.rs..p * b.rs + n];
+                for (o, y) in out.iter_mut().zip(src) {
+                    *o += x * y;
+                }
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy)]

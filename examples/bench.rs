@@ -1,0 +1,196 @@
+//! Training-step and forward speed of generated trainers, measured as the peers' script
+//! measures (../shared/peers/bench_train.py: inputs U[0,1), 16 distinct batches cycled, every
+//! step timed on its own, the median reported), with the FLOP rate and its fraction of this
+//! machine's FMA peak, measured here too. One JSON line per measurement.
+//!
+//! `cargo run --release --example bench -- --help`
+
+use clap::Parser;
+use mlp_runtime::{Rng, Sgd};
+use std::time::Instant;
+
+mlp_runtime::mlp! {
+    /// The seed network.
+    pub struct Seed = 784 -> relu 512 -> relu 512 -> 10 : nll;
+    /// The peers' middle configuration.
+    pub struct Small = 64 -> tanh 32 -> 10 : nll;
+    /// The peers' smallest configuration.
+    pub struct Tiny = 2 -> tanh 8 -> sigmoid 1 : mse;
+}
+
+#[derive(Parser)]
+struct Args {
+    /// Which network: seed, small or tiny.
+    #[arg(long, default_value = "seed")]
+    net: String,
+    /// Samples per step.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Kernel threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 500)]
+    steps: usize,
+    /// Measure the machine's FMA peak too (a second or two).
+    #[arg(long)]
+    peak: bool,
+}
+
+/// Matrix-product FLOPs of one training step per sample: forward 2·in·out per layer;
+/// backward 2·in·out per layer for the weights plus 2·in·out per layer but the first for the
+/// inputs (the model of DESIGN.md: 3.2 MFLOP per sample for the seed network).
+fn step_flops(layers: &[(usize, usize)]) -> f64 {
+    let forward: usize = layers.iter().map(|(i, o)| 2 * i * o).sum();
+    let inputs: usize = layers.iter().skip(1).map(|(i, o)| 2 * i * o).sum();
+    (2 * forward + inputs) as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+macro_rules! measure {
+    ($net:ident, $args:expr, $layers:expr, $labels:expr) => {{
+        let args = $args;
+        let mut net = $net::new(0);
+        let mut sgd = Sgd::new(0.01);
+        let mut rng = Rng::new(1);
+        let batches: Vec<Vec<f32>> = (0..16)
+            .map(|_| {
+                (0..args.batch * $net::INPUTS)
+                    .map(|_| rng.uniform(0.0, 1.0))
+                    .collect()
+            })
+            .collect();
+        let targets: Vec<_> = (0..16)
+            .map(|_| {
+                (0..args.batch)
+                    .map(|_| $labels(&mut rng))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for k in 0..20.max(args.steps / 10) {
+            net.train_step(&batches[k % 16], &targets[k % 16], &mut sgd);
+        }
+        let mut times = Vec::with_capacity(args.steps);
+        for k in 0..args.steps {
+            let start = Instant::now();
+            net.train_step(&batches[k % 16], &targets[k % 16], &mut sgd);
+            times.push(start.elapsed().as_secs_f64());
+        }
+        let step = median(times);
+        let mut forward = Vec::with_capacity(args.steps);
+        for k in 0..args.steps {
+            let x: &[f32; $net::INPUTS] = batches[k % 16][..$net::INPUTS].try_into().unwrap();
+            let start = Instant::now();
+            std::hint::black_box(net.forward(std::hint::black_box(x)));
+            forward.push(start.elapsed().as_secs_f64());
+        }
+        (step, median(forward), step_flops($layers))
+    }};
+}
+
+fn main() {
+    let args = Args::parse();
+    mlp_runtime::set_num_threads(args.threads.max(1));
+    let peak = args.peak.then(|| fma_peak(args.threads.max(1)));
+    let label = |k: usize| move |rng: &mut Rng| rng.below(k) as u32;
+    let (spec, (step, forward, flops)) = match args.net.as_str() {
+        "seed" => (
+            Seed::SPEC,
+            measure!(Seed, &args, &[(784, 512), (512, 512), (512, 10)], label(10)),
+        ),
+        "small" => (
+            Small::SPEC,
+            measure!(Small, &args, &[(64, 32), (32, 10)], label(10)),
+        ),
+        "tiny" => (
+            Tiny::SPEC,
+            measure!(Tiny, &args, &[(2, 8), (8, 1)], |rng: &mut Rng| [
+                rng.uniform(0.0, 1.0)
+            ]),
+        ),
+        other => {
+            eprintln!("error: unknown network `{other}`; expected seed, small or tiny");
+            std::process::exit(1);
+        }
+    };
+    let gflops = flops * args.batch as f64 / step / 1e9;
+    let peak_text = peak
+        .map(|p| {
+            format!(
+                ", \"peak_gflops\": {p:.1}, \"peak_fraction\": {:.3}",
+                gflops / p
+            )
+        })
+        .unwrap_or_default();
+    println!(
+        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"kernels\": \"{:?}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}{peak_text}}}",
+        args.batch,
+        args.threads,
+        mlp_runtime::simd::isa(),
+        step * 1e6,
+        args.batch as f64 / step,
+        forward * 1e6
+    );
+}
+
+/// This machine's fused multiply-add peak in GFLOP/s on `threads` threads: independent FMA
+/// chains, enough to cover the instruction's latency on both ports.
+fn fma_peak(threads: usize) -> f64 {
+    const ITERS: usize = 50_000_000;
+    let run = || {
+        let start = Instant::now();
+        let flops = chains(ITERS);
+        flops / start.elapsed().as_secs_f64()
+    };
+    let rates: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(run)).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("peak thread"))
+            .collect()
+    });
+    rates.iter().sum::<f64>() / 1e9
+}
+
+/// Runs ten independent 8-lane FMA chains; returns the FLOPs done.
+fn chains(iters: usize) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if mlp_runtime::simd::Avx2Token::detect().is_some() {
+        // SAFETY: the features were detected.
+        return unsafe { chains_avx2(iters) };
+    }
+    let mut acc = [[1.0f32; 8]; 10];
+    let (a, b) = (
+        std::hint::black_box(0.999_999f32),
+        std::hint::black_box(1e-7f32),
+    );
+    for _ in 0..iters {
+        for lane in acc.iter_mut() {
+            for v in lane.iter_mut() {
+                *v = v.mul_add(a, b);
+            }
+        }
+    }
+    std::hint::black_box(acc);
+    (iters * 10 * 8 * 2) as f64
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn chains_avx2(iters: usize) -> f64 {
+    use std::arch::x86_64::*;
+    let a = _mm256_set1_ps(std::hint::black_box(0.999_999));
+    let b = _mm256_set1_ps(std::hint::black_box(1e-7));
+    let mut acc = [_mm256_set1_ps(1.0); 10];
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = _mm256_fmadd_ps(*v, a, b);
+        }
+    }
+    std::hint::black_box(acc);
+    (iters * 10 * 8 * 2) as f64
+}
