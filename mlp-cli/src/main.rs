@@ -82,17 +82,19 @@ fn read(source: &SpecSource) -> Result<(String, String), ExitCode> {
     })
 }
 
+/// The spec read, validated and differentiated, or the exit code after reporting why not.
+fn derive(source: &SpecSource) -> Result<mlp_compiler::Compiled, ExitCode> {
+    let (text, origin) = read(source)?;
+    mlp_compiler::derive_spec(&text).map_err(|diags| {
+        eprint!("{}", diags.render(&origin, &text));
+        ExitCode::FAILURE
+    })
+}
+
 fn expand(source: &SpecSource, name: &str) -> ExitCode {
-    let (text, origin) = match read(source) {
-        Ok(read) => read,
-        Err(code) => return code,
-    };
-    let compiled = match mlp_compiler::derive_spec(&text) {
+    let compiled = match derive(source) {
         Ok(c) => c,
-        Err(diags) => {
-            eprint!("{}", diags.render(&origin, &text));
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let Ok(name) = syn::parse_str::<proc_macro2::Ident>(name) else {
         eprintln!("error: `{name}` is not a Rust identifier");
@@ -114,16 +116,9 @@ fn expand(source: &SpecSource, name: &str) -> ExitCode {
 }
 
 fn explain(source: &SpecSource, latex: bool, param: Option<&str>) -> ExitCode {
-    let (text, origin) = match read(source) {
-        Ok(read) => read,
-        Err(code) => return code,
-    };
-    let compiled = match mlp_compiler::derive_spec(&text) {
+    let compiled = match derive(source) {
         Ok(c) => c,
-        Err(diags) => {
-            eprint!("{}", diags.render(&origin, &text));
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let d = &compiled.derivation;
     let only = match param {

@@ -1,7 +1,7 @@
 //! Matrix products: `C = A·B` or `C += A·B` for strided A and B (so a transpose is free) and
 //! row-major C, blocked and packed around the microkernel of [`crate::kernel`], split over
 //! threads by column blocks. Splitting never changes the order of any sum, so results are
-//! bit-identical for every thread count.
+//! bit-identical for every thread count. Products of a few rows skip packing.
 
 use crate::kernel::{self, MR, NR, Tile};
 use crate::simd::{self, Avx2Token, Isa};
@@ -15,6 +15,8 @@ const MC: usize = 72;
 const NC: usize = 1024;
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_WORK: usize = 1 << 20;
+/// At most this many rows of C, a product skips packing (a forward pass of a few samples).
+const SMALL_M: usize = 4;
 
 /// A read-only strided matrix: element `(r, c)` is `data[r·rs + c·cs]`.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +51,26 @@ impl<'a> Mat<'a> {
     fn at(&self, r: usize, c: usize) -> f32 {
         self.data[r * self.rs + c * self.cs]
     }
+
+    /// The same matrix without its first `by` columns.
+    fn skip_cols(self, by: usize) -> Self {
+        Mat {
+            data: &self.data[by * self.cs..],
+            ..self
+        }
+    }
+}
+
+/// One product to compute: `C[m×n] (+)= A[m×k]·B[k×n]`, C with row stride `ldc`.
+#[derive(Clone, Copy, Debug)]
+struct Product<'a> {
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'a>,
+    b: Mat<'a>,
+    ldc: usize,
+    accumulate: bool,
 }
 
 thread_local! {
@@ -113,12 +135,31 @@ pub fn gemm_on(
         }
         return;
     }
+    let p = Product {
+        m,
+        n,
+        k,
+        a,
+        b,
+        ldc,
+        accumulate,
+    };
+    let token = if isa == Isa::Avx2Fma {
+        Avx2Token::detect()
+    } else {
+        None
+    };
+    simd::record(if token.is_some() {
+        Isa::Avx2Fma
+    } else {
+        Isa::Portable
+    });
     if m <= SMALL_M && (b.rs == 1 || b.cs == 1) {
-        return small_m(isa, m, n, k, a, b, c, ldc, accumulate);
+        return small_m(token, p, c);
     }
     let threads = crate::threads::get().min(n.div_ceil(NR));
     if threads <= 1 || m * n * k < PARALLEL_WORK {
-        return serial(isa, m, n, k, a, b, c, ldc, 0, accumulate);
+        return serial(token, p, c, 0);
     }
     // Column blocks, a multiple of NR wide; each thread writes its own columns of C.
     let width = n.div_ceil(threads).div_ceil(NR) * NR;
@@ -130,157 +171,30 @@ pub fn gemm_on(
             if lo >= hi {
                 continue;
             }
+            let part = Product {
+                n: hi - lo,
+                b: b.skip_cols(lo),
+                ..p
+            };
             s.spawn(move || {
                 // SAFETY: threads write disjoint column ranges of C; the borrow of `c` is held
                 // by this function for the whole scope.
                 let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-                serial(
-                    isa,
-                    m,
-                    hi - lo,
-                    k,
-                    a,
-                    shift_cols(b, lo),
-                    c,
-                    ldc,
-                    lo,
-                    accumulate,
-                );
+                serial(token, part, c, lo);
             });
         }
         // SAFETY: as above, this thread writes columns 0..width only.
         let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-        serial(isa, m, width.min(n), k, a, b, c, ldc, 0, accumulate);
+        serial(
+            token,
+            Product {
+                n: width.min(n),
+                ..p
+            },
+            c,
+            0,
+        );
     });
-}
-
-/// At most this many rows of C, a product skips packing (a forward pass of a few samples).
-const SMALL_M: usize = 4;
-
-/// A product with few rows, straight from the stored operands: dot products when B's columns
-/// are contiguous (a transposed weight matrix), row updates when its rows are.
-#[allow(clippy::too_many_arguments)]
-fn small_m(
-    isa: Isa,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Mat<'_>,
-    b: Mat<'_>,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) {
-    let token = if isa == Isa::Avx2Fma {
-        Avx2Token::detect()
-    } else {
-        None
-    };
-    simd::record(if token.is_some() {
-        Isa::Avx2Fma
-    } else {
-        Isa::Portable
-    });
-    let _flush = simd::FlushSubnormals::new();
-    match token {
-        #[cfg(target_arch = "x86_64")]
-        Some(_) => {
-            // SAFETY: the token proves AVX2 and FMA.
-            unsafe { small_m_avx2(m, n, k, a, b, c, ldc, accumulate) }
-        }
-        _ => small_m_body(m, n, k, a, b, c, ldc, accumulate),
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn small_m_avx2(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Mat<'_>,
-    b: Mat<'_>,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) {
-    small_m_body(m, n, k, a, b, c, ldc, accumulate)
-}
-
-/// The one body of the small-m product; the compiler vectorizes it for the features enabled
-/// where it is inlined.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn small_m_body(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Mat<'_>,
-    b: Mat<'_>,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) {
-    PACK.with(|pack| {
-        let (rows, _) = &mut *pack.borrow_mut();
-        rows.resize(m * k, 0.0);
-        for r in 0..m {
-            for p in 0..k {
-                rows[r * k + p] = a.at(r, p);
-            }
-        }
-        small_m_rows(rows, m, n, k, b, c, ldc, accumulate);
-    });
-}
-
-/// The small-m product once A's rows are contiguous in `rows`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn small_m_rows(
-    rows: &[f32],
-    m: usize,
-    n: usize,
-    k: usize,
-    b: Mat<'_>,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) {
-    for r in 0..m {
-        let row = &rows[r * k..(r + 1) * k];
-        let out = &mut c[r * ldc..r * ldc + n];
-        if b.rs == 1 {
-            // Column q of B is contiguous: C[r, q] = ⟨A[r, :], B[:, q]⟩, eight partial sums.
-            for (q, o) in out.iter_mut().enumerate() {
-                let col = &b.data[q * b.cs..q * b.cs + k];
-                let mut acc = [0.0f32; 8];
-                let (head, tail) = (row.chunks_exact(8), col.chunks_exact(8));
-                let (rest_a, rest_b) = (head.remainder(), tail.remainder());
-                for (x, y) in head.zip(tail) {
-                    for l in 0..8 {
-                        acc[l] += x[l] * y[l];
-                    }
-                }
-                let mut dot: f32 = acc.iter().sum();
-                for (x, y) in rest_a.iter().zip(rest_b) {
-                    dot += x * y;
-                }
-                *o = if accumulate { *o + dot } else { dot };
-            }
-        } else {
-            // Row p of B is contiguous: C[r, :] += A[r, p]·B[p, :].
-            if !accumulate {
-                out.fill(0.0);
-            }
-            for (p, x) in row.iter().enumerate() {
-                let src = &b.data[p * b.rs..p * b.rs + n];
-                for (o, y) in out.iter_mut().zip(src) {
-                    *o += x * y;
-                }
-            }
-        }
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -293,39 +207,10 @@ impl SendPtr {
     }
 }
 
-fn shift_cols(b: Mat<'_>, by: usize) -> Mat<'_> {
-    Mat {
-        data: &b.data[by * b.cs..],
-        rs: b.rs,
-        cs: b.cs,
-    }
-}
-
-/// The product on one thread, writing C's columns `col0..col0 + n`.
-#[allow(clippy::too_many_arguments)]
-fn serial(
-    isa: Isa,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Mat<'_>,
-    b: Mat<'_>,
-    c: &mut [f32],
-    ldc: usize,
-    col0: usize,
-    accumulate: bool,
-) {
+/// The packed product on one thread, writing C's columns `col0..col0 + p.n`.
+fn serial(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32], col0: usize) {
     let _flush = simd::FlushSubnormals::new();
-    let token = if isa == Isa::Avx2Fma {
-        Avx2Token::detect()
-    } else {
-        None
-    };
-    simd::record(if token.is_some() {
-        Isa::Avx2Fma
-    } else {
-        Isa::Portable
-    });
+    let (m, n, k, ldc) = (p.m, p.n, p.k, p.ldc);
     PACK.with(|pack| {
         let (pa, pb) = &mut *pack.borrow_mut();
         pa.resize(MC.div_ceil(MR) * MR * KC, 0.0);
@@ -334,27 +219,24 @@ fn serial(
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
-                pack_b(pb, b, pc, kc, jc, nc);
+                pack_b(pb, p.b, pc, kc, jc, nc);
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
-                    pack_a(pa, a, ic, mc, pc, kc);
+                    pack_a(pa, p.a, ic, mc, pc, kc);
                     for jr in (0..nc).step_by(NR) {
-                        let nr = NR.min(nc - jr);
                         for ir in (0..mc).step_by(MR) {
-                            let mr = MR.min(mc - ir);
                             let at = (ic + ir) * ldc + col0 + jc + jr;
-                            let c_tile = c[at..].as_mut_ptr();
-                            let a_panel = pa[ir * kc..].as_ptr();
-                            let b_panel = pb[jr * kc..].as_ptr();
                             let tile = Tile {
-                                c: c_tile,
+                                c: c[at..].as_mut_ptr(),
                                 ldc,
-                                rows: mr,
-                                cols: nr,
-                                accumulate: accumulate || pc > 0,
+                                rows: MR.min(mc - ir),
+                                cols: NR.min(nc - jr),
+                                accumulate: p.accumulate || pc > 0,
                             };
+                            let (a_panel, b_panel) =
+                                (pa[ir * kc..].as_ptr(), pb[jr * kc..].as_ptr());
                             // SAFETY: the panels hold kc·MR and kc·NR packed values, and C has
-                            // room for an mr×nr block at `at` (checked by `gemm`).
+                            // room for the tile at `at` (checked by `gemm_on`).
                             unsafe {
                                 match token {
                                     Some(t) => kernel::avx2(t, kc, a_panel, b_panel, tile),
@@ -401,6 +283,74 @@ fn pack_b(out: &mut [f32], b: Mat<'_>, pc: usize, kc: usize, jc: usize, nc: usiz
                 } else {
                     0.0
                 };
+            }
+        }
+    }
+}
+
+/// A product with few rows, straight from the stored operands: dot products when B's columns
+/// are contiguous (a transposed weight matrix), row updates when its rows are.
+fn small_m(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32]) {
+    let _flush = simd::FlushSubnormals::new();
+    PACK.with(|pack| {
+        let (rows, _) = &mut *pack.borrow_mut();
+        rows.resize(p.m * p.k, 0.0);
+        for r in 0..p.m {
+            for q in 0..p.k {
+                rows[r * p.k + q] = p.a.at(r, q);
+            }
+        }
+        match token {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the token proves AVX2 and FMA.
+            Some(_) => unsafe { small_m_avx2(rows, p, c) },
+            _ => small_m_body(rows, p, c),
+        }
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn small_m_avx2(rows: &[f32], p: Product<'_>, c: &mut [f32]) {
+    small_m_body(rows, p, c)
+}
+
+/// The one body of the small-m product, A's rows contiguous in `rows`; the compiler
+/// vectorizes it for the features enabled where it is inlined.
+#[inline(always)]
+fn small_m_body(rows: &[f32], p: Product<'_>, c: &mut [f32]) {
+    let (n, k, b) = (p.n, p.k, p.b);
+    for r in 0..p.m {
+        let row = &rows[r * k..(r + 1) * k];
+        let out = &mut c[r * p.ldc..r * p.ldc + n];
+        if b.rs == 1 {
+            // Column q of B is contiguous: C[r, q] = ⟨A[r, :], B[:, q]⟩, eight partial sums.
+            for (q, o) in out.iter_mut().enumerate() {
+                let col = &b.data[q * b.cs..q * b.cs + k];
+                let mut acc = [0.0f32; 8];
+                let (head, tail) = (row.chunks_exact(8), col.chunks_exact(8));
+                let (rest_a, rest_b) = (head.remainder(), tail.remainder());
+                for (x, y) in head.zip(tail) {
+                    for l in 0..8 {
+                        acc[l] += x[l] * y[l];
+                    }
+                }
+                let mut dot: f32 = acc.iter().sum();
+                for (x, y) in rest_a.iter().zip(rest_b) {
+                    dot += x * y;
+                }
+                *o = if p.accumulate { *o + dot } else { dot };
+            }
+        } else {
+            // Row q of B is contiguous: C[r, :] += A[r, q]·B[q, :].
+            if !p.accumulate {
+                out.fill(0.0);
+            }
+            for (q, x) in row.iter().enumerate() {
+                let src = &b.data[q * b.rs..q * b.rs + n];
+                for (o, y) in out.iter_mut().zip(src) {
+                    *o += x * y;
+                }
             }
         }
     }

@@ -101,26 +101,25 @@ pub fn compare(
     1
 }
 
-macro_rules! check_labels {
-    ($net:ident, $name:expr, $spec:expr) => {{
+/// Checks one generated network at every batch size; `$targets(batch)` gives the targets in
+/// the network's own type and as the reference reads them.
+macro_rules! check_net {
+    ($net:ident, $name:expr, $spec:expr, $targets:expr) => {{
         let mut compared = 0;
         for batch in [1usize, 7, 64, 100] {
             let net = $net::new(batch as u64);
             let xs = crate::common::inputs(batch as u64 + 100, batch * $net::INPUTS);
-            let labels: Vec<u32> = (0..batch)
-                .map(|k| ((k * 7 + 3) % $net::OUTPUTS) as u32)
-                .collect();
+            let (targets, reference): (Vec<_>, Vec<f64>) = $targets(batch);
             let mut grad = vec![0.0f32; $net::PARAMS];
-            let loss = net.gradient(&xs, &labels, &mut grad);
+            let loss = net.gradient(&xs, &targets, &mut grad);
             let first: [f32; $net::INPUTS] = xs[..$net::INPUTS].try_into().unwrap();
             let out = net.forward(&first);
-            let targets: Vec<f64> = labels.iter().map(|l| *l as f64).collect();
             compared += crate::common::compare(
                 $name,
                 $spec,
                 net.params(),
                 &xs,
-                &targets,
+                &reference,
                 batch,
                 loss,
                 &grad,
@@ -131,36 +130,29 @@ macro_rules! check_labels {
     }};
 }
 
+macro_rules! check_labels {
+    ($net:ident, $name:expr, $spec:expr) => {
+        check_net!($net, $name, $spec, |batch: usize| {
+            let labels: Vec<u32> = (0..batch)
+                .map(|k| ((k * 7 + 3) % $net::OUTPUTS) as u32)
+                .collect();
+            let reference = labels.iter().map(|l| *l as f64).collect();
+            (labels, reference)
+        })
+    };
+}
+
 macro_rules! check_vectors {
-    ($net:ident, $name:expr, $spec:expr) => {{
-        let mut compared = 0;
-        for batch in [1usize, 7, 64, 100] {
-            let net = $net::new(batch as u64);
-            let xs = crate::common::inputs(batch as u64 + 100, batch * $net::INPUTS);
+    ($net:ident, $name:expr, $spec:expr) => {
+        check_net!($net, $name, $spec, |batch: usize| {
             let flat = crate::common::vector_targets($spec, batch as u64, batch, $net::OUTPUTS);
             let rows: Vec<[f32; $net::OUTPUTS]> = flat
                 .chunks($net::OUTPUTS)
                 .map(|r| r.try_into().unwrap())
                 .collect();
-            let mut grad = vec![0.0f32; $net::PARAMS];
-            let loss = net.gradient(&xs, &rows, &mut grad);
-            let first: [f32; $net::INPUTS] = xs[..$net::INPUTS].try_into().unwrap();
-            let out = net.forward(&first);
-            let targets: Vec<f64> = flat.iter().map(|v| *v as f64).collect();
-            compared += crate::common::compare(
-                $name,
-                $spec,
-                net.params(),
-                &xs,
-                &targets,
-                batch,
-                loss,
-                &grad,
-                &out,
-            );
-        }
-        compared
-    }};
+            (rows, flat.iter().map(|v| *v as f64).collect())
+        })
+    };
 }
 
 include!(concat!(env!("OUT_DIR"), "/random_nets.rs"));
