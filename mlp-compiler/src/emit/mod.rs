@@ -261,10 +261,12 @@ pub fn network_item(
 /// A harmless stand-in for a network that failed to validate: the same struct and constants,
 /// so that code using them compiles and the user sees only the error that matters.
 pub fn stub_item(attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStream {
+    let stand_in = "stand-in for a network with errors; the compile error above says why";
     quote! {
         #attrs
         #vis struct #name;
 
+        #[allow(unused_variables, clippy::all)]
         impl #name {
             /// Stand-in: the network had errors.
             pub const INPUTS: usize = 0;
@@ -274,6 +276,26 @@ pub fn stub_item(attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStr
             pub const PARAMS: usize = 0;
             /// Stand-in: the network had errors.
             pub const SPEC: &'static str = "";
+            /// Stand-in: the network had errors.
+            pub const DERIVATION: &'static str = "";
+            /// Stand-in: the network had errors.
+            pub fn derivation_latex() -> &'static str { "" }
+            /// Stand-in: the network had errors.
+            pub fn new(seed: u64) -> Self { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
+            pub fn params(&self) -> &[f32] { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
+            pub fn params_mut(&mut self) -> &mut [f32] { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
+            pub fn forward<X>(&self, x: &X) -> ::std::vec::Vec<f32> { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
+            pub fn predict(&self, xs: &[f32], out: &mut [f32]) { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
+            pub fn loss<T>(&self, xs: &[f32], targets: &[T]) -> f32 { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
+            pub fn gradient<T>(&self, xs: &[f32], targets: &[T], grad: &mut [f32]) -> f32 { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
+            pub fn train_step<T, O: ::mlp_runtime::Optimizer>(&mut self, xs: &[f32], targets: &[T], opt: &mut O) -> f32 { unreachable!(#stand_in) }
         }
     }
 }
