@@ -5,20 +5,9 @@
 
 use proptest::prelude::*;
 
-const ACTIVATIONS: &[&str] = &[
-    "",
-    "relu",
-    "leaky_relu(-0.3)",
-    "elu",
-    "sigmoid",
-    "tanh",
-    "softplus",
-    "silu",
-    "gelu",
-    "softmax",
-    "custom",
-];
-const LOSSES: &[&str] = &["nll", "ce", "mse", "bce", "l2"];
+mod support;
+use support::{ACTIVATIONS, LOSSES, spec_text};
+
 const FORMULAS: &[&str] = &[
     "x",
     "2",
@@ -41,26 +30,7 @@ fn spec() -> impl Strategy<Value = String> {
         0..LOSSES.len(),
         0..FORMULAS.len(),
     )
-        .prop_map(|(inputs, layers, loss, f)| {
-            let loss = LOSSES[loss];
-            let last = layers.len() - 1;
-            let mut text = format!("act custom(x) = {}; {inputs}", FORMULAS[f]);
-            for (k, (act, units, bias)) in layers.into_iter().enumerate() {
-                let mut act = ACTIVATIONS[act];
-                let mut units = units;
-                if k == last && matches!(loss, "nll" | "ce") {
-                    units = units.max(2);
-                }
-                if k == last
-                    && matches!(loss, "nll" | "ce" | "bce")
-                    && matches!(act, "softmax" | "sigmoid")
-                {
-                    act = "";
-                }
-                text += &format!(" -> {act} {units}{}", if bias { "" } else { " no_bias" });
-            }
-            text + &format!(" : {loss}")
-        })
+        .prop_map(|(inputs, layers, loss, f)| spec_text(FORMULAS[f], inputs, &layers, loss))
 }
 
 proptest! {

@@ -8,7 +8,10 @@ use mlp_compiler::forward::{self, Program};
 use mlp_compiler::interp::{self, Dual};
 use mlp_compiler::{Formula, Func};
 use proptest::prelude::*;
+
+mod support;
 use proptest::test_runner::TestCaseError;
+use support::{ACTIVATIONS, LOSSES, spec_text};
 
 /// A random smooth-enough formula in x, built so that it is defined for every real x.
 fn formula() -> impl Strategy<Value = Formula> {
@@ -58,23 +61,6 @@ fn formula() -> impl Strategy<Value = Formula> {
     })
 }
 
-const ACTIVATIONS: &[&str] = &[
-    "",
-    "relu",
-    "leaky_relu",
-    "leaky_relu(0.2)",
-    "elu",
-    "elu(0.5)",
-    "sigmoid",
-    "tanh",
-    "softplus",
-    "silu",
-    "gelu",
-    "softmax",
-    "custom",
-];
-const LOSSES: &[&str] = &["nll", "ce", "mse", "bce", "l2"];
-
 /// A random network spec.
 fn spec() -> impl Strategy<Value = String> {
     let layer = (0..ACTIVATIONS.len(), 1usize..17, any::<bool>());
@@ -85,27 +71,7 @@ fn spec() -> impl Strategy<Value = String> {
         formula(),
     )
         .prop_map(|(inputs, layers, loss, custom)| {
-            let loss = LOSSES[loss];
-            let last = layers.len() - 1;
-            let mut text = format!("act custom(x) = {custom}; {inputs}");
-            for (k, (act, units, bias)) in layers.into_iter().enumerate() {
-                let mut act = ACTIVATIONS[act];
-                let mut units = units;
-                if k == last {
-                    if matches!(loss, "nll" | "ce") {
-                        units = units.max(2);
-                    }
-                    if matches!(loss, "nll" | "ce" | "bce") && matches!(act, "softmax" | "sigmoid")
-                    {
-                        act = "";
-                    }
-                }
-                text.push_str(&format!(
-                    " -> {act} {units}{}",
-                    if bias { "" } else { " no_bias" }
-                ));
-            }
-            text + &format!(" : {loss}")
+            spec_text(&custom.to_string(), inputs, &layers, loss)
         })
 }
 
