@@ -165,8 +165,8 @@ pub fn gemm_on(
     let width = n.div_ceil(threads).div_ceil(NR) * NR;
     let c_ptr = SendPtr(c.as_mut_ptr());
     let c_len = c.len();
-    std::thread::scope(|s| {
-        for t in 1..threads {
+    crate::threads::pool().scope(|s| {
+        for t in 0..threads {
             let (lo, hi) = (t * width, ((t + 1) * width).min(n));
             if lo >= hi {
                 continue;
@@ -176,31 +176,22 @@ pub fn gemm_on(
                 b: b.skip_cols(lo),
                 ..p
             };
-            s.spawn(move || {
-                // SAFETY: threads write disjoint column ranges of C; the borrow of `c` is held
-                // by this function for the whole scope.
+            s.spawn(move |_| {
+                // SAFETY: the tasks write disjoint column ranges of C; the borrow of `c` is
+                // held by this function until the scope has joined every task.
                 let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
                 serial(token, part, c, lo);
             });
         }
-        // SAFETY: as above, this thread writes columns 0..width only.
-        let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-        serial(
-            token,
-            Product {
-                n: width.min(n),
-                ..p
-            },
-            c,
-            0,
-        );
     });
 }
 
 #[derive(Clone, Copy)]
 struct SendPtr(*mut f32);
-// SAFETY: used only to hand disjoint column ranges of one slice to scoped threads.
+// SAFETY: used only to hand disjoint column ranges of one slice to scoped tasks.
 unsafe impl Send for SendPtr {}
+// SAFETY: as above; the pointer itself is only copied, never dereferenced, while shared.
+unsafe impl Sync for SendPtr {}
 impl SendPtr {
     fn get(self) -> *mut f32 {
         self.0

@@ -2,6 +2,7 @@
 //! unless [`set_num_threads`] says otherwise.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -27,5 +28,26 @@ pub fn get() -> usize {
             n
         }
         n => n,
+    }
+}
+
+/// The worker pool the kernels run on, sized to [`get`]; rebuilt when the size changes.
+pub(crate) fn pool() -> Arc<rayon::ThreadPool> {
+    static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    let n = get();
+    let mut slot = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    match &*slot {
+        Some((size, pool)) if *size == n => Arc::clone(pool),
+        _ => {
+            let pool = Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|k| format!("mlp-kernel-{k}"))
+                    .build()
+                    .expect("the kernel threads start"),
+            );
+            *slot = Some((n, Arc::clone(&pool)));
+            pool
+        }
     }
 }
