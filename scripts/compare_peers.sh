@@ -17,17 +17,23 @@ configs=(
   "tiny 2-tanh:8-sigmoid:1:mse 1 1 20000 yes"
 )
 field() { python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$1'])"; }
+# This machine is shared and noisy: each configuration runs ROUNDS rounds, each round measuring
+# the three frameworks back to back, and the table reports each one's median over the rounds.
+rounds=${ROUNDS:-3}
 printf '%-6s %-34s %5s %3s %12s %12s %12s %9s %9s\n' net arch batch thr "mlp µs" "torch µs" "jax µs" torch/mlp jax/mlp
 for c in "${configs[@]}"; do
   read -r name arch batch threads steps pin <<<"$c"
   pinflag=(); [ "$pin" = yes ] && pinflag=(--pin)
-  ours=$(./target/release/examples/bench --net "$name" --batch "$batch" --threads "$threads" --steps "$steps" | field step_us_median)
-  torch=$("$venv/bin/python" "$peers" --framework torch --arch "$arch" --batch "$batch" --threads "$threads" --steps "$steps" "${pinflag[@]}" | field step_us_median)
-  jax=$("$venv/bin/python" "$peers" --framework jax --arch "$arch" --batch "$batch" --threads "$threads" --steps "$steps" "${pinflag[@]}" | field step_us_median)
-  python3 - "$name" "$arch" "$batch" "$threads" "$ours" "$torch" "$jax" <<'PY'
-import sys
-name, arch, batch, threads, ours, torch, jax = sys.argv[1:]
-ours, torch, jax = float(ours), float(torch), float(jax)
+  ours=(); torch=(); jax=()
+  for _ in $(seq "$rounds"); do
+    ours+=("$(./target/release/examples/bench --net "$name" --batch "$batch" --threads "$threads" --steps "$steps" | field step_us_median)")
+    torch+=("$("$venv/bin/python" "$peers" --framework torch --arch "$arch" --batch "$batch" --threads "$threads" --steps "$steps" "${pinflag[@]}" | field step_us_median)")
+    jax+=("$("$venv/bin/python" "$peers" --framework jax --arch "$arch" --batch "$batch" --threads "$threads" --steps "$steps" "${pinflag[@]}" | field step_us_median)")
+  done
+  python3 - "$name" "$arch" "$batch" "$threads" "${ours[*]}" "${torch[*]}" "${jax[*]}" <<'PY'
+import statistics, sys
+name, arch, batch, threads = sys.argv[1:5]
+ours, torch, jax = (statistics.median(map(float, v.split())) for v in sys.argv[5:8])
 print(f"{name:<6} {arch:<34} {batch:>5} {threads:>3} {ours:>12.3f} {torch:>12.3f} {jax:>12.3f} {torch/ours:>8.1f}× {jax/ours:>8.1f}×")
 PY
 done
