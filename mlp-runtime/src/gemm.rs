@@ -145,7 +145,7 @@ pub fn gemm_on(
         accumulate,
     };
     let token = if isa == Isa::Avx2Fma {
-        Avx2Token::detect()
+        simd::avx2()
     } else {
         None
     };
@@ -163,40 +163,47 @@ pub fn gemm_on(
     }
     // Column blocks, a multiple of NR wide; each thread writes its own columns of C.
     let width = n.div_ceil(threads).div_ceil(NR) * NR;
-    let c_ptr = SendPtr(c.as_mut_ptr());
-    let c_len = c.len();
-    crate::threads::pool().scope(|s| {
-        for t in 0..threads {
-            let (lo, hi) = (t * width, ((t + 1) * width).min(n));
-            if lo >= hi {
-                continue;
-            }
-            let part = Product {
-                n: hi - lo,
-                b: b.skip_cols(lo),
-                ..p
-            };
-            s.spawn(move |_| {
-                // SAFETY: the tasks write disjoint column ranges of C; the borrow of `c` is
-                // held by this function until the scope has joined every task.
-                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-                serial(token, part, c, lo);
-            });
-        }
-    });
+    let c = SendPtr(c.as_mut_ptr(), c.len());
+    let blocks = n.div_ceil(width);
+    crate::threads::pool().install(|| columns(token, p, c, width, 0..blocks));
 }
 
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: used only to hand disjoint column ranges of one slice to scoped tasks.
-unsafe impl Send for SendPtr {}
-// SAFETY: as above; the pointer itself is only copied, never dereferenced, while shared.
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
+/// Computes the column blocks `blocks` (each `width` wide) of C, halving the range with
+/// `rayon::join` (whose jobs live on the stack: no allocation per product).
+fn columns(
+    token: Option<Avx2Token>,
+    p: Product<'_>,
+    c: SendPtr,
+    width: usize,
+    blocks: std::ops::Range<usize>,
+) {
+    if blocks.len() > 1 {
+        let mid = blocks.start + blocks.len() / 2;
+        rayon::join(
+            || columns(token, p, c, width, blocks.start..mid),
+            || columns(token, p, c, width, mid..blocks.end),
+        );
+        return;
     }
+    let (lo, hi) = (blocks.start * width, ((blocks.start + 1) * width).min(p.n));
+    let part = Product {
+        n: hi - lo,
+        b: p.b.skip_cols(lo),
+        ..p
+    };
+    // SAFETY: every call writes its own column range of C, and `gemm_on` holds the borrow of
+    // C until `install` has returned, after every call.
+    let c = unsafe { std::slice::from_raw_parts_mut(c.0, c.1) };
+    serial(token, part, c, lo);
 }
+
+/// C's pointer and length, handed to the tasks that write its disjoint column ranges.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32, usize);
+// SAFETY: used only to hand disjoint column ranges of one slice to the pool's tasks.
+unsafe impl Send for SendPtr {}
+// SAFETY: each task dereferences it only for its own, disjoint, column range.
+unsafe impl Sync for SendPtr {}
 
 /// The packed product on one thread, writing C's columns `col0..col0 + p.n`.
 fn serial(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32], col0: usize) {

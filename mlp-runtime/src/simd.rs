@@ -29,13 +29,19 @@ impl Avx2Token {
     }
 }
 
+/// The AVX2 token if the CPU has the features, detected once per process.
+pub fn avx2() -> Option<Avx2Token> {
+    static DETECTED: OnceLock<Option<Avx2Token>> = OnceLock::new();
+    *DETECTED.get_or_init(Avx2Token::detect)
+}
+
 /// The instruction set chosen for this process: detected once, or forced portable by
 /// `MLP_FORCE_PORTABLE=1`.
 pub fn isa() -> Isa {
     static CHOSEN: OnceLock<Isa> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
         let forced = std::env::var("MLP_FORCE_PORTABLE").is_ok_and(|v| v == "1");
-        match (forced, Avx2Token::detect()) {
+        match (forced, avx2()) {
             (false, Some(_)) => Isa::Avx2Fma,
             _ => Isa::Portable,
         }
