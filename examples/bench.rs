@@ -37,13 +37,12 @@ struct Args {
     peak: bool,
 }
 
-/// Matrix-product FLOPs of one training step per sample: forward 2·in·out per layer;
-/// backward 2·in·out per layer for the weights plus 2·in·out per layer but the first for the
-/// inputs (the model of DESIGN.md: 3.2 MFLOP per sample for the seed network).
-fn step_flops(layers: &[(usize, usize)]) -> f64 {
-    let forward: usize = layers.iter().map(|(i, o)| 2 * i * o).sum();
-    let inputs: usize = layers.iter().skip(1).map(|(i, o)| 2 * i * o).sum();
-    (2 * forward + inputs) as f64
+/// Matrix-product FLOPs of one training step per sample, by the model of `mlp check`
+/// (3.2 MFLOP per sample for the seed network).
+fn step_flops(spec: &str) -> f64 {
+    let net = mlp_compiler::compile_spec(spec).expect("the benchmarked networks are valid");
+    let f = mlp_compiler::summary::flops(&net);
+    (f.forward + f.backward) as f64
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -52,7 +51,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 macro_rules! measure {
-    ($net:ident, $args:expr, $layers:expr, $labels:expr) => {{
+    ($net:ident, $args:expr, $labels:expr) => {{
         let args = $args;
         let mut net = $net::new(0);
         let mut sgd = Sgd::new(0.01);
@@ -88,7 +87,7 @@ macro_rules! measure {
             std::hint::black_box(net.forward(std::hint::black_box(x)));
             forward.push(start.elapsed().as_secs_f64());
         }
-        (step, median(forward), step_flops($layers))
+        (step, median(forward), step_flops($net::SPEC))
     }};
 }
 
@@ -98,19 +97,11 @@ fn main() {
     let peak = args.peak.then(|| fma_peak(args.threads.max(1)));
     let label = |k: usize| move |rng: &mut Rng| rng.below(k) as u32;
     let (spec, (step, forward, flops)) = match args.net.as_str() {
-        "seed" => (
-            Seed::SPEC,
-            measure!(Seed, &args, &[(784, 512), (512, 512), (512, 10)], label(10)),
-        ),
-        "small" => (
-            Small::SPEC,
-            measure!(Small, &args, &[(64, 32), (32, 10)], label(10)),
-        ),
+        "seed" => (Seed::SPEC, measure!(Seed, &args, label(10))),
+        "small" => (Small::SPEC, measure!(Small, &args, label(10))),
         "tiny" => (
             Tiny::SPEC,
-            measure!(Tiny, &args, &[(2, 8), (8, 1)], |rng: &mut Rng| [
-                rng.uniform(0.0, 1.0)
-            ]),
+            measure!(Tiny, &args, |rng: &mut Rng| [rng.uniform(0.0, 1.0)]),
         ),
         other => {
             eprintln!("error: unknown network `{other}`; expected seed, small or tiny");

@@ -2,7 +2,7 @@
 //! numbers (forward mode, an independent check of the derived adjoints). Slow and plain by
 //! design: it is the oracle the generated code and the derivation are tested against.
 
-use crate::forward::{Program, Role};
+use crate::forward::Program;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Var};
 use std::collections::HashMap;
 use std::ops::{Add, Mul, Neg};
@@ -204,6 +204,38 @@ impl<'p, T: Scalar> Interp<'p, T> {
         self.values.insert((var, false), Array { shape, data });
     }
 
+    /// Sets every parameter from one flat slice in state_dict order; panics unless its length
+    /// is the number of parameters.
+    pub fn set_params(&mut self, params: &[T]) {
+        let mut offset = 0;
+        for p in self.program.params() {
+            let n: usize = self.shape(p.var).iter().product();
+            assert!(
+                offset + n <= params.len(),
+                "{} parameter values are too few",
+                params.len()
+            );
+            self.set(p.var, params[offset..offset + n].to_vec());
+            offset += n;
+        }
+        assert_eq!(
+            offset,
+            params.len(),
+            "the program has {offset} parameters, found {} values",
+            params.len()
+        );
+    }
+
+    /// Sets the parameters, the inputs and the targets (labels as whole numbers for `nll`).
+    pub fn load(&mut self, params: &[T], xs: &[f64], targets: &[f64]) {
+        self.set_params(params);
+        self.set(crate::forward::X, xs.iter().map(|v| T::num(*v)).collect());
+        self.set(
+            crate::forward::T,
+            targets.iter().map(|v| T::num(*v)).collect(),
+        );
+    }
+
     /// The values of a tensor (or, with `adjoint`, of its adjoint).
     pub fn get(&self, var: Var, adjoint: bool) -> &[T] {
         &self
@@ -363,7 +395,7 @@ pub fn loss_and_gradient(
 ) -> (f64, Vec<f64>, f64) {
     let program = &d.program;
     let mut it = Interp::<f64>::new(program, batch);
-    load(&mut it, program, params, xs, targets);
+    it.load(params, xs, targets);
     it.run(&d.forward);
     let adjoints: Vec<Equation> = d.adjoints.iter().map(|a| a.equation.clone()).collect();
     it.run(&adjoints);
@@ -385,29 +417,7 @@ pub fn loss<T: Scalar>(
     batch: usize,
 ) -> T {
     let mut it = Interp::<T>::new(program, batch);
-    let xs: Vec<T> = xs.iter().map(|v| T::num(*v)).collect();
-    let targets: Vec<T> = targets.iter().map(|v| T::num(*v)).collect();
-    it.set(crate::forward::X, xs);
-    it.set(crate::forward::T, targets);
-    let mut offset = 0;
-    for p in program.params() {
-        let n: usize = it.shape(p.var).iter().product();
-        it.set(p.var, params[offset..offset + n].to_vec());
-        offset += n;
-    }
+    it.load(params, xs, targets);
     it.run(equations);
     it.get(crate::forward::L, false)[0]
-}
-
-fn load(it: &mut Interp<'_, f64>, program: &Program, params: &[f64], xs: &[f64], targets: &[f64]) {
-    it.set(crate::forward::X, xs.to_vec());
-    it.set(crate::forward::T, targets.to_vec());
-    let mut offset = 0;
-    for p in program.tensors.iter().filter(|t| t.role == Role::Param) {
-        let n: usize = it.shape(p.var).iter().product();
-        assert!(offset + n <= params.len(), "too few parameters");
-        it.set(p.var, params[offset..offset + n].to_vec());
-        offset += n;
-    }
-    assert_eq!(offset, params.len(), "too many parameters");
 }

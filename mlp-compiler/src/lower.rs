@@ -230,37 +230,25 @@ fn classify(eq: &Equation) -> Kernel {
 /// The matrix a tensor is written as: `Z¹`, `A¹`, `X`, `W²`, `Δ²` for `z̄²`, `Ā¹` for `ā¹`,
 /// `∂L/∂W²` for `W̄²`.
 pub fn matrix_name(r: &Ref, latex: bool) -> String {
-    let layer = r.var.layer.map(|l| l.to_string()).unwrap_or_default();
-    let sup = |s: &str| -> String {
-        if s.is_empty() {
-            String::new()
-        } else if latex {
-            format!("^{{{s}}}")
-        } else {
-            s.chars()
-                .map(|c| {
-                    "⁰¹²³⁴⁵⁶⁷⁸⁹"
-                        .chars()
-                        .nth(c.to_digit(10).unwrap_or(0) as usize)
-                        .unwrap_or(c)
-                })
-                .collect()
-        }
+    let style = if latex {
+        crate::notation::Style::Latex
+    } else {
+        crate::notation::Style::Text
     };
+    let layer = crate::notation::layer_mark(r.var.layer, style);
     let upper = r.var.letter.to_uppercase().to_string();
     match (r.var.letter, r.adjoint, latex) {
-        ('W' | 'b', true, false) => format!("∂L/∂{}{}", r.var.letter, sup(&layer)),
+        ('W' | 'b', true, false) => format!("∂L/∂{}{}", r.var.letter, layer),
         ('W' | 'b', true, true) => format!(
             "\\frac{{\\partial L}}{{\\partial {}{}}}",
-            r.var.letter,
-            sup(&layer)
+            r.var.letter, layer
         ),
-        ('W' | 'b', false, _) => format!("{}{}", r.var.letter, sup(&layer)),
-        ('z', true, false) => format!("Δ{}", sup(&layer)),
-        ('z', true, true) => format!("\\Delta{}", sup(&layer)),
-        (_, true, false) => format!("{upper}\u{0304}{}", sup(&layer)),
-        (_, true, true) => format!("\\bar{{{upper}}}{}", sup(&layer)),
-        (_, false, _) => format!("{upper}{}", sup(&layer)),
+        ('W' | 'b', false, _) => format!("{}{}", r.var.letter, layer),
+        ('z', true, false) => format!("Δ{}", layer),
+        ('z', true, true) => format!("\\Delta{}", layer),
+        (_, true, false) => format!("{upper}\u{0304}{}", layer),
+        (_, true, true) => format!("\\bar{{{upper}}}{}", layer),
+        (_, false, _) => format!("{upper}{}", layer),
     }
 }
 

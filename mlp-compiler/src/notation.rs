@@ -81,6 +81,15 @@ fn subscript(c: char) -> Option<char> {
     })
 }
 
+/// A layer number as a superscript: `²` in text, `^{2}` in LaTeX; nothing for no layer.
+pub fn layer_mark(layer: Option<u8>, style: Style) -> String {
+    match (layer, style) {
+        (None, _) => String::new(),
+        (Some(l), Style::Latex) => format!("^{{{l}}}"),
+        (Some(l), Style::Text) => superscript(&l.to_string()).expect("digits have superscripts"),
+    }
+}
+
 fn superscript(text: &str) -> Option<String> {
     text.chars()
         .map(|c| match c {
@@ -164,17 +173,14 @@ fn subscripts(ix: &[Ix], style: Style) -> String {
 
 /// A tensor element: `W̄²ᵢⱼ`, `\bar{W}^{2}_{ij}`.
 pub fn reference(r: &Ref, style: Style) -> String {
-    let layer = r.var.layer.map(|l| l.to_string());
+    let layer = layer_mark(r.var.layer, style);
     match style {
         Style::Text => {
             let mut s = r.var.letter.to_string();
             if r.adjoint {
                 s.push('\u{0304}');
             }
-            if let Some(l) = layer {
-                s.push_str(&superscript(&l).unwrap_or(l));
-            }
-            s + &subscripts(&r.ix, style)
+            s + &layer + &subscripts(&r.ix, style)
         }
         Style::Latex => {
             let base = if r.adjoint {
@@ -182,8 +188,7 @@ pub fn reference(r: &Ref, style: Style) -> String {
             } else {
                 r.var.letter.to_string()
             };
-            let sup = layer.map(|l| format!("^{{{l}}}")).unwrap_or_default();
-            format!("{base}{sup}{}", subscripts(&r.ix, style))
+            format!("{base}{layer}{}", subscripts(&r.ix, style))
         }
     }
 }

@@ -300,25 +300,13 @@ fn shape_text(shape: &[usize]) -> String {
     }
 }
 
-fn sup(layer: Option<u8>, latex: bool) -> String {
-    match (layer, latex) {
-        (None, _) => String::new(),
-        (Some(l), true) => format!("^{{{l}}}"),
-        (Some(l), false) => l
-            .to_string()
-            .chars()
-            .map(|c| {
-                "⁰¹²³⁴⁵⁶⁷⁸⁹"
-                    .chars()
-                    .nth(c.to_digit(10).unwrap_or(0) as usize)
-                    .unwrap_or(c)
-            })
-            .collect(),
-    }
-}
-
 fn var_name(v: Var, latex: bool) -> String {
-    format!("{}{}", v.letter, sup(v.layer, latex))
+    let style = if latex { Style::Latex } else { Style::Text };
+    format!(
+        "{}{}",
+        v.letter,
+        crate::notation::layer_mark(v.layer, style)
+    )
 }
 
 fn partial(j: &Jacobian, style: Style) -> String {

@@ -67,22 +67,7 @@ pub fn compare(
     // The output of the first sample, through the one-sample path.
     let mut it = Interp::<f64>::new(&d.program, 1);
     it.set(X, x64[..compiled.network.inputs].to_vec());
-    let mut offset = 0;
-    for p in d.program.params() {
-        let n = p
-            .shape
-            .iter()
-            .map(|s| {
-                if let mlp_compiler::ir::Dim::Fixed(n) = s {
-                    *n
-                } else {
-                    1
-                }
-            })
-            .product::<usize>();
-        it.set(p.var, p64[offset..offset + n].to_vec());
-        offset += n;
-    }
+    it.set_params(&p64);
     let values: Vec<_> = d
         .forward
         .iter()
