@@ -47,6 +47,10 @@ fn main() -> ExitCode {
         eprintln!("error: --batch and --epochs must be at least 1");
         return ExitCode::FAILURE;
     }
+    if !(args.lr.is_finite() && args.lr > 0.0) {
+        eprintln!("error: --lr must be a positive number, found {}", args.lr);
+        return ExitCode::FAILURE;
+    }
     if let Some(n) = args.threads {
         if n == 0 {
             eprintln!("error: --threads must be at least 1");
