@@ -108,6 +108,68 @@ pub fn gemm_on(
     ldc: usize,
     accumulate: bool,
 ) {
+    let p = Product {
+        m,
+        n,
+        k,
+        a,
+        b,
+        ldc,
+        accumulate,
+    };
+    run::<NoEpilogue>(isa, p, c, &mut [], None)
+}
+
+/// The type of an epilogue that does nothing.
+type NoEpilogue = fn(usize, usize, &mut [f32], &mut [f32]);
+
+/// `C[m×n] = A[m×k]·B[k×n]`, then `epilogue(row, col, c, d)` on each finished stretch of a
+/// row of C (`c` = `C[row, col..col + c.len()]`, `d` the same stretch of D, which has C's
+/// layout, or empty when `d` is): while the stretch is still in the core's L1 cache, the
+/// epilogue adds a bias, applies an activation or a derivative mask, and may write a second
+/// output to D. Every element of C passes through the epilogue exactly once, after its sum is
+/// complete. With AVX2 the epilogue is inlined into a function compiled for AVX2, so a loop
+/// over the stretch vectorizes eight lanes wide. The epilogue runs on the pool's threads,
+/// hence `Sync`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_then<E>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    d: &mut [f32],
+    epilogue: E,
+) where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
+    assert!(
+        d.is_empty() || m == 0 || n == 0 || d.len() >= (m - 1) * ldc + n,
+        "gemm: D holds {} values, too few for {m}×{n} with row stride {ldc}",
+        d.len()
+    );
+    let p = Product {
+        m,
+        n,
+        k,
+        a,
+        b,
+        ldc,
+        accumulate: false,
+    };
+    run(simd::isa(), p, c, d, Some(&epilogue))
+}
+
+/// Checks the operands, then runs the product on the chosen path.
+fn run<E>(isa: Isa, p: Product<'_>, c: &mut [f32], d: &mut [f32], epilogue: Option<&E>)
+where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
+    let Product {
+        m, n, k, a, b, ldc, ..
+    } = p;
     if m == 0 || n == 0 {
         return;
     }
@@ -127,61 +189,145 @@ pub fn gemm_on(
         "gemm: C holds {} values, too few for {m}×{n} with row stride {ldc}",
         c.len()
     );
-    if k == 0 {
-        if !accumulate {
-            for r in 0..m {
-                c[r * ldc..r * ldc + n].fill(0.0);
-            }
-        }
-        return;
-    }
-    let p = Product {
-        m,
-        n,
-        k,
-        a,
-        b,
-        ldc,
-        accumulate,
-    };
     let token = if isa == Isa::Avx2Fma {
         simd::avx2()
     } else {
         None
     };
+    let fin = Finish { token, epilogue };
+    if k == 0 {
+        for r in 0..m {
+            let row = &mut c[r * ldc..r * ldc + n];
+            if !p.accumulate {
+                row.fill(0.0);
+            }
+            fin.rows(
+                r,
+                0,
+                1,
+                n,
+                row,
+                ldc,
+                d.get_mut(r * ldc..).unwrap_or_default(),
+            );
+        }
+        return;
+    }
     simd::record(if token.is_some() {
         Isa::Avx2Fma
     } else {
         Isa::Portable
     });
     if m <= SMALL_M && (b.rs == 1 || b.cs == 1) {
-        return small_m(token, p, c);
+        return small_m(&fin, p, c, d);
     }
     let threads = crate::threads::get().min(n.div_ceil(NR));
     if threads <= 1 || m * n * k < PARALLEL_WORK {
-        return serial(token, p, c, 0);
+        return serial(&fin, p, c, d, 0);
     }
-    // Column blocks, a multiple of NR wide; each thread writes its own columns of C.
+    // Column blocks, a multiple of NR wide; each thread writes its own columns of C and D.
     let width = n.div_ceil(threads).div_ceil(NR) * NR;
-    let c = SendPtr(c.as_mut_ptr(), c.len());
+    let out = SendPtr(c.as_mut_ptr(), c.len(), d.as_mut_ptr(), d.len());
     let blocks = n.div_ceil(width);
-    crate::threads::pool().install(|| columns(token, p, c, width, 0..blocks));
+    crate::threads::pool().install(|| columns(&fin, p, out, width, 0..blocks));
+}
+
+/// The kernels' instruction set and the epilogue to run on finished rows.
+struct Finish<'e, E> {
+    token: Option<Avx2Token>,
+    epilogue: Option<&'e E>,
+}
+
+impl<E> Finish<'_, E>
+where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
+    /// Runs the epilogue on rows `row..row + rows`, columns `col..col + cols` of C, whose
+    /// first element is `c[0]` (and D's `d[0]`, when D is not empty).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn rows(
+        &self,
+        row: usize,
+        col: usize,
+        rows: usize,
+        cols: usize,
+        c: &mut [f32],
+        ldc: usize,
+        d: &mut [f32],
+    ) {
+        let Some(epilogue) = self.epilogue else {
+            return;
+        };
+        match self.token {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the token proves AVX2 and FMA.
+            Some(_) => unsafe { epilogue_avx2(epilogue, row, col, rows, cols, c, ldc, d) },
+            _ => epilogue_body(epilogue, row, col, rows, cols, c, ldc, d),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn epilogue_avx2<E>(
+    epilogue: &E,
+    row: usize,
+    col: usize,
+    rows: usize,
+    cols: usize,
+    c: &mut [f32],
+    ldc: usize,
+    d: &mut [f32],
+) where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]),
+{
+    epilogue_body(epilogue, row, col, rows, cols, c, ldc, d)
+}
+
+/// The one body of the epilogue loop, inlined into each instruction set's wrapper.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn epilogue_body<E>(
+    epilogue: &E,
+    row: usize,
+    col: usize,
+    rows: usize,
+    cols: usize,
+    c: &mut [f32],
+    ldc: usize,
+    d: &mut [f32],
+) where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]),
+{
+    for r in 0..rows {
+        let c_row = &mut c[r * ldc..r * ldc + cols];
+        let d_row = if d.is_empty() {
+            &mut []
+        } else {
+            &mut d[r * ldc..r * ldc + cols]
+        };
+        epilogue(row + r, col, c_row, d_row);
+    }
 }
 
 /// Computes the column blocks `blocks` (each `width` wide) of C, halving the range with
 /// `rayon::join` (whose jobs live on the stack: no allocation per product).
-fn columns(
-    token: Option<Avx2Token>,
+fn columns<E>(
+    fin: &Finish<'_, E>,
     p: Product<'_>,
-    c: SendPtr,
+    out: SendPtr,
     width: usize,
     blocks: std::ops::Range<usize>,
-) {
+) where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
     if blocks.len() > 1 {
         let mid = blocks.start + blocks.len() / 2;
         rayon::join(
-            || columns(token, p, c, width, blocks.start..mid),
-            || columns(token, p, c, width, mid..blocks.end),
+            || columns(fin, p, out, width, blocks.start..mid),
+            || columns(fin, p, out, width, mid..blocks.end),
         );
         return;
     }
@@ -191,22 +337,32 @@ fn columns(
         b: p.b.skip_cols(lo),
         ..p
     };
-    // SAFETY: every call writes its own column range of C, and `gemm_on` holds the borrow of
-    // C until `install` has returned, after every call.
-    let c = unsafe { std::slice::from_raw_parts_mut(c.0, c.1) };
-    serial(token, part, c, lo);
+    // SAFETY: every call writes its own column range of C and D, and `run` holds the borrows
+    // of C and D until `install` has returned, after every call.
+    let (c, d) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(out.0, out.1),
+            std::slice::from_raw_parts_mut(out.2, out.3),
+        )
+    };
+    serial(fin, part, c, d, lo);
 }
 
-/// C's pointer and length, handed to the tasks that write its disjoint column ranges.
+/// C's and D's pointers and lengths, handed to the tasks that write their disjoint column
+/// ranges.
 #[derive(Clone, Copy)]
-struct SendPtr(*mut f32, usize);
-// SAFETY: used only to hand disjoint column ranges of one slice to the pool's tasks.
+struct SendPtr(*mut f32, usize, *mut f32, usize);
+// SAFETY: used only to hand disjoint column ranges of two slices to the pool's tasks.
 unsafe impl Send for SendPtr {}
 // SAFETY: each task dereferences it only for its own, disjoint, column range.
 unsafe impl Sync for SendPtr {}
 
-/// The packed product on one thread, writing C's columns `col0..col0 + p.n`.
-fn serial(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32], col0: usize) {
+/// The packed product on one thread, writing C's columns `col0..col0 + p.n`; each tile goes
+/// through the epilogue right after its last depth block.
+fn serial<E>(fin: &Finish<'_, E>, p: Product<'_>, c: &mut [f32], d: &mut [f32], col0: usize)
+where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
     let _flush = simd::FlushSubnormals::new();
     let (m, n, k, ldc) = (p.m, p.n, p.k, p.ldc);
     PACK.with(|pack| {
@@ -217,13 +373,15 @@ fn serial(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32], col0: usize) 
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
+                let last = pc + kc == k;
                 pack_b(pb, p.b, pc, kc, jc, nc);
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
                     pack_a(pa, p.a, ic, mc, pc, kc);
                     for jr in (0..nc).step_by(NR) {
                         for ir in (0..mc).step_by(MR) {
-                            let at = (ic + ir) * ldc + col0 + jc + jr;
+                            let (row, col) = (ic + ir, col0 + jc + jr);
+                            let at = row * ldc + col;
                             let tile = Tile {
                                 c: c[at..].as_mut_ptr(),
                                 ldc,
@@ -234,12 +392,16 @@ fn serial(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32], col0: usize) 
                             let (a_panel, b_panel) =
                                 (pa[ir * kc..].as_ptr(), pb[jr * kc..].as_ptr());
                             // SAFETY: the panels hold kc·MR and kc·NR packed values, and C has
-                            // room for the tile at `at` (checked by `gemm_on`).
+                            // room for the tile at `at` (checked by `run`).
                             unsafe {
-                                match token {
+                                match fin.token {
                                     Some(t) => kernel::avx2(t, kc, a_panel, b_panel, tile),
                                     None => kernel::portable(kc, a_panel, b_panel, tile),
                                 }
+                            }
+                            if last {
+                                let d = d.get_mut(at..).unwrap_or_default();
+                                fin.rows(row, col, tile.rows, tile.cols, &mut c[at..], ldc, d);
                             }
                         }
                     }
@@ -250,37 +412,70 @@ fn serial(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32], col0: usize) 
 }
 
 /// Packs `A[ic..ic+mc, pc..pc+kc]` as panels of MR rows, zero-padded: panel `q`, column `p`,
-/// row `r` at `q·MR·kc + p·MR + r`.
+/// row `r` at `q·MR·kc + p·MR + r`. Reads whole contiguous runs where A's rows or columns
+/// are contiguous.
 fn pack_a(out: &mut [f32], a: Mat<'_>, ic: usize, mc: usize, pc: usize, kc: usize) {
     for q in 0..mc.div_ceil(MR) {
         let panel = &mut out[q * MR * kc..(q + 1) * MR * kc];
-        for p in 0..kc {
-            for r in 0..MR {
-                let row = q * MR + r;
-                panel[p * MR + r] = if row < mc {
-                    a.at(ic + row, pc + p)
-                } else {
-                    0.0
-                };
+        let rows = MR.min(mc - q * MR);
+        if rows < MR {
+            panel.fill(0.0);
+        }
+        let first = ic + q * MR;
+        if a.cs == 1 {
+            // Rows contiguous: each row of the panel is one run of A.
+            for r in 0..rows {
+                let src = &a.data[(first + r) * a.rs + pc..][..kc];
+                for (p, v) in src.iter().enumerate() {
+                    panel[p * MR + r] = *v;
+                }
+            }
+        } else if a.rs == 1 {
+            // Columns contiguous: each column of the panel is one run of A.
+            for p in 0..kc {
+                let src = &a.data[(pc + p) * a.cs + first..][..rows];
+                panel[p * MR..p * MR + rows].copy_from_slice(src);
+            }
+        } else {
+            for p in 0..kc {
+                for r in 0..rows {
+                    panel[p * MR + r] = a.at(first + r, pc + p);
+                }
             }
         }
     }
 }
 
 /// Packs `B[pc..pc+kc, jc..jc+nc]` as panels of NR columns, zero-padded: panel `q`, row `p`,
-/// column `j` at `q·NR·kc + p·NR + j`.
+/// column `j` at `q·NR·kc + p·NR + j`. Reads whole contiguous runs where B's rows or columns
+/// are contiguous.
 fn pack_b(out: &mut [f32], b: Mat<'_>, pc: usize, kc: usize, jc: usize, nc: usize) {
     for q in 0..nc.div_ceil(NR) {
         let panel = &mut out[q * NR * kc..(q + 1) * NR * kc];
-        for p in 0..kc {
-            let dst = &mut panel[p * NR..(p + 1) * NR];
-            for (j, d) in dst.iter_mut().enumerate() {
-                let col = q * NR + j;
-                *d = if col < nc {
-                    b.at(pc + p, jc + col)
-                } else {
-                    0.0
-                };
+        let cols = NR.min(nc - q * NR);
+        if cols < NR {
+            panel.fill(0.0);
+        }
+        let first = jc + q * NR;
+        if b.cs == 1 {
+            // Rows contiguous: each row of the panel is one run of B.
+            for p in 0..kc {
+                let src = &b.data[(pc + p) * b.rs + first..][..cols];
+                panel[p * NR..p * NR + cols].copy_from_slice(src);
+            }
+        } else if b.rs == 1 {
+            // Columns contiguous (a transposed weight matrix): each column is one run.
+            for j in 0..cols {
+                let src = &b.data[(first + j) * b.cs + pc..][..kc];
+                for (p, v) in src.iter().enumerate() {
+                    panel[p * NR + j] = *v;
+                }
+            }
+        } else {
+            for p in 0..kc {
+                for j in 0..cols {
+                    panel[p * NR + j] = b.at(pc + p, first + j);
+                }
             }
         }
     }
@@ -288,7 +483,10 @@ fn pack_b(out: &mut [f32], b: Mat<'_>, pc: usize, kc: usize, jc: usize, nc: usiz
 
 /// A product with few rows, straight from the stored operands: dot products when B's columns
 /// are contiguous (a transposed weight matrix), row updates when its rows are.
-fn small_m(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32]) {
+fn small_m<E>(fin: &Finish<'_, E>, p: Product<'_>, c: &mut [f32], d: &mut [f32])
+where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
     let _flush = simd::FlushSubnormals::new();
     PACK.with(|pack| {
         let (rows, _) = &mut *pack.borrow_mut();
@@ -298,13 +496,14 @@ fn small_m(token: Option<Avx2Token>, p: Product<'_>, c: &mut [f32]) {
                 rows[r * p.k + q] = p.a.at(r, q);
             }
         }
-        match token {
+        match fin.token {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX2 and FMA.
             Some(_) => unsafe { small_m_avx2(rows, p, c) },
             _ => small_m_body(rows, p, c),
         }
     });
+    fin.rows(0, 0, p.m, p.n, c, p.ldc, d);
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -143,3 +143,60 @@ proptest! {
         }
     }
 }
+
+/// The epilogue sees every element of C exactly once, after its sum is complete, at its own
+/// row and column, with D's matching stretch: D = tanh(C + col) must equal the same map applied
+/// after a plain product, on every path (small-m, serial, several column blocks and depth
+/// blocks, threads).
+#[test]
+fn epilogue_runs_once_on_finished_sums() {
+    use mlp_runtime::gemm::{gemm, gemm_then};
+    use mlp_runtime::scalar::tanh;
+    for (m, n, k) in [
+        (1, 10, 64),
+        (3, 33, 5),
+        (7, 17, 257),
+        (64, 512, 784),
+        (100, 1100, 300),
+        (5, 0, 4),
+        (4, 9, 0),
+    ] {
+        for threads in [1, 2] {
+            mlp_runtime::set_num_threads(threads);
+            let a = values(m * k, 7);
+            let b = values(k * n, 8);
+            let (am, bm) = (Mat::rows(&a, k), Mat::transposed(&b, k));
+            let mut plain = vec![0.0; m * n];
+            gemm(m, n, k, am, bm, &mut plain, n, false);
+            let mut c = vec![f32::NAN; m * n];
+            let mut d = vec![f32::NAN; m * n];
+            let seen = std::sync::atomic::AtomicUsize::new(0);
+            gemm_then(
+                m,
+                n,
+                k,
+                am,
+                bm,
+                &mut c,
+                n,
+                &mut d,
+                |row, col, cs: &mut [f32], ds: &mut [f32]| {
+                    assert!(row < m && col + cs.len() <= n && ds.len() == cs.len());
+                    seen.fetch_add(cs.len(), std::sync::atomic::Ordering::Relaxed);
+                    for (j, (cv, dv)) in cs.iter_mut().zip(ds.iter_mut()).enumerate() {
+                        *cv += (col + j) as f32;
+                        *dv = tanh(*cv);
+                    }
+                },
+            );
+            assert_eq!(seen.into_inner(), m * n, "{m}×{n}×{k}: elements seen");
+            for r in 0..m {
+                for j in 0..n {
+                    let z = plain[r * n + j] + j as f32;
+                    assert_eq!(c[r * n + j], z, "{m}×{n}×{k}: C[{r},{j}]");
+                    assert_eq!(d[r * n + j], tanh(z), "{m}×{n}×{k}: D[{r},{j}]");
+                }
+            }
+        }
+    }
+}

@@ -126,8 +126,34 @@ fn slice(layout: &Layout<'_>, var: Var, adjoint: bool, mutable: bool) -> TokenSt
     quote!(ws.#field[..])
 }
 
+/// The statements that compute `eqs`, in order. A matrix product followed by an elementwise
+/// equation that reads it (an activation, an activation's derivative mask) become one product
+/// whose epilogue computes the second equation on each finished stretch of the first.
+pub fn equations<'e>(
+    layout: &Layout<'_>,
+    eqs: impl IntoIterator<Item = &'e Equation>,
+) -> Vec<TokenStream> {
+    let eqs: Vec<&Equation> = eqs.into_iter().collect();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < eqs.len() {
+        let next = eqs
+            .get(at + 1)
+            .copied()
+            .filter(|n| fusable(layout, eqs[at], n));
+        out.push(statement(layout, eqs[at], next));
+        at += if next.is_some() { 2 } else { 1 };
+    }
+    out
+}
+
 /// The statements that compute `eq`.
 pub fn equation(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
+    statement(layout, eq, None)
+}
+
+/// The statements that compute `eq`, and `then` in its epilogue (a checked [`fusable`] pair).
+fn statement(layout: &Layout<'_>, eq: &Equation, then: Option<&Equation>) -> TokenStream {
     let lowered = lower(eq, layout.program);
     let comment = format!(" {eq}   [{}]", lowered.matrix);
     let body = match &lowered.kernel {
@@ -136,7 +162,38 @@ pub fn equation(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
             b,
             contracted,
             bias,
-        } => gemm(layout, eq, a, b, *contracted, bias.as_ref()),
+        } => {
+            let product = Product {
+                eq,
+                a,
+                b,
+                k: *contracted,
+                bias: bias.as_ref(),
+            };
+            match (gemm(layout, &product, then), then) {
+                (Ok(code), Some(then)) => {
+                    let second = format!(
+                        " then, in the product's epilogue: {then}   [{}]",
+                        lower(then, layout.program).matrix
+                    );
+                    return quote! {
+                        #[doc = #comment]
+                        #[doc = #second]
+                        { #code }
+                    };
+                }
+                (Ok(code), None) => code,
+                // Unrolled: no epilogue, so `then` follows as its own statement.
+                (Err(code), then) => {
+                    let rest = then.map(|t| statement(layout, t, None));
+                    return quote! {
+                        #[doc = #comment]
+                        { #code }
+                        #rest
+                    };
+                }
+            }
+        }
         Kernel::BatchSum { input } => batch_sum(layout, eq, input),
         _ => loops(layout, eq),
     };
@@ -146,22 +203,58 @@ pub fn equation(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
     }
 }
 
+/// Whether `then` can run in the epilogue of the product `eq`: `eq` is a product, `then` is elementwise over the same shape, reads `eq`'s output only at its own element,
+/// and does not read what it writes.
+fn fusable(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> bool {
+    let Kernel::Gemm { .. } = lower(eq, layout.program).kernel else {
+        return false;
+    };
+    if lower(then, layout.program).kernel != Kernel::Elementwise {
+        return false;
+    }
+    let shape = layout.shape(eq.lhs.var);
+    if shape.len() != 2
+        || layout.shape(then.lhs.var) != shape
+        || then.lhs.ix.iter().any(|x| !matches!(x, Ix::Var(_)))
+    {
+        return false;
+    }
+    let mut ok = true;
+    then.rhs.visit(&mut |e| {
+        if let Expr::Ref(r) = e {
+            let produced = r.var == eq.lhs.var && r.adjoint == eq.lhs.adjoint;
+            let written = r.var == then.lhs.var && r.adjoint == then.lhs.adjoint;
+            ok &= !written && (!produced || r.ix == then.lhs.ix);
+        }
+    });
+    ok
+}
+
+/// A matrix product as [`lower`] found it.
+struct Product<'e> {
+    eq: &'e Equation,
+    a: &'e crate::lower::Operand,
+    b: &'e crate::lower::Operand,
+    k: Idx,
+    bias: Option<&'e Ref>,
+}
+
+/// A product as a GEMM call whose epilogue adds the bias and computes `then` (`Ok`), or fully
+/// unrolled (`Err`, without `then`).
 fn gemm(
     layout: &Layout<'_>,
-    eq: &Equation,
-    a: &crate::lower::Operand,
-    b: &crate::lower::Operand,
-    k: Idx,
-    bias: Option<&Ref>,
-) -> TokenStream {
+    p: &Product<'_>,
+    then: Option<&Equation>,
+) -> Result<TokenStream, TokenStream> {
+    let (eq, a, b) = (p.eq, p.a, p.b);
     let out_shape = layout.shape(eq.lhs.var);
     let (m, n) = (layout.dim(out_shape[0]), layout.dim(out_shape[1]));
     let k_dim = a
         .tensor
         .ix
         .iter()
-        .position(|x| *x == Ix::Var(k))
-        .map(|p| layout.shape(a.tensor.var)[p])
+        .position(|x| *x == Ix::Var(p.k))
+        .map(|q| layout.shape(a.tensor.var)[q])
         .expect("the contracted index indexes A");
     let k_tokens = layout.dim(k_dim);
     let mat = |o: &crate::lower::Operand| {
@@ -182,7 +275,7 @@ fn gemm(
         },
         transposed: o.transposed,
     };
-    let bias_slice = bias.map(|b| slice(layout, b.var, false, false));
+    let bias_slice = p.bias.map(|b| slice(layout, b.var, false, false));
     if let Some(code) = super::small::product(
         out_shape[0],
         out_shape[1],
@@ -192,24 +285,90 @@ fn gemm(
         &out,
         bias_slice.as_ref(),
     ) {
-        return code;
+        return Err(code);
     }
     let (ma, mb) = (mat(a), mat(b));
-    let mut code = quote! {
-        ::mlp_runtime::gemm::gemm(#m, #n, #k_tokens, #ma, #mb, &mut #out, #n, false);
-    };
-    if let Some(bias) = bias {
-        let b = slice(layout, bias.var, false, false);
-        code.extend(quote! {
-            let bias = &#b;
-            for row in #out.chunks_exact_mut(#n) {
-                for (v, b) in row.iter_mut().zip(bias) {
-                    *v += *b;
-                }
-            }
+    if bias_slice.is_none() && then.is_none() {
+        return Ok(quote! {
+            ::mlp_runtime::gemm::gemm(#m, #n, #k_tokens, #ma, #mb, &mut #out, #n, false);
         });
     }
-    code
+    let add_bias = bias_slice.map(|b| {
+        quote! {
+            let bias = &#b[col..col + len];
+            for j in 0..len {
+                c[j] += bias[j];
+            }
+        }
+    });
+    let (second, d) = match then {
+        Some(then) => {
+            let (code, d) = epilogue(layout, eq, then);
+            (code, d)
+        }
+        None => (quote!(), quote!(&mut [])),
+    };
+    let row = then
+        .map(|t| loop_var(t.lhs.ix[0].idx()))
+        .unwrap_or_else(|| format_ident!("row"));
+    Ok(quote! {
+        ::mlp_runtime::gemm::gemm_then(
+            #m, #n, #k_tokens, #ma, #mb, &mut #out, #n, #d,
+            #[inline(always)] |#row: usize, col: usize, c: &mut [f32], d: &mut [f32]| {
+                let len = c.len();
+                let c = &mut c[..len];
+                #add_bias
+                #second
+            },
+        );
+    })
+}
+
+/// The epilogue's code for `then` (a [`fusable`] follower of `eq`) and its output slice: each
+/// read of `eq`'s output becomes `c[j]`, each read of another tensor at the same element a
+/// stretch of that tensor's row sliced once, anything else an indexed read.
+fn epilogue(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> (TokenStream, TokenStream) {
+    let shape = layout.shape(then.lhs.var);
+    let cols = layout.dim(shape[1]);
+    let (row, inner) = (then.lhs.ix[0].idx(), then.lhs.ix[1].idx());
+    let (row_var, inner_var) = (loop_var(row), loop_var(inner));
+    let mut rows = Vec::new();
+    let produced = Ref {
+        ix: then.lhs.ix.clone(),
+        ..eq.lhs.clone()
+    };
+    let mut substitute = vec![(produced, quote!(c[j]))];
+    then.rhs.visit(&mut |e| {
+        if let Expr::Ref(r) = e
+            && r.ix == then.lhs.ix
+            && !substitute.iter().any(|(s, _)| s == r)
+        {
+            let name = format_ident!("s{}", rows.len());
+            let data = slice(layout, r.var, r.adjoint, false);
+            rows.push(quote! {
+                let #name = &#data[#row_var * #cols + col..][..len];
+            });
+            substitute.push((r.clone(), quote!(#name[j])));
+        }
+    });
+    let mut cx = Code {
+        layout,
+        hoisted: Vec::new(),
+        outer: Vec::new(),
+        inline: true,
+        substitute,
+    };
+    let value = cx.expr(&then.rhs);
+    let code = quote! {
+        let d = &mut d[..len];
+        #(#rows)*
+        for j in 0..len {
+            let #inner_var = col + j;
+            d[j] = #value;
+        }
+    };
+    let out = slice(layout, then.lhs.var, then.lhs.adjoint, true);
+    (code, quote!(&mut #out))
 }
 
 fn batch_sum(layout: &Layout<'_>, eq: &Equation, input: &Ref) -> TokenStream {
@@ -243,22 +402,55 @@ fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
         hoisted: Vec::new(),
         outer,
         inline: false,
+        substitute: Vec::new(),
     };
     if idx.is_empty() {
         let value = cx.expr(&rhs);
         let top = cx.take_hoistable(&[]);
         return quote! { #(#top)* #out[0] = #value; };
     }
-    // Innermost: the element.
-    let flat = flat_index(layout, &eq.lhs);
+    // Innermost: the element. The rows it reads along the innermost index (and the row it
+    // writes) are sliced once ahead of the innermost loop, which then indexes them without
+    // bounds arithmetic and vectorizes.
+    let inner = *idx.last().expect("not empty");
+    let range = layout.dim(*shape.last().expect("not empty"));
+    let mut rows = Vec::new();
+    let mut row_of = |r: &Ref, mutable: bool, name: Ident| {
+        let start = row_start(layout, r, inner, &idx)?;
+        let data = slice(layout, r.var, r.adjoint, mutable);
+        let inner_var = loop_var(inner);
+        rows.push(if mutable {
+            quote!(let #name = &mut #data[#start..][..#range];)
+        } else {
+            quote!(let #name = &#data[#start..][..#range];)
+        });
+        Some(quote!(#name[#inner_var]))
+    };
+    let target = row_of(&eq.lhs, true, format_ident!("out")).unwrap_or_else(|| {
+        let flat = flat_index(layout, &eq.lhs);
+        quote!(#out[#flat])
+    });
+    rhs.visit(&mut |e| {
+        if let Expr::Ref(r) = e
+            && r.var != T
+            && !(r.var == eq.lhs.var && r.adjoint == eq.lhs.adjoint)
+            && !cx.substitute.iter().any(|(s, _)| s == r)
+            && let Some(code) = row_of(r, false, format_ident!("s{}", cx.substitute.len()))
+        {
+            cx.substitute.push((r.clone(), code));
+        }
+    });
     let mut body = {
         let value = cx.expr(&rhs);
-        quote! { #out[#flat] = #value; }
+        quote! { #target = #value; }
     };
     // Wrap loops from the inside out; ahead of each, what it does not change.
     for level in (0..idx.len()).rev() {
         let bound: Vec<Idx> = idx[..level].to_vec();
-        let hoist = cx.take_hoistable(&bound);
+        let mut hoist = cx.take_hoistable(&bound);
+        if level + 1 == idx.len() {
+            hoist.append(&mut rows);
+        }
         let var = loop_var(idx[level]);
         let range = layout.dim(shape[level]);
         // What depends only on the outer indices is computed once, ahead of this loop.
@@ -271,6 +463,29 @@ fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
     }
     let top = cx.take_hoistable(&[]);
     quote! { #(#top)* #body }
+}
+
+/// Where the row of `r` along `inner` starts, when `r` is indexed by `inner` last and by
+/// loop indices of `idx` (not `inner`) before: `((i₀·d₁ + i₁)·d₂ + …)·d_last`.
+fn row_start(layout: &Layout<'_>, r: &Ref, inner: Idx, idx: &[Idx]) -> Option<TokenStream> {
+    let (last, outer) = r.ix.split_last()?;
+    if *last != Ix::Var(inner) {
+        return None;
+    }
+    let shape = layout.shape(r.var);
+    let mut start: Option<TokenStream> = None;
+    for (x, next) in outer.iter().zip(&shape[1..]) {
+        let Ix::Var(o) = x else { return None };
+        if *o == inner || !idx.contains(o) {
+            return None;
+        }
+        let (p, size) = (loop_var(*o), layout.dim(*next));
+        start = Some(match start {
+            None => quote!(#p * #size),
+            Some(s) => quote!((#s + #p) * #size),
+        });
+    }
+    Some(start.unwrap_or_else(|| quote!(0usize)))
 }
 
 /// `softmaxⱼ(e)ₖ = exp(e[j:=k] − lseⱼ(e))`: the normalizer becomes a reduction that is the
@@ -332,6 +547,8 @@ struct Code<'a, 'p> {
     outer: Vec<Idx>,
     /// Inside a sum: reductions are computed in place.
     inline: bool,
+    /// Reads replaced by other code (in an epilogue: the product's value, a row's stretch).
+    substitute: Vec<(Ref, TokenStream)>,
 }
 
 impl Code<'_, '_> {
@@ -382,8 +599,37 @@ impl Code<'_, '_> {
             hoisted: Vec::new(),
             outer: Vec::new(),
             inline: true,
+            substitute: self.substitute.clone(),
         };
         inner.expr(body)
+    }
+
+    /// When `body` reads a tensor along its last axis `i` and nothing else (a row of logits),
+    /// that row as a slice.
+    fn contiguous_row(&self, i: Idx, body: &Expr, range: &TokenStream) -> Option<TokenStream> {
+        let Expr::Ref(r) = body else {
+            return None;
+        };
+        let (last, outer) = r.ix.split_last()?;
+        if *last != Ix::Var(i)
+            || outer.contains(&Ix::Var(i))
+            || self.substitute.iter().any(|(s, _)| s == r)
+        {
+            return None;
+        }
+        let data = slice(self.layout, r.var, r.adjoint, false);
+        let shape = self.layout.shape(r.var);
+        // Row-major: the row starts at ((i₀·d₁ + i₁)·d₂ + …)·d_last.
+        let mut start: Option<TokenStream> = None;
+        for (x, next) in outer.iter().zip(&shape[1..]) {
+            let (p, size) = (position(*x), self.layout.dim(*next));
+            start = Some(match start {
+                None => quote!(#p * #size),
+                Some(s) => quote!((#s + #p) * #size),
+            });
+        }
+        let start = start.unwrap_or_else(|| quote!(0usize));
+        Some(quote!(&#data[#start..][..#range]))
     }
 
     fn expr(&mut self, e: &Expr) -> TokenStream {
@@ -394,6 +640,9 @@ impl Code<'_, '_> {
             }
             Expr::BatchSize => quote!((batch as f32)),
             Expr::Ref(r) => {
+                if let Some((_, code)) = self.substitute.iter().find(|(s, _)| s == r) {
+                    return code.clone();
+                }
                 let data = slice(self.layout, r.var, r.adjoint, false);
                 let flat = flat_index(self.layout, r);
                 if r.var == T {
@@ -431,11 +680,11 @@ impl Code<'_, '_> {
                 let a: Vec<TokenStream> = args.iter().map(|x| self.expr(x)).collect();
                 let x = &a[0];
                 match f {
-                    Prim::Exp => quote!(#x.exp()),
+                    Prim::Exp => quote!(::mlp_runtime::scalar::exp(#x)),
                     Prim::Log => quote!(#x.ln()),
                     Prim::Sqrt => quote!(#x.sqrt()),
                     Prim::Abs => quote!(#x.abs()),
-                    Prim::Tanh => quote!(#x.tanh()),
+                    Prim::Tanh => quote!(::mlp_runtime::scalar::tanh(#x)),
                     Prim::Sigmoid => quote!(::mlp_runtime::scalar::sigmoid(#x)),
                     Prim::Erf => quote!(::mlp_runtime::scalar::erf(#x)),
                     Prim::Max => {
@@ -466,6 +715,9 @@ impl Code<'_, '_> {
             }
             Expr::Lse(i, body) => {
                 let range = self.range(*i, body);
+                if let Some(row) = self.contiguous_row(*i, body, &range) {
+                    return self.reduction(e, quote!(::mlp_runtime::scalar::log_sum_exp_row(#row)));
+                }
                 let var = loop_var(*i);
                 let inner = self.nested(body);
                 let code =

@@ -12,7 +12,7 @@ use crate::Compiled;
 use crate::forward::{L, Role};
 use crate::ir::Var;
 use crate::network::Loss;
-use code::{Layout, buffer, equation};
+use code::{Layout, buffer, equation, equations};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
@@ -51,25 +51,14 @@ pub fn network_item(
     let fields: Vec<Ident> = buffers.iter().map(|(v, a)| buffer(*v, *a)).collect();
     let sizes: Vec<TokenStream> = buffers.iter().map(|(v, _)| layout.len(*v)).collect();
 
-    let forward: Vec<TokenStream> = c
-        .derived
-        .forward
-        .iter()
-        .filter(|e| e.lhs.var != L)
-        .map(|e| equation(&layout, e))
-        .collect();
+    let forward = equations(&layout, c.derived.forward.iter().filter(|e| e.lhs.var != L));
     let loss_eq = c
         .derived
         .forward
         .iter()
         .find(|e| e.lhs.var == L)
         .map(|e| equation(&layout, e));
-    let backward: Vec<TokenStream> = c
-        .derived
-        .adjoints
-        .iter()
-        .map(|a| equation(&layout, &a.equation))
-        .collect();
+    let backward = equations(&layout, c.derived.adjoints.iter().map(|a| &a.equation));
     let output = buffer(program.output, false);
 
     let init: Vec<TokenStream> = net
