@@ -369,10 +369,13 @@ where
         let (pa, pb) = &mut *pack.borrow_mut();
         pa.resize(MC.div_ceil(MR) * MR * KC, 0.0);
         pb.resize(NC.div_ceil(NR) * NR * KC, 0.0);
+        // Depth blocks of equal size (784 = 4 × 196, not 3 × 256 + 16): a thin last block
+        // would pay a whole pass over C for little arithmetic.
+        let kc_max = k.div_ceil(k.div_ceil(KC));
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
+            for pc in (0..k).step_by(kc_max) {
+                let kc = kc_max.min(k - pc);
                 let last = pc + kc == k;
                 pack_b(pb, p.b, pc, kc, jc, nc);
                 for ic in (0..m).step_by(MC) {

@@ -35,6 +35,7 @@ trait Lanes: Copy {
     unsafe fn load(p: *const f32) -> Self;
     unsafe fn store(self, p: *mut f32);
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+    unsafe fn add(a: Self, b: Self) -> Self;
 }
 
 /// The portable lanes: a plain array the compiler vectorizes as it can.
@@ -60,6 +61,13 @@ impl Lanes for Portable {
         let mut out = c.0;
         for ((o, x), y) in out.iter_mut().zip(a.0).zip(b.0) {
             *o += x * y;
+        }
+        Portable(out)
+    }
+    unsafe fn add(a: Self, b: Self) -> Self {
+        let mut out = a.0;
+        for (o, y) in out.iter_mut().zip(b.0) {
+            *o += y;
         }
         Portable(out)
     }
@@ -95,6 +103,10 @@ mod avx2 {
         unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
             unsafe { Avx2(_mm256_fmadd_ps(a.0, b.0, c.0)) }
         }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            unsafe { Avx2(_mm256_add_ps(a.0, b.0)) }
+        }
     }
 }
 
@@ -114,6 +126,20 @@ unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
                 row[0] = V::mul_add(a_r, b0, row[0]);
                 row[1] = V::mul_add(a_r, b1, row[1]);
             }
+        }
+        if tile.rows == MR && tile.cols == NR {
+            // A whole tile: straight from the registers to C.
+            for (r, row) in acc.iter().enumerate() {
+                let out = tile.c.add(r * tile.ldc);
+                let (mut lo, mut hi) = (row[0], row[1]);
+                if tile.accumulate {
+                    lo = V::add(lo, V::load(out));
+                    hi = V::add(hi, V::load(out.add(8)));
+                }
+                lo.store(out);
+                hi.store(out.add(8));
+            }
+            return;
         }
         let mut block = [[0f32; NR]; MR];
         for (r, row) in acc.iter().enumerate() {
