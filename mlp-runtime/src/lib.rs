@@ -35,7 +35,7 @@ pub mod threads;
 
 pub use init::Rng;
 pub use mlp_macros::mlp;
-pub use optim::{Optimizer, Sgd};
+pub use optim::{Adam, Optimizer, RmsProp, Sgd};
 pub use threads::set_num_threads;
 
 /// Grows `buffer` to at least `len` values (never shrinks it) and returns its first `len`:

@@ -112,3 +112,24 @@ impl Drop for FlushSubnormals {
         }
     }
 }
+
+/// Runs `f` compiled for AVX2 and FMA when this process uses them ([`isa`]), else as it is:
+/// the one body of an elementwise kernel, for both instruction sets. Pass the closure with
+/// `#[inline(always)]` so that its loops are compiled inside the AVX2 function.
+#[inline(always)]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if isa() == Isa::Avx2Fma {
+            record(Isa::Avx2Fma);
+            // SAFETY: `isa` reports AVX2 only where both features were detected.
+            return unsafe { avx2(f) };
+        }
+    }
+    record(Isa::Portable);
+    f()
+}
