@@ -73,6 +73,58 @@ fn initialization_is_pytorch_default_and_seeded() {
     assert!(l1.iter().fold(0.0f32, |m, v| m.max(v.abs())) > 0.99 / 28.0);
 }
 
+/// Mean and standard deviation of `v`.
+fn moments(v: &[f32]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().map(|x| *x as f64).sum::<f64>() / n;
+    let var = v.iter().map(|x| (*x as f64 - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// Each initializer draws the weights of layer 2 (512 → 512, 262,144 values) with the bound or
+/// standard deviation `torch.nn.init` documents, zero biases, and the same values for a seed.
+#[test]
+fn initializers_follow_torch_nn_init() {
+    use mlp_runtime::Init;
+    let relu = 2f64.sqrt();
+    let (fan_in, fan_out) = (512.0f64, 512.0f64);
+    let xavier = (6.0 / (fan_in + fan_out)).sqrt();
+    let kaiming = relu * (3.0 / fan_in).sqrt();
+    let cases = [
+        ("xavier-uniform", Some(xavier), xavier / 3f64.sqrt()),
+        ("xavier-normal", None, (2.0 / (fan_in + fan_out)).sqrt()),
+        ("kaiming-uniform", Some(kaiming), kaiming / 3f64.sqrt()),
+        ("kaiming-normal", None, relu / fan_in.sqrt()),
+    ];
+    for (name, bound, std) in cases {
+        let init = Init::parse(name).unwrap();
+        let net = Mnist::with_init(3, init);
+        assert_eq!(net.params(), Mnist::with_init(3, init).params(), "{name}");
+        let l2 = &net.params()[784 * 512 + 512..][..512 * 512 + 512];
+        let (w, b) = l2.split_at(512 * 512);
+        assert!(b.iter().all(|v| *v == 0.0), "{name}: biases are zero");
+        let (mean, sd) = moments(w);
+        assert!(mean.abs() < 0.02 * std, "{name}: mean {mean}");
+        assert!(
+            (sd / std - 1.0).abs() < 0.01,
+            "{name}: std {sd}, expected {std}"
+        );
+        if let Some(bound) = bound {
+            let most = w.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
+            assert!(
+                most <= bound && most > 0.99 * bound,
+                "{name}: max |w| {most}, bound {bound}"
+            );
+        }
+    }
+    assert_eq!(
+        Mnist::with_init(5, Init::Default).params(),
+        Mnist::new(5).params()
+    );
+    let err = Init::parse("he").unwrap_err();
+    assert!(err.contains("unknown initializer `he`"), "{err}");
+}
+
 fn train(threads: usize) -> Vec<f32> {
     mlp_runtime::set_num_threads(threads);
     let mut net = Mnist::new(3);

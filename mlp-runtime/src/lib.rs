@@ -33,7 +33,7 @@ pub mod scalar;
 pub mod simd;
 pub mod threads;
 
-pub use init::Rng;
+pub use init::{Init, Rng};
 pub use mlp_macros::mlp;
 pub use optim::{Adam, Optimizer, RmsProp, Sgd};
 pub use threads::set_num_threads;

@@ -81,7 +81,7 @@ pub fn network_item(
             };
             quote! {
                 let (weights, bias) = params[#w..].split_at_mut(#w_len);
-                ::mlp_runtime::init::linear_default(&mut rng, weights, #bias, #fan_in);
+                init.layer(&mut rng, weights, #bias, #fan_in, #units);
             }
         })
         .collect();
@@ -153,6 +153,12 @@ pub fn network_item(
 
             /// A network initialized like PyTorch's `nn.Linear` layers, deterministically from `seed`.
             pub fn new(seed: u64) -> Self {
+                Self::with_init(seed, ::mlp_runtime::Init::Default)
+            }
+
+            /// A network whose weights are drawn by `init` (biases zero except for
+            /// `Init::Default`), deterministically from `seed`.
+            pub fn with_init(seed: u64, init: ::mlp_runtime::Init) -> Self {
                 let mut params = ::std::vec![0.0f32; #params];
                 let mut rng = ::mlp_runtime::Rng::new(seed);
                 #(#init)*
@@ -271,6 +277,8 @@ pub fn stub_item(attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStr
             pub fn derivation_latex() -> &'static str { "" }
             /// Stand-in: the network had errors.
             pub fn new(seed: u64) -> Self { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
+            pub fn with_init(seed: u64, init: ::mlp_runtime::Init) -> Self { unreachable!(#stand_in) }
             /// Stand-in: the network had errors.
             pub fn params(&self) -> &[f32] { unreachable!(#stand_in) }
             /// Stand-in: the network had errors.
