@@ -4,6 +4,7 @@
 //! bit-identical for every thread count. Products of a few rows skip packing.
 
 use crate::kernel::{self, MR, NR, Tile};
+use crate::pack;
 use crate::simd::{self, Avx2Token, Isa};
 use std::cell::RefCell;
 
@@ -48,7 +49,7 @@ impl<'a> Mat<'a> {
         }
     }
 
-    fn at(&self, r: usize, c: usize) -> f32 {
+    pub(crate) fn at(&self, r: usize, c: usize) -> f32 {
         self.data[r * self.rs + c * self.cs]
     }
 
@@ -377,10 +378,10 @@ where
             for pc in (0..k).step_by(kc_max) {
                 let kc = kc_max.min(k - pc);
                 let last = pc + kc == k;
-                pack_b(pb, p.b, pc, kc, jc, nc);
+                pack::pack_b(fin.token, pb, p.b, pc, kc, jc, nc);
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
-                    pack_a(pa, p.a, ic, mc, pc, kc);
+                    pack::pack_a(fin.token, pa, p.a, ic, mc, pc, kc);
                     for jr in (0..nc).step_by(NR) {
                         for ir in (0..mc).step_by(MR) {
                             let (row, col) = (ic + ir, col0 + jc + jr);
@@ -412,76 +413,6 @@ where
             }
         }
     });
-}
-
-/// Packs `A[ic..ic+mc, pc..pc+kc]` as panels of MR rows, zero-padded: panel `q`, column `p`,
-/// row `r` at `q·MR·kc + p·MR + r`. Reads whole contiguous runs where A's rows or columns
-/// are contiguous.
-fn pack_a(out: &mut [f32], a: Mat<'_>, ic: usize, mc: usize, pc: usize, kc: usize) {
-    for q in 0..mc.div_ceil(MR) {
-        let panel = &mut out[q * MR * kc..(q + 1) * MR * kc];
-        let rows = MR.min(mc - q * MR);
-        if rows < MR {
-            panel.fill(0.0);
-        }
-        let first = ic + q * MR;
-        if a.cs == 1 {
-            // Rows contiguous: each row of the panel is one run of A.
-            for r in 0..rows {
-                let src = &a.data[(first + r) * a.rs + pc..][..kc];
-                for (p, v) in src.iter().enumerate() {
-                    panel[p * MR + r] = *v;
-                }
-            }
-        } else if a.rs == 1 {
-            // Columns contiguous: each column of the panel is one run of A.
-            for p in 0..kc {
-                let src = &a.data[(pc + p) * a.cs + first..][..rows];
-                panel[p * MR..p * MR + rows].copy_from_slice(src);
-            }
-        } else {
-            for p in 0..kc {
-                for r in 0..rows {
-                    panel[p * MR + r] = a.at(first + r, pc + p);
-                }
-            }
-        }
-    }
-}
-
-/// Packs `B[pc..pc+kc, jc..jc+nc]` as panels of NR columns, zero-padded: panel `q`, row `p`,
-/// column `j` at `q·NR·kc + p·NR + j`. Reads whole contiguous runs where B's rows or columns
-/// are contiguous.
-fn pack_b(out: &mut [f32], b: Mat<'_>, pc: usize, kc: usize, jc: usize, nc: usize) {
-    for q in 0..nc.div_ceil(NR) {
-        let panel = &mut out[q * NR * kc..(q + 1) * NR * kc];
-        let cols = NR.min(nc - q * NR);
-        if cols < NR {
-            panel.fill(0.0);
-        }
-        let first = jc + q * NR;
-        if b.cs == 1 {
-            // Rows contiguous: each row of the panel is one run of B.
-            for p in 0..kc {
-                let src = &b.data[(pc + p) * b.rs + first..][..cols];
-                panel[p * NR..p * NR + cols].copy_from_slice(src);
-            }
-        } else if b.rs == 1 {
-            // Columns contiguous (a transposed weight matrix): each column is one run.
-            for j in 0..cols {
-                let src = &b.data[(first + j) * b.cs + pc..][..kc];
-                for (p, v) in src.iter().enumerate() {
-                    panel[p * NR + j] = *v;
-                }
-            }
-        } else {
-            for p in 0..kc {
-                for j in 0..cols {
-                    panel[p * NR + j] = b.at(pc + p, first + j);
-                }
-            }
-        }
-    }
 }
 
 /// A product with few rows, straight from the stored operands: dot products when B's columns

@@ -29,6 +29,7 @@ pub mod gemm;
 pub mod init;
 mod kernel;
 pub mod optim;
+mod pack;
 pub mod scalar;
 pub mod simd;
 pub mod threads;

@@ -1,0 +1,237 @@
+//! Packing for the GEMM: copies of A's and B's blocks laid out as the microkernel reads them
+//! (A in panels of MR rows, B in panels of NR columns), zero-padded. Contiguous runs are read
+//! whole; a transposed B (a weight matrix read as Wᵀ) is transposed 8×8 at a time with AVX2.
+
+use crate::gemm::Mat;
+use crate::kernel::{MR, NR};
+use crate::simd::Avx2Token;
+
+/// Packs `A[ic..ic+mc, pc..pc+kc]` as panels of MR rows, zero-padded: panel `q`, column `p`,
+/// row `r` at `q·MR·kc + p·MR + r`. Reads whole contiguous runs where A's rows or columns
+/// are contiguous.
+pub(crate) fn pack_a(
+    token: Option<Avx2Token>,
+    out: &mut [f32],
+    a: Mat<'_>,
+    ic: usize,
+    mc: usize,
+    pc: usize,
+    kc: usize,
+) {
+    for q in 0..mc.div_ceil(MR) {
+        let panel = &mut out[q * MR * kc..(q + 1) * MR * kc];
+        let rows = MR.min(mc - q * MR);
+        if rows < MR {
+            panel.fill(0.0);
+        }
+        let first = ic + q * MR;
+        if a.cs == 1 {
+            // Rows contiguous: each row of the panel is one run of A, and the panel is their
+            // transpose, 8 depths at a time with AVX2.
+            let done = match token {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the token proves AVX2.
+                Some(_) if rows == MR => unsafe {
+                    transpose_rows(&a.data[first * a.rs + pc..], a.rs, kc, panel)
+                },
+                _ => 0,
+            };
+            for r in 0..rows {
+                let src = &a.data[(first + r) * a.rs + pc + done..][..kc - done];
+                for (p, v) in src.iter().enumerate() {
+                    panel[(done + p) * MR + r] = *v;
+                }
+            }
+        } else if a.rs == 1 {
+            // Columns contiguous: each column of the panel is one run of A.
+            for p in 0..kc {
+                let src = &a.data[(pc + p) * a.cs + first..];
+                let dst = &mut panel[p * MR..(p + 1) * MR];
+                if rows == MR {
+                    // A copy of constant length: inline moves, not a call of memmove.
+                    dst.copy_from_slice(&src[..MR]);
+                } else {
+                    dst[..rows].copy_from_slice(&src[..rows]);
+                }
+            }
+        } else {
+            for p in 0..kc {
+                for r in 0..rows {
+                    panel[p * MR + r] = a.at(first + r, pc + p);
+                }
+            }
+        }
+    }
+}
+
+/// Packs `B[pc..pc+kc, jc..jc+nc]` as panels of NR columns, zero-padded: panel `q`, row `p`,
+/// column `j` at `q·NR·kc + p·NR + j`. Reads whole contiguous runs where B's rows or columns
+/// are contiguous.
+pub(crate) fn pack_b(
+    token: Option<Avx2Token>,
+    out: &mut [f32],
+    b: Mat<'_>,
+    pc: usize,
+    kc: usize,
+    jc: usize,
+    nc: usize,
+) {
+    for q in 0..nc.div_ceil(NR) {
+        let panel = &mut out[q * NR * kc..(q + 1) * NR * kc];
+        let cols = NR.min(nc - q * NR);
+        if cols < NR {
+            panel.fill(0.0);
+        }
+        let first = jc + q * NR;
+        if b.cs == 1 {
+            // Rows contiguous: each row of the panel is one run of B.
+            for p in 0..kc {
+                let src = &b.data[(pc + p) * b.rs + first..];
+                let dst = &mut panel[p * NR..(p + 1) * NR];
+                if cols == NR {
+                    dst.copy_from_slice(&src[..NR]);
+                } else {
+                    dst[..cols].copy_from_slice(&src[..cols]);
+                }
+            }
+        } else if b.rs == 1 {
+            // Columns contiguous (a transposed weight matrix): each column is one run, and the
+            // panel is their transpose, 8×8 blocks at a time with AVX2.
+            let done = match token {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the token proves AVX2; `transpose_runs` reads only within `src`.
+                Some(_) => unsafe {
+                    transpose_runs(&b.data[first * b.cs + pc..], b.cs, cols, kc, panel)
+                },
+                _ => 0,
+            };
+            for j in 0..cols {
+                let src = &b.data[(first + j) * b.cs + pc + done..][..kc - done];
+                for (p, v) in src.iter().enumerate() {
+                    panel[(done + p) * NR + j] = *v;
+                }
+            }
+        } else {
+            for p in 0..kc {
+                for j in 0..cols {
+                    panel[p * NR + j] = b.at(pc + p, first + j);
+                }
+            }
+        }
+    }
+}
+
+/// The 8×8 transpose of eight rows of eight lanes.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn transpose8(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 8] {
+    use std::arch::x86_64::*;
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ]
+}
+
+/// Transposes the first `kc − kc % 8` values of the 16 runs of a B panel (run `j` at
+/// `src[j·cs..]`) into the panel (`panel[p·NR + j]`), 8×8 blocks at a time; returns how many
+/// depths it did (0 when the panel has fewer than NR columns, left to the scalar loop).
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_runs(
+    src: &[f32],
+    cs: usize,
+    cols: usize,
+    kc: usize,
+    panel: &mut [f32],
+) -> usize {
+    use std::arch::x86_64::*;
+    if cols != NR {
+        return 0;
+    }
+    let full = kc - kc % 8;
+    assert!(src.len() >= (NR - 1) * cs + kc && panel.len() >= kc * NR);
+    for p0 in (0..full).step_by(8) {
+        for j0 in [0, 8] {
+            // SAFETY: runs j0..j0+8 hold values p0..p0+8 and the panel rows p0..p0+8 (both
+            // asserted above).
+            unsafe {
+                let rows =
+                    std::array::from_fn(|j| _mm256_loadu_ps(src.as_ptr().add((j0 + j) * cs + p0)));
+                let out = panel.as_mut_ptr().add(p0 * NR + j0);
+                for (p, v) in transpose8(rows).into_iter().enumerate() {
+                    _mm256_storeu_ps(out.add(p * NR), v);
+                }
+            }
+        }
+    }
+    full
+}
+
+/// Transposes the first `kc − kc % 8` values of the MR rows of an A panel (row `r` at
+/// `src[r·rs..]`) into the panel (`panel[p·MR + r]`), 8×8 blocks with two zero rows; each
+/// store writes 8 lanes at `p·MR`, the last two overwritten by the next depth's store, except
+/// at the panel's last depth, which is stored through a buffer. Returns the depths done.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_rows(src: &[f32], rs: usize, kc: usize, panel: &mut [f32]) -> usize {
+    use std::arch::x86_64::*;
+    let full = kc - kc % 8;
+    assert!(src.len() >= (MR - 1) * rs + kc && panel.len() >= kc * MR);
+    for p0 in (0..full).step_by(8) {
+        // SAFETY: rows 0..MR hold values p0..p0+8, and the panel holds depths p0..p0+8 (both
+        // asserted above); the 8-lane store at depth p ends at (p+1)·MR + 2 ≤ kc·MR unless p is
+        // the panel's last depth, which goes through `last`.
+        unsafe {
+            let rows = std::array::from_fn(|r| {
+                if r < MR {
+                    _mm256_loadu_ps(src.as_ptr().add(r * rs + p0))
+                } else {
+                    _mm256_setzero_ps()
+                }
+            });
+            for (p, v) in transpose8(rows).into_iter().enumerate() {
+                let depth = p0 + p;
+                if depth + 1 < kc {
+                    _mm256_storeu_ps(panel.as_mut_ptr().add(depth * MR), v);
+                } else {
+                    let mut last = [0.0f32; 8];
+                    _mm256_storeu_ps(last.as_mut_ptr(), v);
+                    panel[depth * MR..(depth + 1) * MR].copy_from_slice(&last[..MR]);
+                }
+            }
+        }
+    }
+    full
+}
