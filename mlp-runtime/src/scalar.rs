@@ -120,22 +120,32 @@ pub fn log_sum_exp(row: impl Iterator<Item = f32> + Clone) -> f32 {
     m + row.map(|v| exp(v - m)).sum::<f32>().ln()
 }
 
-/// `log Σᵢ exp(row[i])` of a contiguous row, with the maximum subtracted. The exponentials
-/// are a plain map into a stack buffer (a loop that vectorizes), summed after.
-#[inline]
+/// `log Σᵢ exp(row[i])` of a contiguous row, with the maximum subtracted. Works on blocks of
+/// 16 padded with −∞ (whose exponential is 0): loops of a constant trip count, which vectorize
+/// even for short rows (10 logits). Always inlined, so that it is compiled for the caller's
+/// instruction set.
+#[inline(always)]
 pub fn log_sum_exp_row(row: &[f32]) -> f32 {
-    let m = row.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+    const B: usize = 16;
+    let mut most = [f32::NEG_INFINITY; B];
+    for block in row.chunks(B) {
+        let mut padded = [f32::NEG_INFINITY; B];
+        padded[..block.len()].copy_from_slice(block);
+        for (m, v) in most.iter_mut().zip(padded) {
+            *m = m.max(v);
+        }
+    }
+    let m = most.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
     if m == f32::NEG_INFINITY {
         return m;
     }
-    let mut buf = [0.0f32; 64];
-    let mut sum = 0.0f32;
-    for block in row.chunks(64) {
-        let buf = &mut buf[..block.len()];
-        for (e, v) in buf.iter_mut().zip(block) {
-            *e = exp(v - m);
+    let mut sums = [0.0f32; B];
+    for block in row.chunks(B) {
+        let mut padded = [f32::NEG_INFINITY; B];
+        padded[..block.len()].copy_from_slice(block);
+        for (s, v) in sums.iter_mut().zip(padded) {
+            *s += exp(v - m);
         }
-        sum += buf.iter().sum::<f32>();
     }
-    m + sum.ln()
+    m + sums.iter().sum::<f32>().ln()
 }

@@ -64,3 +64,24 @@ fn sigmoid_has_no_overflow_and_keeps_its_tails() {
     assert_eq!(sigmoid(-1e4), 0.0);
     assert_eq!(sigmoid(0.0), 0.5);
 }
+
+#[test]
+fn log_sum_exp_row_matches_f64_on_every_length() {
+    use mlp_runtime::scalar::log_sum_exp_row;
+    for len in [1usize, 2, 9, 10, 15, 16, 17, 33, 100] {
+        for scale in [1.0f32, 30.0, 1e4] {
+            let row: Vec<f32> = (0..len)
+                .map(|i| ((i * 37 % 11) as f32 - 5.0) * scale)
+                .collect();
+            let m = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v as f64));
+            let want = m + row.iter().map(|v| (*v as f64 - m).exp()).sum::<f64>().ln();
+            let got = log_sum_exp_row(&row) as f64;
+            assert!(
+                (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "len {len}, scale {scale}: {got} vs {want}"
+            );
+        }
+    }
+    assert_eq!(log_sum_exp_row(&[f32::NEG_INFINITY; 3]), f32::NEG_INFINITY);
+    assert_eq!(log_sum_exp_row(&[f32::NEG_INFINITY, 0.0]), 0.0);
+}

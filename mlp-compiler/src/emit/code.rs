@@ -15,6 +15,40 @@ pub struct Layout<'p> {
     pub program: &'p Program,
     /// Offsets of the parameters in the flat parameter vector, in state_dict order.
     pub offsets: Vec<(Var, usize)>,
+    /// The tensors whose per-row `lse` the loss keeps for the backward pass (softmax and NLL
+    /// fused: each row's normalizer is computed once per step), and whether the code being
+    /// emitted stores them (the loss) or reads them (the backward pass).
+    pub lse_rows: (Vec<Var>, Option<Cache>),
+}
+
+/// What emitted code does with the kept row normalizers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cache {
+    /// Computes and keeps them.
+    Store,
+    /// Reads them.
+    Load,
+}
+
+/// The workspace field that keeps the row normalizers of `var`.
+pub fn lse_buffer(var: Var) -> Ident {
+    format_ident!("lse_{}", buffer(var, false))
+}
+
+/// The tensors the loss equation `loss` takes a contiguous row `lse` of.
+pub fn lse_rows(loss: &Equation) -> Vec<Var> {
+    let mut out = Vec::new();
+    loss.rhs.visit(&mut |e| {
+        if let Expr::Lse(i, body) = e
+            && let Expr::Ref(r) = body.as_ref()
+            && !r.adjoint
+            && r.ix.last() == Some(&Ix::Var(*i))
+            && !out.contains(&r.var)
+        {
+            out.push(r.var);
+        }
+    });
+    out
 }
 
 impl<'p> Layout<'p> {
@@ -30,7 +64,11 @@ impl<'p> Layout<'p> {
                 .map(|d| if let Dim::Fixed(n) = d { *n } else { 0 })
                 .product::<usize>();
         }
-        Layout { program, offsets }
+        Layout {
+            program,
+            offsets,
+            lse_rows: (Vec::new(), None),
+        }
     }
 
     /// The offset of a parameter in the flat parameter vector.
@@ -604,6 +642,17 @@ impl Code<'_, '_> {
         inner.expr(body)
     }
 
+    /// The workspace field and row index of a kept row normalizer over `body` (a row of a
+    /// matrix whose `lse` the loss keeps, indexed by the sample).
+    fn kept_row(&self, body: &Expr) -> Option<(Ident, TokenStream)> {
+        let Expr::Ref(r) = body else { return None };
+        if r.adjoint || r.ix.len() != 2 || !self.layout.lse_rows.0.contains(&r.var) {
+            return None;
+        }
+        let Ix::Var(n) = r.ix[0] else { return None };
+        (n == Idx::BATCH).then(|| (lse_buffer(r.var), position(r.ix[0])))
+    }
+
     /// When `body` reads a tensor along its last axis `i` and nothing else (a row of logits),
     /// that row as a slice.
     fn contiguous_row(&self, i: Idx, body: &Expr, range: &TokenStream) -> Option<TokenStream> {
@@ -716,7 +765,17 @@ impl Code<'_, '_> {
             Expr::Lse(i, body) => {
                 let range = self.range(*i, body);
                 if let Some(row) = self.contiguous_row(*i, body, &range) {
-                    return self.reduction(e, quote!(::mlp_runtime::scalar::log_sum_exp_row(#row)));
+                    let computed = quote!(::mlp_runtime::scalar::log_sum_exp_row(#row));
+                    let code = match (self.kept_row(body), self.layout.lse_rows.1) {
+                        (Some((field, n)), Some(Cache::Store)) => quote!({
+                            let v = #computed;
+                            ws.#field[#n] = v;
+                            v
+                        }),
+                        (Some((field, n)), Some(Cache::Load)) => quote!(ws.#field[#n]),
+                        _ => computed,
+                    };
+                    return self.reduction(e, code);
                 }
                 let var = loop_var(*i);
                 let inner = self.nested(body);

@@ -12,7 +12,7 @@ use crate::Compiled;
 use crate::forward::{L, Role};
 use crate::ir::Var;
 use crate::network::Loss;
-use code::{Layout, buffer, equation, equations};
+use code::{Cache, Layout, buffer, equation, equations, lse_buffer, lse_rows};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
@@ -48,17 +48,29 @@ pub fn network_item(
         .flat_map(|t| [(t.var, false), (t.var, true)])
         .filter(|(v, adjoint)| !(*v == L && *adjoint))
         .collect();
-    let fields: Vec<Ident> = buffers.iter().map(|(v, a)| buffer(*v, *a)).collect();
-    let sizes: Vec<TokenStream> = buffers.iter().map(|(v, _)| layout.len(*v)).collect();
+    let mut fields: Vec<Ident> = buffers.iter().map(|(v, a)| buffer(*v, *a)).collect();
+    let mut sizes: Vec<TokenStream> = buffers.iter().map(|(v, _)| layout.len(*v)).collect();
 
     let forward = equations(&layout, c.derived.forward.iter().filter(|e| e.lhs.var != L));
+    let loss_equation = c.derived.forward.iter().find(|e| e.lhs.var == L);
+    let kept = loss_equation.map(lse_rows).unwrap_or_default();
+    // One kept normalizer per sample and kept tensor.
+    fields.extend(kept.iter().map(|v| lse_buffer(*v)));
+    sizes.extend(kept.iter().map(|_| quote!(batch)));
+    let with_cache = |cache| Layout {
+        lse_rows: (kept.clone(), Some(cache)),
+        ..Layout::new(program)
+    };
     let loss_eq = c
         .derived
         .forward
         .iter()
         .find(|e| e.lhs.var == L)
-        .map(|e| equation(&layout, e));
-    let backward = equations(&layout, c.derived.adjoints.iter().map(|a| &a.equation));
+        .map(|e| equation(&with_cache(Cache::Store), e));
+    let backward = equations(
+        &with_cache(Cache::Load),
+        c.derived.adjoints.iter().map(|a| &a.equation),
+    );
     let output = buffer(program.output, false);
 
     let init: Vec<TokenStream> = net
@@ -236,18 +248,26 @@ pub fn network_item(
                 batch
             }
 
+            // Each pass is compiled for AVX2 as well and runs so where the CPU has it, so that
+            // its elementwise loops vectorize eight lanes wide.
             fn run_forward(params: &[f32], ws: &mut #workspace, xs: &[f32], batch: usize) {
                 ws.resize(batch);
-                #(#forward)*
+                ::mlp_runtime::simd::vectorized(#[inline(always)] || {
+                    #(#forward)*
+                })
             }
 
             fn run_loss(params: &[f32], ws: &mut #workspace, targets: &[#target_elem], batch: usize) -> f32 {
-                #loss_eq
+                ::mlp_runtime::simd::vectorized(#[inline(always)] || {
+                    #loss_eq
+                });
                 ws.l[0]
             }
 
             fn run_backward(params: &[f32], ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) {
-                #(#backward)*
+                ::mlp_runtime::simd::vectorized(#[inline(always)] || {
+                    #(#backward)*
+                })
             }
         }
     }
