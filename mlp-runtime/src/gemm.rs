@@ -230,7 +230,7 @@ where
     let width = n.div_ceil(threads).div_ceil(NR) * NR;
     let out = SendPtr(c.as_mut_ptr(), c.len(), d.as_mut_ptr(), d.len());
     let blocks = n.div_ceil(width);
-    crate::threads::pool().install(|| columns(&fin, p, out, width, 0..blocks));
+    crate::threads::split(blocks, &|block| column_block(&fin, p, out, width, block));
 }
 
 /// The kernels' instruction set and the epilogue to run on finished rows.
@@ -313,33 +313,19 @@ fn epilogue_body<E>(
     }
 }
 
-/// Computes the column blocks `blocks` (each `width` wide) of C, halving the range with
-/// `rayon::join` (whose jobs live on the stack: no allocation per product).
-fn columns<E>(
-    fin: &Finish<'_, E>,
-    p: Product<'_>,
-    out: SendPtr,
-    width: usize,
-    blocks: std::ops::Range<usize>,
-) where
+/// Computes column block `block` (`width` wide) of C and D.
+fn column_block<E>(fin: &Finish<'_, E>, p: Product<'_>, out: SendPtr, width: usize, block: usize)
+where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    if blocks.len() > 1 {
-        let mid = blocks.start + blocks.len() / 2;
-        rayon::join(
-            || columns(fin, p, out, width, blocks.start..mid),
-            || columns(fin, p, out, width, mid..blocks.end),
-        );
-        return;
-    }
-    let (lo, hi) = (blocks.start * width, ((blocks.start + 1) * width).min(p.n));
+    let (lo, hi) = (block * width, ((block + 1) * width).min(p.n));
     let part = Product {
         n: hi - lo,
         b: p.b.skip_cols(lo),
         ..p
     };
-    // SAFETY: every call writes its own column range of C and D, and `run` holds the borrows
-    // of C and D until `install` has returned, after every call.
+    // SAFETY: every block writes its own column range of C and D, and `run` holds the borrows
+    // of C and D until `split` has returned, after every block.
     let (c, d) = unsafe {
         (
             std::slice::from_raw_parts_mut(out.0, out.1),

@@ -5,6 +5,55 @@
 //! the same body, and no multiply-add is fused on either, so results are bit-identical.
 
 use crate::simd::vectorized;
+use std::ops::Range;
+
+/// Runs `update` on the whole of `0..len`, or on parts of it spread over the kernel threads
+/// when there are enough parameters to be worth it. Updates are elementwise, so the split
+/// never changes a result.
+fn in_parts(len: usize, update: &(dyn Fn(Range<usize>) + Sync)) {
+    const MIN_PART: usize = 1 << 15;
+    let parts = crate::threads::get().min(len / MIN_PART).max(1);
+    if parts == 1 {
+        return update(0..len);
+    }
+    let chunk = len.div_ceil(parts).div_ceil(16) * 16;
+    crate::threads::split(parts, &|k| {
+        update((k * chunk).min(len)..((k + 1) * chunk).min(len))
+    });
+}
+
+/// A mutable slice whose disjoint ranges [`in_parts`] hands to different threads.
+struct Shared {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: only used to hand disjoint ranges of one borrowed slice to the kernel threads.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn new(slice: &mut [f32]) -> Self {
+        Shared {
+            ptr: slice.as_mut_ptr(),
+            len: slice.len(),
+        }
+    }
+
+    /// The values in `r` (none for an empty slice, an unused buffer).
+    ///
+    /// # Safety
+    /// No two live results may overlap, and the slice given to [`Shared::new`] must outlive
+    /// them.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn range(&self, r: Range<usize>) -> &mut [f32] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        assert!(r.end <= self.len);
+        // SAFETY: within the slice (asserted); disjointness is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.len()) }
+    }
+}
 
 /// Updates parameters from the gradient of the loss.
 pub trait Optimizer {
@@ -182,31 +231,36 @@ impl Optimizer for Sgd {
             self.nesterov,
         );
         self.step += 1;
-        if mu == 0.0 {
+        let first = mu != 0.0 && ensure(&mut self.buf, params.len());
+        let (all, bufs) = (Shared::new(params), Shared::new(&mut self.buf));
+        in_parts(grad.len(), &|r| {
+            // SAFETY: `in_parts` gives each call its own range.
+            let (params, buf) = unsafe { (all.range(r.clone()), bufs.range(r.clone())) };
+            let grad = &grad[r];
+            if mu == 0.0 {
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (p, g) in params.iter_mut().zip(grad) {
+                            let g = if wd != 0.0 { g + wd * *p } else { *g };
+                            *p -= lr * g;
+                        }
+                    },
+                );
+                return;
+            }
             vectorized(
                 #[inline(always)]
                 || {
-                    for (p, g) in params.iter_mut().zip(grad) {
+                    for ((p, g), b) in params.iter_mut().zip(grad).zip(buf.iter_mut()) {
                         let g = if wd != 0.0 { g + wd * *p } else { *g };
+                        *b = if first { g } else { mu * *b + (1.0 - tau) * g };
+                        let g = if nesterov { g + mu * *b } else { *b };
                         *p -= lr * g;
                     }
                 },
             );
-            return;
-        }
-        let first = ensure(&mut self.buf, params.len());
-        let buf = &mut self.buf[..];
-        vectorized(
-            #[inline(always)]
-            || {
-                for ((p, g), b) in params.iter_mut().zip(grad).zip(buf.iter_mut()) {
-                    let g = if wd != 0.0 { g + wd * *p } else { *g };
-                    *b = if first { g } else { mu * *b + (1.0 - tau) * g };
-                    let g = if nesterov { g + mu * *b } else { *b };
-                    *p -= lr * g;
-                }
-            },
-        );
+        });
     }
 
     fn state(&self) -> State {
@@ -315,21 +369,36 @@ impl Optimizer for Adam {
         } else {
             (self.weight_decay, 1.0)
         };
-        let (m, v) = (&mut self.m[..], &mut self.v[..]);
-        vectorized(
-            #[inline(always)]
-            || {
-                let state = m.iter_mut().zip(v.iter_mut());
-                for ((p, g), (m, v)) in params.iter_mut().zip(grad).zip(state) {
-                    *p *= decay;
-                    let g = if wd != 0.0 { g + wd * *p } else { *g };
-                    *m += (g - *m) * (1.0 - b1);
-                    *v = b2 * *v + (1.0 - b2) * g * g;
-                    let denom = v.sqrt() / correction2 + eps;
-                    *p -= step_size * (*m / denom);
-                }
-            },
+        let (all, ms, vs) = (
+            Shared::new(params),
+            Shared::new(&mut self.m),
+            Shared::new(&mut self.v),
         );
+        in_parts(grad.len(), &|r| {
+            // SAFETY: `in_parts` gives each call its own range.
+            let (params, m, v) = unsafe {
+                (
+                    all.range(r.clone()),
+                    ms.range(r.clone()),
+                    vs.range(r.clone()),
+                )
+            };
+            let grad = &grad[r];
+            vectorized(
+                #[inline(always)]
+                || {
+                    let state = m.iter_mut().zip(v.iter_mut());
+                    for ((p, g), (m, v)) in params.iter_mut().zip(grad).zip(state) {
+                        *p *= decay;
+                        let g = if wd != 0.0 { g + wd * *p } else { *g };
+                        *m += (g - *m) * (1.0 - b1);
+                        *v = b2 * *v + (1.0 - b2) * g * g;
+                        let denom = v.sqrt() / correction2 + eps;
+                        *p -= step_size * (*m / denom);
+                    }
+                },
+            );
+        });
     }
 
     fn state(&self) -> State {
@@ -460,36 +529,47 @@ impl Optimizer for RmsProp {
         self.step += 1;
         let (lr, alpha, eps) = (self.lr, self.alpha, self.eps);
         let (wd, mu) = (self.weight_decay, self.momentum);
-        let (params, grad) = (&mut params[..n], &grad[..n]);
-        let sq = &mut self.square_avg[..n];
-        let ga = &mut self.grad_avg[..];
-        let buf = &mut self.buf[..];
-        vectorized(
-            #[inline(always)]
-            || {
-                for i in 0..n {
-                    let g = if wd != 0.0 {
-                        grad[i] + wd * params[i]
-                    } else {
-                        grad[i]
-                    };
-                    sq[i] = alpha * sq[i] + (1.0 - alpha) * g * g;
-                    let var = if centered {
-                        ga[i] = alpha * ga[i] + (1.0 - alpha) * g;
-                        sq[i] - ga[i] * ga[i]
-                    } else {
-                        sq[i]
-                    };
-                    let scaled = g / (var.sqrt() + eps);
-                    if with_momentum {
-                        buf[i] = mu * buf[i] + scaled;
-                        params[i] -= lr * buf[i];
-                    } else {
-                        params[i] -= lr * scaled;
+        let (all, sqs) = (Shared::new(params), Shared::new(&mut self.square_avg));
+        let (gas, bufs) = (Shared::new(&mut self.grad_avg), Shared::new(&mut self.buf));
+        in_parts(n, &|r| {
+            let n = r.len();
+            // SAFETY: `in_parts` gives each call its own range.
+            let (params, sq, ga, buf) = unsafe {
+                (
+                    all.range(r.clone()),
+                    sqs.range(r.clone()),
+                    gas.range(r.clone()),
+                    bufs.range(r.clone()),
+                )
+            };
+            let grad = &grad[r];
+            vectorized(
+                #[inline(always)]
+                || {
+                    for i in 0..n {
+                        let g = if wd != 0.0 {
+                            grad[i] + wd * params[i]
+                        } else {
+                            grad[i]
+                        };
+                        sq[i] = alpha * sq[i] + (1.0 - alpha) * g * g;
+                        let var = if centered {
+                            ga[i] = alpha * ga[i] + (1.0 - alpha) * g;
+                            sq[i] - ga[i] * ga[i]
+                        } else {
+                            sq[i]
+                        };
+                        let scaled = g / (var.sqrt() + eps);
+                        if with_momentum {
+                            buf[i] = mu * buf[i] + scaled;
+                            params[i] -= lr * buf[i];
+                        } else {
+                            params[i] -= lr * scaled;
+                        }
                     }
-                }
-            },
-        );
+                },
+            );
+        });
     }
 
     fn state(&self) -> State {

@@ -270,3 +270,29 @@ fn bad_state_is_named() {
 fn length_mismatch_panics_with_sizes() {
     Adam::new(0.1).step(&mut [0.0; 2], &[0.0; 3]);
 }
+
+/// Large parameter vectors are updated in parts on the kernel threads; the parts never change
+/// a value: 1, 2 and 3 threads give the same bits.
+#[test]
+fn threads_do_not_change_updates() {
+    fn run_big<O: Optimizer>(make: impl Fn() -> O, threads: usize) -> Vec<f32> {
+        mlp_runtime::set_num_threads(threads);
+        let n = 300_007;
+        let mut p: Vec<f32> = (0..n).map(|i| ((i * 7919 % 997) as f32 / 498.5 - 1.0)).collect();
+        let mut opt = make();
+        for step in 0..3 {
+            let g: Vec<f32> = p.iter().map(|v| v * v - 0.3 + step as f32 * 0.01).collect();
+            opt.step(&mut p, &g);
+        }
+        p
+    }
+    fn check<O: Optimizer>(make: impl Fn() -> O + Copy, name: &str) {
+        let one = run_big(make, 1);
+        assert_eq!(one, run_big(make, 2), "{name}: 2 threads");
+        assert_eq!(one, run_big(make, 3), "{name}: 3 threads");
+    }
+    check(|| Sgd::new(0.1), "SGD");
+    check(|| Sgd::new(0.1).momentum(0.9).weight_decay(1e-4), "SGD momentum");
+    check(|| Adam::adamw(0.01), "AdamW");
+    check(|| RmsProp::new(0.01).momentum(0.5).centered(true), "RMSprop");
+}
