@@ -278,7 +278,9 @@ fn threads_do_not_change_updates() {
     fn run_big<O: Optimizer>(make: impl Fn() -> O, threads: usize) -> Vec<f32> {
         mlp_runtime::set_num_threads(threads);
         let n = 300_007;
-        let mut p: Vec<f32> = (0..n).map(|i| ((i * 7919 % 997) as f32 / 498.5 - 1.0)).collect();
+        let mut p: Vec<f32> = (0..n)
+            .map(|i| (i * 7919 % 997) as f32 / 498.5 - 1.0)
+            .collect();
         let mut opt = make();
         for step in 0..3 {
             let g: Vec<f32> = p.iter().map(|v| v * v - 0.3 + step as f32 * 0.01).collect();
@@ -292,7 +294,13 @@ fn threads_do_not_change_updates() {
         assert_eq!(one, run_big(make, 3), "{name}: 3 threads");
     }
     check(|| Sgd::new(0.1), "SGD");
-    check(|| Sgd::new(0.1).momentum(0.9).weight_decay(1e-4), "SGD momentum");
+    check(
+        || Sgd::new(0.1).momentum(0.9).weight_decay(1e-4),
+        "SGD momentum",
+    );
     check(|| Adam::adamw(0.01), "AdamW");
-    check(|| RmsProp::new(0.01).momentum(0.5).centered(true), "RMSprop");
+    check(
+        || RmsProp::new(0.01).momentum(0.5).centered(true),
+        "RMSprop",
+    );
 }
