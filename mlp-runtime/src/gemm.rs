@@ -15,7 +15,7 @@ const MC: usize = 72;
 /// Columns of B packed at once.
 const NC: usize = 1024;
 /// Below this many multiply-adds a product runs on one thread.
-const PARALLEL_WORK: usize = 1 << 20;
+const PARALLEL_WORK: usize = 1 << 17;
 /// At most this many rows of C, a product skips packing (a forward pass of a few samples).
 const SMALL_M: usize = 4;
 
@@ -51,6 +51,14 @@ impl<'a> Mat<'a> {
 
     pub(crate) fn at(&self, r: usize, c: usize) -> f32 {
         self.data[r * self.rs + c * self.cs]
+    }
+
+    /// The same matrix without its first `by` rows.
+    fn skip_rows(self, by: usize) -> Self {
+        Mat {
+            data: &self.data[by * self.rs..],
+            ..self
+        }
     }
 
     /// The same matrix without its first `by` columns.
@@ -222,15 +230,23 @@ where
     if m <= SMALL_M && (b.rs == 1 || b.cs == 1) {
         return small_m(&fin, p, c, d);
     }
-    let threads = crate::threads::get().min(n.div_ceil(NR));
-    if threads <= 1 || m * n * k < PARALLEL_WORK {
-        return serial(&fin, p, c, d, 0);
+    let threads = crate::threads::get();
+    let (by_cols, by_rows) = (threads.min(n.div_ceil(NR)), threads.min(m.div_ceil(MR)));
+    if threads <= 1 || m * n * k < PARALLEL_WORK || by_cols.max(by_rows) <= 1 {
+        return serial(&fin, p, c, d, 0, 0);
     }
-    // Column blocks, a multiple of NR wide; each thread writes its own columns of C and D.
-    let width = n.div_ceil(threads).div_ceil(NR) * NR;
     let out = SendPtr(c.as_mut_ptr(), c.len(), d.as_mut_ptr(), d.len());
-    let blocks = n.div_ceil(width);
-    crate::threads::split(blocks, &|block| column_block(&fin, p, out, width, block));
+    if by_cols >= by_rows {
+        // Column blocks, a multiple of NR wide: each thread packs its own part of B.
+        let width = n.div_ceil(by_cols).div_ceil(NR) * NR;
+        let blocks = n.div_ceil(width);
+        crate::threads::split(blocks, &|block| column_block(&fin, p, out, width, block));
+    } else {
+        // Few columns (an output layer): row blocks, a multiple of MR high.
+        let height = m.div_ceil(by_rows).div_ceil(MR) * MR;
+        let blocks = m.div_ceil(height);
+        crate::threads::split(blocks, &|block| row_block(&fin, p, out, height, block));
+    }
 }
 
 /// The kernels' instruction set and the epilogue to run on finished rows.
@@ -332,7 +348,34 @@ where
             std::slice::from_raw_parts_mut(out.2, out.3),
         )
     };
-    serial(fin, part, c, d, lo);
+    serial(fin, part, c, d, 0, lo);
+}
+
+/// Computes row block `block` (`height` high) of C and D.
+fn row_block<E>(fin: &Finish<'_, E>, p: Product<'_>, out: SendPtr, height: usize, block: usize)
+where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
+    let (lo, hi) = (block * height, ((block + 1) * height).min(p.m));
+    let part = Product {
+        m: hi - lo,
+        a: p.a.skip_rows(lo),
+        ..p
+    };
+    let start = lo * p.ldc;
+    // SAFETY: every block writes its own rows of C and D, and `run` holds the borrows of C and
+    // D until `split` has returned, after every block.
+    let (c, d) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(out.0.add(start), out.1 - start),
+            if out.3 == 0 {
+                &mut [][..]
+            } else {
+                std::slice::from_raw_parts_mut(out.2.add(start), out.3 - start)
+            },
+        )
+    };
+    serial(fin, part, c, d, lo, 0);
 }
 
 /// C's and D's pointers and lengths, handed to the tasks that write their disjoint column
@@ -344,10 +387,17 @@ unsafe impl Send for SendPtr {}
 // SAFETY: each task dereferences it only for its own, disjoint, column range.
 unsafe impl Sync for SendPtr {}
 
-/// The packed product on one thread, writing C's columns `col0..col0 + p.n`; each tile goes
-/// through the epilogue right after its last depth block.
-fn serial<E>(fin: &Finish<'_, E>, p: Product<'_>, c: &mut [f32], d: &mut [f32], col0: usize)
-where
+/// The packed product on one thread, writing C's columns `col0..col0 + p.n` (C's row 0 is the
+/// product's row `row0`, which the epilogue is told); each tile goes through the epilogue right
+/// after its last depth block.
+fn serial<E>(
+    fin: &Finish<'_, E>,
+    p: Product<'_>,
+    c: &mut [f32],
+    d: &mut [f32],
+    row0: usize,
+    col0: usize,
+) where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
     let _flush = simd::FlushSubnormals::new();
@@ -391,7 +441,15 @@ where
                             }
                             if last {
                                 let d = d.get_mut(at..).unwrap_or_default();
-                                fin.rows(row, col, tile.rows, tile.cols, &mut c[at..], ldc, d);
+                                fin.rows(
+                                    row0 + row,
+                                    col,
+                                    tile.rows,
+                                    tile.cols,
+                                    &mut c[at..],
+                                    ldc,
+                                    d,
+                                );
                             }
                         }
                     }

@@ -129,7 +129,8 @@ impl Team {
                 }
                 self.sleeping[k].store(false, Ordering::SeqCst);
             };
-            if self.retired.load(Ordering::Acquire) {
+            if current == seen {
+                // Retired, with no job pending.
                 return;
             }
             seen = current;
@@ -174,7 +175,10 @@ impl Team {
         }
     }
 
+    /// Tells the helpers to exit, once no caller is using the team (a caller holding `busy`
+    /// checked `retired` and published its job; its helpers finish it first).
     fn retire(&self) {
+        let _idle = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         self.retired.store(true, Ordering::SeqCst);
         for t in self
             .threads
@@ -211,7 +215,13 @@ fn team() -> Arc<Team> {
 pub(crate) fn split(parts: usize, run: &(dyn Fn(usize) + Sync)) {
     let team = team();
     let guard = match team.busy.try_lock() {
-        Ok(g) if parts > 1 && parts <= team.sleeping.len() + 1 => g,
+        Ok(g)
+            if parts > 1
+                && parts <= team.sleeping.len() + 1
+                && !team.retired.load(Ordering::SeqCst) =>
+        {
+            g
+        }
         _ => {
             (0..parts).for_each(run);
             return;

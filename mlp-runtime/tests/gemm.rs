@@ -97,6 +97,8 @@ fn transposes_accumulation_and_threads() {
             (512, 784, 64),
             (100, 600, 300),
             (7, 1030, 260),
+            (300, 10, 512),
+            (64, 3, 700),
         ] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 for threads in [1, 2, 3] {
@@ -107,30 +109,35 @@ fn transposes_accumulation_and_threads() {
     }
 }
 
+/// Column blocks (a wide product) and row blocks (an output layer) on 1, 2 and 3 threads, on
+/// both instruction sets: the same bits.
 #[test]
 fn threads_do_not_change_results() {
-    let (m, n, k) = (64, 512, 784);
-    let a = values(m * k, 5);
-    let b = values(k * n, 6);
-    let run = |threads| {
-        mlp_runtime::set_num_threads(threads);
-        let mut c = vec![0.0; m * n];
-        gemm_on(
-            Isa::Portable,
-            m,
-            n,
-            k,
-            Mat::rows(&a, k),
-            Mat::transposed(&b, k),
-            &mut c,
-            n,
-            false,
-        );
-        c
-    };
-    let one = run(1);
-    assert_eq!(one, run(2));
-    assert_eq!(one, run(3));
+    for isa in isas() {
+        for (m, n, k) in [(64, 512, 784), (300, 10, 512)] {
+            let a = values(m * k, 5);
+            let b = values(k * n, 6);
+            let run = |threads| {
+                mlp_runtime::set_num_threads(threads);
+                let mut c = vec![0.0; m * n];
+                gemm_on(
+                    isa,
+                    m,
+                    n,
+                    k,
+                    Mat::rows(&a, k),
+                    Mat::transposed(&b, k),
+                    &mut c,
+                    n,
+                    false,
+                );
+                c
+            };
+            let one = run(1);
+            assert_eq!(one, run(2), "{isa:?} {m}×{n}×{k}");
+            assert_eq!(one, run(3), "{isa:?} {m}×{n}×{k}");
+        }
+    }
 }
 
 proptest! {
@@ -158,10 +165,12 @@ fn epilogue_runs_once_on_finished_sums() {
         (7, 17, 257),
         (64, 512, 784),
         (100, 1100, 300),
+        (64, 10, 512),
+        (301, 7, 90),
         (5, 0, 4),
         (4, 9, 0),
     ] {
-        for threads in [1, 2] {
+        for threads in [1, 2, 3] {
             mlp_runtime::set_num_threads(threads);
             let a = values(m * k, 7);
             let b = values(k * n, 8);
@@ -199,4 +208,53 @@ fn epilogue_runs_once_on_finished_sums() {
             }
         }
     }
+}
+
+/// Products from several threads at once, while the thread count changes under them: every
+/// result is right (a caller that finds the kernel team busy or retired runs alone) and nothing
+/// hangs.
+#[test]
+fn concurrent_callers_and_thread_count_changes() {
+    let (m, n, k) = (24, 64, 96);
+    let a = values(m * k, 11);
+    let b = values(k * n, 12);
+    let mut want = vec![0.0; m * n];
+    mlp_runtime::set_num_threads(1);
+    gemm_on(
+        Isa::Portable,
+        m,
+        n,
+        k,
+        Mat::rows(&a, k),
+        Mat::rows(&b, n),
+        &mut want,
+        n,
+        false,
+    );
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for _ in 0..2000 {
+                    let mut c = vec![0.0; m * n];
+                    gemm_on(
+                        Isa::Portable,
+                        m,
+                        n,
+                        k,
+                        Mat::rows(&a, k),
+                        Mat::rows(&b, n),
+                        &mut c,
+                        n,
+                        false,
+                    );
+                    assert_eq!(c, want);
+                }
+            });
+        }
+        s.spawn(|| {
+            for t in 0..3000 {
+                mlp_runtime::set_num_threads(2 + t % 2);
+            }
+        });
+    });
 }
