@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod data;
 pub mod gemm;
 pub mod init;

@@ -6,6 +6,7 @@
 //! macro can pass the user's own tokens (and their spans) through untouched.
 
 pub mod code;
+pub mod io;
 pub mod small;
 
 use crate::Compiled;
@@ -72,6 +73,7 @@ pub fn network_item(
         c.derived.adjoints.iter().map(|a| &a.equation),
     );
     let output = buffer(program.output, false);
+    let checkpoints = io::methods(net);
 
     let init: Vec<TokenStream> = net
         .layers
@@ -188,6 +190,8 @@ pub fn network_item(
                 &mut self.params
             }
 
+            #checkpoints
+
             /// The network's output for one sample (logits for `nll` and `ce`).
             pub fn forward(&self, x: &[f32; #inputs]) -> [f32; #outputs] {
                 let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
@@ -277,6 +281,7 @@ pub fn network_item(
 /// so that code using them compiles and the user sees only the error that matters.
 pub fn stub_item(attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStream {
     let stand_in = "stand-in for a network with errors; the compile error above says why";
+    let checkpoints = io::stand_in(stand_in);
     quote! {
         #attrs
         #vis struct #name;
@@ -313,6 +318,7 @@ pub fn stub_item(attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStr
             pub fn gradient<T>(&self, xs: &[f32], targets: &[T], grad: &mut [f32]) -> f32 { unreachable!(#stand_in) }
             /// Stand-in: the network had errors.
             pub fn train_step<T, O: ::mlp_runtime::Optimizer>(&mut self, xs: &[f32], targets: &[T], opt: &mut O) -> f32 { unreachable!(#stand_in) }
+            #checkpoints
         }
     }
 }

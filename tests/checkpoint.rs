@@ -1,0 +1,203 @@
+//! Checkpoints: a model saved by real PyTorch loads here and gives PyTorch's logits (fixture
+//! made by scripts/torch_fixture.py); save → load round-trips; mismatches are named; a training
+//! checkpoint resumes a run exactly; writing is atomic.
+
+use mlp_runtime::checkpoint;
+use mlp_runtime::{Adam, Optimizer, Sgd};
+use std::path::{Path, PathBuf};
+
+mlp_runtime::mlp! {
+    /// The fixture's network: nn.Sequential(Linear(4, 8), Tanh(), Linear(8, 3)).
+    pub struct Fixture = 4 -> tanh 8 -> 3 : nll;
+    /// Another shape, for mismatches.
+    pub struct Wider = 4 -> tanh 9 -> 3 : nll;
+    /// Without the first layer's bias.
+    pub struct NoBias = 4 -> tanh 8 no_bias -> 3 : nll;
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A fresh scratch folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlp-checkpoint-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn floats(path: &Path, name: &str) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let view = file.tensor(name).unwrap();
+    view.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_pytorch_model_loads_and_gives_pytorch_logits() {
+    assert_eq!(
+        Fixture::STATE_DICT
+            .iter()
+            .map(|t| t.name)
+            .collect::<Vec<_>>(),
+        ["0.weight", "0.bias", "2.weight", "2.bias"]
+    );
+    let net = Fixture::load(fixture("torch_4_tanh8_3.safetensors")).unwrap();
+    let io = fixture("torch_4_tanh8_3_io.safetensors");
+    let (x, want) = (floats(&io, "x"), floats(&io, "logits"));
+    assert_eq!((x.len(), want.len()), (5 * 4, 5 * 3));
+    let mut got = vec![0.0; want.len()];
+    net.predict(&x, &mut got);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-5, "logit {g}, PyTorch gave {w}");
+    }
+}
+
+#[test]
+fn save_then_load_round_trips() {
+    let dir = scratch("round");
+    let net = Fixture::new(9);
+    let path = dir.join("net.safetensors");
+    net.save(&path).unwrap();
+    assert_eq!(Fixture::load(&path).unwrap().params(), net.params());
+    // Nothing else is left in the folder: the temporary file was renamed.
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["net.safetensors"]);
+}
+
+#[test]
+fn mismatches_are_named_one_by_one() {
+    let dir = scratch("mismatch");
+    let path = dir.join("wider.safetensors");
+    Wider::new(1).save(&path).unwrap();
+    let err = Fixture::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("`0.weight` has shape [9, 4], expected [8, 4]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`0.bias` has shape [9], expected [8]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`2.weight` has shape [3, 9], expected [3, 8]"),
+        "{err}"
+    );
+    assert!(err.contains(&path.display().to_string()), "{err}");
+
+    let err = NoBias::load(fixture("torch_4_tanh8_3.safetensors"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unexpected tensor `0.bias`"), "{err}");
+    let err = Fixture::load(dir.join("absent.safetensors"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("absent.safetensors") && err.contains("cannot read"),
+        "{err}"
+    );
+
+    let garbage = dir.join("garbage.safetensors");
+    std::fs::write(&garbage, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}").unwrap();
+    let err = Fixture::load(&garbage).unwrap_err().to_string();
+    assert!(err.contains("not a safetensors file"), "{err}");
+
+    // A truncated file: the first half of a real checkpoint.
+    let whole = std::fs::read(fixture("torch_4_tanh8_3.safetensors")).unwrap();
+    let cut = dir.join("cut.safetensors");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let err = Fixture::load(&cut).unwrap_err().to_string();
+    assert!(err.contains("not a safetensors file"), "{err}");
+
+    // F64 where F32 is expected.
+    let data = vec![0u8; 8 * 32];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F64, vec![8, 4], &data).unwrap();
+    let bytes = safetensors::serialize([("0.weight", view)], None).unwrap();
+    let f64_file = dir.join("f64.safetensors");
+    std::fs::write(&f64_file, bytes).unwrap();
+    let err = Fixture::load(&f64_file).unwrap_err().to_string();
+    assert!(err.contains("`0.weight` is F64, expected F32"), "{err}");
+    assert!(err.contains("`2.bias` is missing"), "{err}");
+}
+
+/// Steps on a fixed stream of batches.
+fn steps(net: &mut Fixture, opt: &mut impl Optimizer, from: usize, to: usize) {
+    for s in from..to {
+        let xs: Vec<f32> = (0..16 * 4)
+            .map(|i| ((i * 31 + s * 7) % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        let ts: Vec<u32> = (0..16).map(|i| ((i + s) % 3) as u32).collect();
+        net.train_step(&xs, &ts, opt);
+    }
+}
+
+#[test]
+fn a_resumed_run_equals_an_uninterrupted_one() {
+    let dir = scratch("resume");
+    let mut whole = Fixture::new(3);
+    let mut opt = Adam::adamw(0.01);
+    steps(&mut whole, &mut opt, 0, 20);
+
+    let mut first = Fixture::new(3);
+    let mut opt1 = Adam::adamw(0.01);
+    steps(&mut first, &mut opt1, 0, 8);
+    let path = dir.join("train.safetensors");
+    first.save_training(&path, &opt1, 8).unwrap();
+    drop((first, opt1));
+
+    let mut opt2 = Adam::adamw(0.01);
+    let (mut second, epoch) = Fixture::resume(&path, &mut opt2).unwrap();
+    assert_eq!(epoch, 8);
+    steps(&mut second, &mut opt2, 8, 20);
+    assert_eq!(second.params(), whole.params(), "bit for bit");
+
+    // A weights-only checkpoint cannot resume; the optimizer kinds must agree.
+    let weights = dir.join("weights.safetensors");
+    whole.save(&weights).unwrap();
+    let err = Fixture::resume(&weights, &mut Adam::new(0.1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no training state"), "{err}");
+    let err = Fixture::resume(&path, &mut Sgd::new(0.1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unexpected buffer"), "{err}");
+}
+
+/// A write that fails at the last moment (the rename: the target is a non-empty folder) leaves
+/// the target as it was and no temporary file behind; a successful one replaces the old file
+/// whole.
+#[test]
+fn a_failed_write_leaves_the_target_untouched() {
+    let dir = scratch("atomic");
+    let target = dir.join("net.safetensors");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("keep"), b"old").unwrap();
+    let err = checkpoint::write_atomically(&target, b"new").unwrap_err();
+    assert!(err.to_string().contains("cannot write"), "{err}");
+    assert_eq!(std::fs::read(target.join("keep")).unwrap(), b"old");
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["net.safetensors"],
+        "no temporary file is left behind"
+    );
+
+    let file = dir.join("file.safetensors");
+    Fixture::new(1).save(&file).unwrap();
+    Wider::new(2).save(&file).unwrap();
+    assert_eq!(Wider::load(&file).unwrap().params(), Wider::new(2).params());
+}
