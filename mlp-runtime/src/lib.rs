@@ -26,6 +26,7 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod dataset;
 pub mod gemm;
 pub mod init;
 mod kernel;

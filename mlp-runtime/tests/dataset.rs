@@ -1,0 +1,172 @@
+//! CSV reading with errors that name the line, seeded orders, splits, batches and
+//! normalization.
+
+use mlp_runtime::dataset::{Batch, CsvTargets, Dataset, LabelColumn, Targets, read_csv};
+use std::path::PathBuf;
+
+fn file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlp-dataset-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn csv_with_labels_and_a_header() {
+    let path = file("first.csv", "label,a,b\n2, 0.5, 1\n0,-1,3.25\n\n1,0,0\n");
+    let d = read_csv(&path, CsvTargets::Label(LabelColumn::First)).unwrap();
+    assert_eq!(d.width, 2);
+    assert_eq!(d.inputs, [0.5, 1.0, -1.0, 3.25, 0.0, 0.0]);
+    assert_eq!(d.targets, Targets::Labels(vec![2, 0, 1]));
+    let path = file("last.csv", "0.5,1,2\n-1,3.25,0\n");
+    let d = read_csv(&path, CsvTargets::Label(LabelColumn::Last)).unwrap();
+    assert_eq!((d.len(), d.width), (2, 2));
+    assert_eq!(d.targets, Targets::Labels(vec![2, 0]));
+}
+
+#[test]
+fn csv_with_target_values() {
+    let path = file("values.csv", "x1,x2,y1,y2\n1,2,0.1,0.2\n3,4,0.3,0.4\n");
+    let d = read_csv(&path, CsvTargets::LastValues(2)).unwrap();
+    assert_eq!(d.inputs, [1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(
+        d.targets,
+        Targets::Values {
+            values: vec![0.1, 0.2, 0.3, 0.4],
+            width: 2
+        }
+    );
+}
+
+#[test]
+fn csv_errors_name_file_and_line() {
+    let cases = [
+        ("short.csv", "1,2,3\n4,5\n", "line 2: 2 fields, expected 3"),
+        (
+            "word.csv",
+            "1,2,3\n4,five,6\n",
+            "line 2: column 2: `five` is not a finite number",
+        ),
+        (
+            "nan.csv",
+            "1,2,3\n4,NaN,6\n",
+            "line 2: column 2: `NaN` is not a finite number",
+        ),
+        (
+            "label.csv",
+            "1.5,2,3\n",
+            "line 1: column 1: label `1.5` is not a class index",
+        ),
+        (
+            "neg.csv",
+            "a,b\n-1,2\n",
+            "line 2: column 1: label `-1` is not a class index",
+        ),
+        ("empty.csv", "a,b\n", "no data rows"),
+    ];
+    for (name, text, want) in cases {
+        let path = file(name, text);
+        let err = read_csv(&path, CsvTargets::Label(LabelColumn::First))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: the error names the file: {err}"
+        );
+    }
+    let path = file("narrow.csv", "1,2\n");
+    let err = read_csv(&path, CsvTargets::LastValues(2))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot hold 2 target values"), "{err}");
+    let err = read_csv(
+        &PathBuf::from("/nonexistent/x.csv"),
+        CsvTargets::LastValues(1),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/x.csv"), "{err}");
+}
+
+fn labeled(n: usize) -> Dataset {
+    Dataset {
+        inputs: (0..n * 3).map(|v| v as f32).collect(),
+        width: 3,
+        targets: Targets::Labels((0..n as u32).collect()),
+    }
+}
+
+#[test]
+fn orders_are_seeded_permutations() {
+    let d = labeled(100);
+    let a = d.order(7, 0);
+    let mut sorted = a.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+    assert_eq!(a, d.order(7, 0));
+    assert_ne!(a, d.order(7, 1));
+    assert_ne!(a, d.order(8, 0));
+}
+
+#[test]
+fn split_is_disjoint_and_complete() {
+    let d = labeled(50);
+    let (train, val) = d.split(0.2, 3);
+    assert_eq!((train.len(), val.len()), (40, 10));
+    let mut all: Vec<u32> = match (&train.targets, &val.targets) {
+        (Targets::Labels(a), Targets::Labels(b)) => a.iter().chain(b).copied().collect(),
+        _ => unreachable!(),
+    };
+    all.sort();
+    assert_eq!(all, (0..50).collect::<Vec<_>>());
+    // Inputs travel with their labels.
+    if let Targets::Labels(l) = &val.targets {
+        for (k, label) in l.iter().enumerate() {
+            assert_eq!(val.inputs[k * 3], (*label * 3) as f32);
+        }
+    }
+}
+
+#[test]
+fn batches_end_with_a_partial_one() {
+    let d = labeled(10);
+    let order = d.order(1, 0);
+    let mut batch = Batch::default();
+    let sizes: Vec<usize> = order
+        .chunks(4)
+        .map(|idx| {
+            batch.fill(&d, idx);
+            assert_eq!(
+                batch.labels,
+                idx.iter().map(|k| *k as u32).collect::<Vec<_>>()
+            );
+            batch.len(d.width)
+        })
+        .collect();
+    assert_eq!(sizes, [4, 4, 2]);
+}
+
+#[test]
+fn standardization_uses_training_statistics() {
+    let mut train = Dataset {
+        inputs: vec![1.0, 10.0, 3.0, 10.0, 5.0, 10.0],
+        width: 2,
+        targets: Targets::Labels(vec![0, 1, 0]),
+    };
+    let s = train.statistics();
+    assert_eq!(s.mean, [3.0, 10.0]);
+    assert!((s.std[0] - (8.0f32 / 3.0).sqrt()).abs() < 1e-6);
+    assert_eq!(s.std[1], 1.0, "a constant feature keeps its scale");
+    train.standardize(&s);
+    let mut test = Dataset {
+        inputs: vec![3.0, 12.0],
+        width: 2,
+        targets: Targets::Labels(vec![1]),
+    };
+    test.standardize(&s);
+    assert_eq!(test.inputs, [0.0, 2.0]);
+    let mut scaled = labeled(1);
+    scaled.scale(0.5);
+    assert_eq!(scaled.inputs, [0.0, 0.5, 1.0]);
+}
