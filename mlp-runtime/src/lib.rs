@@ -35,6 +35,7 @@ mod pack;
 pub mod scalar;
 pub mod simd;
 pub mod threads;
+pub mod train;
 
 pub use init::{Init, Rng};
 pub use mlp_macros::mlp;

@@ -60,6 +60,12 @@ pub trait Optimizer {
     /// One update of `params` by `grad` (same layout, same length).
     fn step(&mut self, params: &mut [f32], grad: &[f32]);
 
+    /// The learning rate.
+    fn lr(&self) -> f32;
+
+    /// Sets the learning rate (a schedule's job).
+    fn set_lr(&mut self, lr: f32);
+
     /// The state to save for resuming: the step count and named buffers, each as long as the
     /// parameters (none before the first step, nor for stateless optimizers).
     fn state(&self) -> State {
@@ -221,6 +227,15 @@ impl Sgd {
 }
 
 impl Optimizer for Sgd {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
     fn step(&mut self, params: &mut [f32], grad: &[f32]) {
         check_lengths("SGD", params, grad);
         let (lr, mu, tau, wd, nesterov) = (
@@ -354,6 +369,15 @@ impl Adam {
 }
 
 impl Optimizer for Adam {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
     fn step(&mut self, params: &mut [f32], grad: &[f32]) {
         check_lengths(if self.decoupled { "AdamW" } else { "Adam" }, params, grad);
         ensure(&mut self.m, params.len());
@@ -514,6 +538,15 @@ impl RmsProp {
 }
 
 impl Optimizer for RmsProp {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
     fn step(&mut self, params: &mut [f32], grad: &[f32]) {
         check_lengths("RMSprop", params, grad);
         let n = params.len();

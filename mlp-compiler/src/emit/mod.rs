@@ -7,6 +7,7 @@
 
 pub mod code;
 pub mod io;
+pub mod model;
 pub mod small;
 
 use crate::Compiled;
@@ -74,6 +75,7 @@ pub fn network_item(
     );
     let output = buffer(program.output, false);
     let checkpoints = io::methods(net);
+    let model_impl = model::implementation(name, inputs, outputs, nll);
 
     let init: Vec<TokenStream> = net
         .layers
@@ -115,6 +117,8 @@ pub fn network_item(
     };
 
     quote! {
+        #model_impl
+
         #attrs
         #vis struct #name {
             params: ::std::vec::Vec<f32>,
@@ -282,7 +286,10 @@ pub fn network_item(
 pub fn stub_item(attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStream {
     let stand_in = "stand-in for a network with errors; the compile error above says why";
     let checkpoints = io::stand_in(stand_in);
+    let model_impl = model::stand_in(name, stand_in);
     quote! {
+        #model_impl
+
         #attrs
         #vis struct #name;
 

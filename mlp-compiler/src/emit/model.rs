@@ -1,0 +1,82 @@
+//! The generated implementation of `mlp_runtime::train::Model`: how the training loop drives
+//! a network, in terms of its own API.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+/// `impl Model for #name`, for a network with `outputs` outputs trained on labels (`nll`) or
+/// on target values.
+pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool) -> TokenStream {
+    let (step, loss) = if labels {
+        (
+            quote! {
+                match targets {
+                    ::mlp_runtime::train::TargetsRef::Labels(t) => self.train_step(xs, t, opt),
+                    ::mlp_runtime::train::TargetsRef::Values(_) => panic!("{} trains on class labels, not target values", Self::SPEC),
+                }
+            },
+            quote! {
+                match targets {
+                    ::mlp_runtime::train::TargetsRef::Labels(t) => self.loss(xs, t),
+                    ::mlp_runtime::train::TargetsRef::Values(_) => panic!("{} trains on class labels, not target values", Self::SPEC),
+                }
+            },
+        )
+    } else {
+        let rows = quote! {
+            let t = match targets {
+                ::mlp_runtime::train::TargetsRef::Values(v) => v,
+                ::mlp_runtime::train::TargetsRef::Labels(_) => panic!("{} trains on target values, not class labels", Self::SPEC),
+            };
+            let (rows, rest) = t.as_chunks::<#outputs>();
+            assert!(rest.is_empty(), "{} target values are not whole rows of {}", t.len(), #outputs);
+        };
+        (
+            quote! { #rows self.train_step(xs, rows, opt) },
+            quote! { #rows self.loss(xs, rows) },
+        )
+    };
+    quote! {
+        impl ::mlp_runtime::train::Model for #name {
+            const INPUTS: usize = #inputs;
+            const OUTPUTS: usize = #outputs;
+            const LABELS: bool = #labels;
+            fn step(&mut self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>, opt: &mut impl ::mlp_runtime::Optimizer) -> f32 {
+                #step
+            }
+            fn batch_loss(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>) -> f32 {
+                #loss
+            }
+            fn outputs(&self, xs: &[f32], out: &mut [f32]) {
+                self.predict(xs, out)
+            }
+            fn parameters(&self) -> &[f32] {
+                &self.params
+            }
+            fn parameters_mut(&mut self) -> &mut [f32] {
+                &mut self.params
+            }
+            fn checkpoint(&self, path: &::std::path::Path, opt: &impl ::mlp_runtime::Optimizer, epoch: u64) -> ::std::result::Result<(), ::mlp_runtime::checkpoint::CheckpointError> {
+                self.save_training(path, opt, epoch)
+            }
+        }
+    }
+}
+
+/// The same for the stand-in of a network with errors.
+pub fn stand_in(name: &Ident, message: &str) -> TokenStream {
+    quote! {
+        #[allow(unused_variables)]
+        impl ::mlp_runtime::train::Model for #name {
+            const INPUTS: usize = 0;
+            const OUTPUTS: usize = 0;
+            const LABELS: bool = true;
+            fn step(&mut self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>, opt: &mut impl ::mlp_runtime::Optimizer) -> f32 { unreachable!(#message) }
+            fn batch_loss(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>) -> f32 { unreachable!(#message) }
+            fn outputs(&self, xs: &[f32], out: &mut [f32]) { unreachable!(#message) }
+            fn parameters(&self) -> &[f32] { unreachable!(#message) }
+            fn parameters_mut(&mut self) -> &mut [f32] { unreachable!(#message) }
+            fn checkpoint(&self, path: &::std::path::Path, opt: &impl ::mlp_runtime::Optimizer, epoch: u64) -> ::std::result::Result<(), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
+        }
+    }
+}
