@@ -35,6 +35,15 @@ enum Command {
         #[arg(long)]
         param: Option<String>,
     },
+    /// Print the network and its derived backward data flow as Graphviz DOT
+    /// (`mlp graph SPEC | dot -Tsvg > net.svg`).
+    Graph {
+        #[command(flatten)]
+        source: SpecSource,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Where the spec comes from: the argument, or a file.
@@ -71,6 +80,28 @@ fn main() -> ExitCode {
             param,
         } => explain(&source, latex, param.as_deref()),
         Command::Expand { source, name } => expand(&source, &name),
+        Command::Graph { source, output } => graph(&source, output.as_deref()),
+    }
+}
+
+fn graph(source: &SpecSource, output: Option<&std::path::Path>) -> ExitCode {
+    let compiled = match derive(source) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let text = mlp_compiler::graph::dot(&compiled.derived, &compiled.network.spec());
+    match output {
+        None => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Some(path) => match std::fs::write(path, text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -147,3 +147,39 @@ fn explain_reports_spec_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("did you mean `tanh`?"));
 }
+
+#[test]
+fn graph_prints_dot_of_both_passes() {
+    let out = mlp(&["graph", "784 -> relu 512 -> relu 512 -> 10 : nll"]);
+    assert_eq!(out.status.code(), Some(0));
+    let dot = text(&out.stdout);
+    assert!(dot.starts_with("digraph network {") && dot.trim_end().ends_with('}'));
+    assert!(dot.contains("subgraph cluster_forward") && dot.contains("subgraph cluster_backward"));
+    // The derived backward pass: Δ³ feeds ∂L/∂W³ through a GEMM, Ā² through another.
+    assert!(
+        dot.contains(r#""z3_bar" -> "W3_bar" [label="GEMM"];"#),
+        "{dot}"
+    );
+    assert!(
+        dot.contains(r#""z3_bar" -> "a2_bar" [label="GEMM"];"#),
+        "{dot}"
+    );
+    assert!(dot.contains(r#""z3_bar" [label="Δ³""#), "{dot}");
+    // Every node an edge names is declared.
+    for line in dot
+        .lines()
+        .filter(|l| l.trim_start().starts_with('"') && l.contains(" -> "))
+    {
+        for name in line.split('"').skip(1).step_by(2).take(2) {
+            assert!(
+                dot.contains(&format!("\"{name}\" [label=")),
+                "{name} is not declared"
+            );
+        }
+    }
+    assert_eq!(dot.matches('{').count(), dot.matches('}').count());
+    let file = std::env::temp_dir().join(format!("mlp-graph-{}.dot", std::process::id()));
+    let out = mlp(&["graph", "2 -> 1 : mse", "-o", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(std::fs::read_to_string(&file).unwrap().contains("digraph"));
+}

@@ -50,6 +50,7 @@ pub mod diag;
 pub mod emit;
 pub mod formula;
 pub mod forward;
+pub mod graph;
 pub mod interp;
 pub mod ir;
 pub mod ir_parse;

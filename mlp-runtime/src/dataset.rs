@@ -61,12 +61,15 @@ impl Dataset {
         self.len() == 0
     }
 
-    /// The sample order of an epoch: a permutation drawn from `seed` and `epoch` alone, so
-    /// that a run resumed at an epoch sees the same order as an uninterrupted one.
+    /// The sample order of epoch `epoch` (from 0): the previous epoch's order reshuffled by
+    /// `Rng::new(seed + epoch + 1)`, starting from the identity (the main job's order since it
+    /// was first written). It depends on `seed` and `epoch` alone, so a run resumed at an
+    /// epoch sees the same order as an uninterrupted one.
     pub fn order(&self, seed: u64, epoch: u64) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.len()).collect();
-        let mut rng = Rng::new(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        rng.shuffle(&mut order);
+        for e in 0..=epoch {
+            Rng::new(seed.wrapping_add(e + 1)).shuffle(&mut order);
+        }
         order
     }
 
@@ -77,7 +80,8 @@ impl Dataset {
             (0.0..1.0).contains(&fraction),
             "the validation fraction must be in [0, 1), found {fraction}"
         );
-        let order = self.order(seed, u64::MAX);
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        Rng::new(seed).shuffle(&mut order);
         let held = ((self.len() as f64) * fraction as f64).round() as usize;
         let (val, train) = order.split_at(held);
         (self.select(train), self.select(val))

@@ -629,3 +629,68 @@ impl Optimizer for RmsProp {
         Ok(())
     }
 }
+
+/// An optimizer chosen at run time by name (a command line's `--optimizer`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Choice {
+    /// [`Sgd`].
+    Sgd(Sgd),
+    /// [`Adam`] or AdamW.
+    Adam(Adam),
+    /// [`RmsProp`].
+    RmsProp(RmsProp),
+}
+
+impl Choice {
+    /// `sgd`, `momentum` (SGD with momentum 0.9), `nesterov`, `adam`, `adamw` or `rmsprop`,
+    /// with learning rate `lr` and PyTorch's other defaults.
+    pub fn parse(name: &str, lr: f32) -> Result<Choice, String> {
+        Ok(match name {
+            "sgd" => Choice::Sgd(Sgd::new(lr)),
+            "momentum" => Choice::Sgd(Sgd::new(lr).momentum(0.9)),
+            "nesterov" => Choice::Sgd(Sgd::new(lr).momentum(0.9).nesterov(true)),
+            "adam" => Choice::Adam(Adam::new(lr)),
+            "adamw" => Choice::Adam(Adam::adamw(lr)),
+            "rmsprop" => Choice::RmsProp(RmsProp::new(lr)),
+            other => {
+                return Err(format!(
+                    "unknown optimizer `{other}`; expected sgd, momentum, nesterov, adam, adamw or rmsprop"
+                ));
+            }
+        })
+    }
+
+    fn inner(&mut self) -> &mut dyn Optimizer {
+        match self {
+            Choice::Sgd(o) => o,
+            Choice::Adam(o) => o,
+            Choice::RmsProp(o) => o,
+        }
+    }
+
+    fn inner_ref(&self) -> &dyn Optimizer {
+        match self {
+            Choice::Sgd(o) => o,
+            Choice::Adam(o) => o,
+            Choice::RmsProp(o) => o,
+        }
+    }
+}
+
+impl Optimizer for Choice {
+    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
+        self.inner().step(params, grad)
+    }
+    fn lr(&self) -> f32 {
+        self.inner_ref().lr()
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.inner().set_lr(lr)
+    }
+    fn state(&self) -> State {
+        self.inner_ref().state()
+    }
+    fn load_state(&mut self, state: State) -> Result<(), String> {
+        self.inner().load_state(state)
+    }
+}
