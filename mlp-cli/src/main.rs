@@ -1,5 +1,7 @@
 //! `mlp`: check, explain and expand network specs written in the mlp DSL.
 
+mod trainer;
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +37,15 @@ enum Command {
         #[arg(long)]
         param: Option<String>,
     },
+    /// Compile a specialized trainer for a spec (cached) and train it: `mlp train SPEC --data
+    /// DIR|FILE.csv [--epochs N --lr X --optimizer adam ...]`; `mlp train SPEC -- --help` lists
+    /// the trainer's options.
+    Train(Run),
+    /// Evaluate a checkpoint: `mlp eval SPEC --checkpoint FILE --data DIR|FILE.csv`.
+    Eval(Run),
+    /// Print a checkpoint's outputs for a CSV file of inputs:
+    /// `mlp predict SPEC --checkpoint FILE --input FILE.csv`.
+    Predict(Run),
     /// Print the network and its derived backward data flow as Graphviz DOT
     /// (`mlp graph SPEC | dot -Tsvg > net.svg`).
     Graph {
@@ -44,6 +55,16 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+/// A spec and the options passed to its trainer.
+#[derive(Args)]
+struct Run {
+    /// The spec, e.g. "784 -> relu 512 -> 10 : nll" (or `@FILE` to read it from a file).
+    spec: String,
+    /// Options for the trainer (everything after the spec).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    options: Vec<String>,
 }
 
 /// Where the spec comes from: the argument, or a file.
@@ -81,6 +102,52 @@ fn main() -> ExitCode {
         } => explain(&source, latex, param.as_deref()),
         Command::Expand { source, name } => expand(&source, &name),
         Command::Graph { source, output } => graph(&source, output.as_deref()),
+        Command::Train(run) => trainer_command("train", &run),
+        Command::Eval(run) => trainer_command("eval", &run),
+        Command::Predict(run) => trainer_command("predict", &run),
+    }
+}
+
+/// Builds (or finds) the trainer for `run.spec` and runs its `command` with the options.
+fn trainer_command(command: &str, run: &Run) -> ExitCode {
+    let source = match run.spec.strip_prefix('@') {
+        Some(file) => SpecSource {
+            spec: None,
+            file: Some(PathBuf::from(file)),
+        },
+        None => SpecSource {
+            spec: Some(run.spec.clone()),
+            file: None,
+        },
+    };
+    let (text, origin) = match read(&source) {
+        Ok(read) => read,
+        Err(code) => return code,
+    };
+    let net = match mlp_compiler::compile_spec(&text) {
+        Ok(net) => net,
+        Err(diags) => {
+            eprint!("{}", diags.render(&origin, &text));
+            return ExitCode::FAILURE;
+        }
+    };
+    let exe = match trainer::executable(&net.spec()) {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match std::process::Command::new(&exe)
+        .arg(command)
+        .args(&run.options)
+        .status()
+    {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("error: cannot run {}: {e}", exe.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -198,6 +198,8 @@ pub enum CsvTargets {
     Label(LabelColumn),
     /// The last `n` columns are target values.
     LastValues(usize),
+    /// Every column is an input (data to predict on).
+    None,
 }
 
 /// Reads a CSV file of numbers: every row the same number of fields, an optional header row
@@ -269,6 +271,7 @@ pub fn read_csv(path: &Path, targets: CsvTargets) -> Result<Dataset, DataError> 
                 }
                 labels.push(v as u32);
             }
+            CsvTargets::None => {}
             CsvTargets::LastValues(n) => {
                 if n == 0 || n >= row.len() {
                     return Err(err(
@@ -294,6 +297,7 @@ pub fn read_csv(path: &Path, targets: CsvTargets) -> Result<Dataset, DataError> 
     let (width, targets) = match targets {
         CsvTargets::Label(_) => (fields - 1, Targets::Labels(labels)),
         CsvTargets::LastValues(n) => (fields - n, Targets::Values { values, width: n }),
+        CsvTargets::None => (fields, Targets::Values { values, width: 0 }),
     };
     Ok(Dataset {
         inputs,

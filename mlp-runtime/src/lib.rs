@@ -27,6 +27,8 @@
 pub mod checkpoint;
 pub mod data;
 pub mod dataset;
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod gemm;
 pub mod init;
 mod kernel;

@@ -49,6 +49,20 @@ pub trait Model {
         opt: &impl Optimizer,
         epoch: u64,
     ) -> Result<(), CheckpointError>;
+    /// The network in DSL text.
+    fn spec() -> &'static str;
+    /// A network initialized by `init` from `seed`.
+    fn create(seed: u64, init: crate::Init) -> Self
+    where
+        Self: Sized;
+    /// A network with the parameters of a checkpoint.
+    fn open(path: &Path) -> Result<Self, CheckpointError>
+    where
+        Self: Sized;
+    /// A network and optimizer state from a training checkpoint, and its epoch count.
+    fn reopen(path: &Path, opt: &mut impl Optimizer) -> Result<(Self, u64), CheckpointError>
+    where
+        Self: Sized;
 }
 
 /// How the learning rate changes from epoch to epoch.
@@ -311,11 +325,10 @@ pub fn fit<M: Model, O: Optimizer>(
     let mut reports = Vec::new();
     let mut best: Option<(f32, u64, Vec<f32>)> = None;
     let mut batch = Batch::default();
-    let steps = train.len().div_ceil(config.batch) as u64;
     for epoch in start..config.epochs {
         let lr = config.schedule.rate(base_lr, epoch, config.epochs);
         opt.set_lr(lr);
-        let bar = progress(config, steps, epoch + 1, config.epochs);
+        let bar = progress(config, train.len() as u64, epoch + 1, config.epochs);
         let started = Instant::now();
         let order = train.order(config.seed, epoch);
         let mut total = 0.0f64;
@@ -323,7 +336,7 @@ pub fn fit<M: Model, O: Optimizer>(
             batch.fill(train, idx);
             total += model.step(&batch.inputs, targets(&batch, M::LABELS), opt) as f64
                 * idx.len() as f64;
-            bar.inc(1);
+            bar.inc(idx.len() as u64);
             if INTERRUPTED.swap(false, Ordering::SeqCst) {
                 bar.abandon_with_message("interrupted");
                 opt.set_lr(base_lr);
@@ -380,13 +393,14 @@ pub fn fit<M: Model, O: Optimizer>(
     Ok((reports, Stop::Finished))
 }
 
-fn progress(config: &Config, steps: u64, epoch: u64, epochs: u64) -> ProgressBar {
+/// A bar over the epoch's samples, showing samples/s and the ETA.
+fn progress(config: &Config, samples: u64, epoch: u64, epochs: u64) -> ProgressBar {
     if !config.progress {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(Some(samples), ProgressDrawTarget::stderr());
     let template = format!(
-        "epoch {epoch}/{epochs} {{bar:30}} {{pos}}/{{len}} steps, {{per_sec}}, ETA {{eta}}"
+        "epoch {epoch}/{epochs} {{bar:30}} {{pos}}/{{len}} samples, {{per_sec}}, ETA {{eta}}"
     );
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style);

@@ -59,6 +59,18 @@ pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool)
             fn checkpoint(&self, path: &::std::path::Path, opt: &impl ::mlp_runtime::Optimizer, epoch: u64) -> ::std::result::Result<(), ::mlp_runtime::checkpoint::CheckpointError> {
                 self.save_training(path, opt, epoch)
             }
+            fn spec() -> &'static str {
+                Self::SPEC
+            }
+            fn create(seed: u64, init: ::mlp_runtime::Init) -> Self {
+                Self::with_init(seed, init)
+            }
+            fn open(path: &::std::path::Path) -> ::std::result::Result<Self, ::mlp_runtime::checkpoint::CheckpointError> {
+                Self::load(path)
+            }
+            fn reopen(path: &::std::path::Path, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, u64), ::mlp_runtime::checkpoint::CheckpointError> {
+                Self::resume(path, opt)
+            }
         }
     }
 }
@@ -77,6 +89,10 @@ pub fn stand_in(name: &Ident, message: &str) -> TokenStream {
             fn parameters(&self) -> &[f32] { unreachable!(#message) }
             fn parameters_mut(&mut self) -> &mut [f32] { unreachable!(#message) }
             fn checkpoint(&self, path: &::std::path::Path, opt: &impl ::mlp_runtime::Optimizer, epoch: u64) -> ::std::result::Result<(), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
+            fn spec() -> &'static str { "" }
+            fn create(seed: u64, init: ::mlp_runtime::Init) -> Self { unreachable!(#message) }
+            fn open(path: &::std::path::Path) -> ::std::result::Result<Self, ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
+            fn reopen(path: &::std::path::Path, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, u64), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
         }
     }
 }

@@ -1,0 +1,143 @@
+//! `mlp train | eval | predict`: a specialized trainer is compiled for the spec (once: the
+//! second run reuses it), trains on a CSV file, writes a checkpoint that `eval` and `predict`
+//! read, and bad input is reported with the file and line. Builds a real crate in release (about
+//! a minute the first time; the cache is `target/tmp/mlp-cache`).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn mlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(args)
+        .env(
+            "MLP_CACHE",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mlp-cache"),
+        )
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn train_eval_predict_through_a_compiled_trainer() {
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("trainer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two classes split by the sign of x + y.
+    let mut csv = String::from("x,y,label\n");
+    for k in 0..300u32 {
+        let x = ((k * 37) % 101) as f32 / 50.0 - 1.0;
+        let y = ((k * 61) % 103) as f32 / 51.0 - 1.0;
+        csv += &format!("{x},{y},{}\n", u32::from(x + y > 0.0));
+    }
+    let data = dir.join("data.csv");
+    std::fs::write(&data, csv).unwrap();
+    let ckpt = dir.join("model.safetensors");
+    let spec = "2 -> tanh 8 -> 2 : nll";
+    let train = |epochs: &str| {
+        mlp(&[
+            "train",
+            spec,
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            epochs,
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--batch",
+            "16",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+        ])
+    };
+    let first = train("4");
+    assert!(
+        first.status.success(),
+        "{}{}",
+        text(&first.stdout),
+        text(&first.stderr)
+    );
+    let out = text(&first.stdout);
+    assert!(
+        out.contains("epoch   4") && out.contains("accuracy"),
+        "{out}"
+    );
+    assert!(ckpt.exists());
+    // The same spec again: the cached trainer, not a new build.
+    let again = train("1");
+    assert!(again.status.success());
+    assert!(
+        !text(&again.stderr).contains("building the trainer"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    let eval = mlp(&[
+        "eval",
+        spec,
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let out = text(&eval.stdout);
+    assert!(
+        eval.status.success() && out.contains("300 samples") && out.contains("confusion matrix"),
+        "{out}"
+    );
+    let accuracy: f32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("accuracy "))
+        .and_then(|a| a.trim_end_matches('%').parse().ok())
+        .expect("an accuracy line");
+    assert!(accuracy > 90.0, "{out}");
+
+    let inputs = dir.join("inputs.csv");
+    std::fs::write(&inputs, "0.9,0.8\n-0.9,-0.7\n").unwrap();
+    let predict = mlp(&[
+        "predict",
+        spec,
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--input",
+        inputs.to_str().unwrap(),
+    ]);
+    let out = text(&predict.stdout);
+    let classes: Vec<&str> = out.lines().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(classes, ["1", "0"], "{out}");
+
+    std::fs::write(&inputs, "0.9,0.8\n-0.9\n").unwrap();
+    let bad = mlp(&[
+        "predict",
+        spec,
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--input",
+        inputs.to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("inputs.csv: line 2: 1 fields, expected 2"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    let wrong = mlp(&[
+        "eval",
+        "2 -> tanh 9 -> 2 : nll",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&wrong.stderr).contains("`0.weight` has shape [8, 2], expected [9, 2]"),
+        "{}",
+        text(&wrong.stderr)
+    );
+}
