@@ -1,4 +1,5 @@
 //! `mlp`: check, explain and expand network specs written in the mlp DSL.
+#![warn(missing_docs)]
 
 mod trainer;
 

@@ -4,7 +4,7 @@
 //!
 //! The pipeline reads top to bottom, one module per stage:
 //! [`parse`] (text → [`ast`]) → [`validate`] ([`ast`] → [`Network`]) → [`forward`] (index
-//! equations, [`ir`]) → [`derive`] (adjoints by general rules, simplified by [`simplify`] with
+//! equations, [`ir`]) → [`derive`](mod@derive) (adjoints by general rules, simplified by [`simplify`] with
 //! the named [`rules`]) → [`lower`] (kernels and matrix forms) → [`trace`] (the derivation,
 //! readable) → [`emit`] (Rust tokens). Every stage before `emit` is free of `syn` and `quote`.
 //! Errors are [`Diagnostics`] carrying the byte span of the offending text, so a caller (the

@@ -1,6 +1,6 @@
 //! Matrix products: `C = A·B` or `C += A·B` for strided A and B (so a transpose is free) and
-//! row-major C, blocked and packed around the microkernel of [`crate::kernel`], split over
-//! threads by column blocks. Splitting never changes the order of any sum, so results are
+//! row-major C, blocked and packed around the microkernel (`kernel.rs`), split over
+//! threads by column blocks (row blocks for few columns). Splitting never changes the order of any sum, so results are
 //! bit-identical for every thread count. Products of a few rows skip packing.
 
 use crate::kernel::{self, MR, NR, Tile};
