@@ -160,19 +160,7 @@ fn train<M: Model>(args: TrainArgs) -> Result<(), Error> {
         }
         crate::set_num_threads(n);
     }
-    let schedule = match args.schedule.as_str() {
-        "constant" => Schedule::Constant,
-        "step" => Schedule::Step {
-            every: 10,
-            gamma: 0.1,
-        },
-        "cosine" => Schedule::Cosine { min_lr: 0.0 },
-        other => {
-            return Err(
-                format!("unknown schedule `{other}`; expected constant, step or cosine").into(),
-            );
-        }
-    };
+    let schedule = Schedule::parse(&args.schedule)?;
     let mut opt = Choice::parse(&args.optimizer, args.lr)?;
     let init = Init::parse(&args.init)?;
     let (mut train, mut held) = sets::<M>(&args.data, args.validation, args.seed)?;

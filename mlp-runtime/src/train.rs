@@ -86,6 +86,22 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// `constant`, `step` (×0.1 every 10 epochs) or `cosine` (to 0): a command line's
+    /// `--schedule`.
+    pub fn parse(name: &str) -> Result<Schedule, String> {
+        match name {
+            "constant" => Ok(Schedule::Constant),
+            "step" => Ok(Schedule::Step {
+                every: 10,
+                gamma: 0.1,
+            }),
+            "cosine" => Ok(Schedule::Cosine { min_lr: 0.0 }),
+            other => Err(format!(
+                "unknown schedule `{other}`; expected constant, step or cosine"
+            )),
+        }
+    }
+
     /// The rate of `epoch` (0-based) out of `epochs`, starting from `base`.
     pub fn rate(&self, base: f32, epoch: u64, epochs: u64) -> f32 {
         match *self {

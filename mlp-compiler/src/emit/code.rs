@@ -507,23 +507,27 @@ fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
 /// loop indices of `idx` (not `inner`) before: `((i₀·d₁ + i₁)·d₂ + …)·d_last`.
 fn row_start(layout: &Layout<'_>, r: &Ref, inner: Idx, idx: &[Idx]) -> Option<TokenStream> {
     let (last, outer) = r.ix.split_last()?;
-    if *last != Ix::Var(inner) {
+    let loop_index = |x: &Ix| matches!(x, Ix::Var(o) if *o != inner && idx.contains(o));
+    if *last != Ix::Var(inner) || !outer.iter().all(loop_index) {
         return None;
     }
+    Some(row_offset(layout, r))
+}
+
+/// Where the row of `r` along its last axis starts, row-major: `((i₀·d₁ + i₁)·d₂ + …)·d_last`
+/// over its other positions.
+fn row_offset(layout: &Layout<'_>, r: &Ref) -> TokenStream {
     let shape = layout.shape(r.var);
+    let outer = &r.ix[..r.ix.len().saturating_sub(1)];
     let mut start: Option<TokenStream> = None;
     for (x, next) in outer.iter().zip(&shape[1..]) {
-        let Ix::Var(o) = x else { return None };
-        if *o == inner || !idx.contains(o) {
-            return None;
-        }
-        let (p, size) = (loop_var(*o), layout.dim(*next));
+        let (p, size) = (position(*x), layout.dim(*next));
         start = Some(match start {
             None => quote!(#p * #size),
             Some(s) => quote!((#s + #p) * #size),
         });
     }
-    Some(start.unwrap_or_else(|| quote!(0usize)))
+    start.unwrap_or_else(|| quote!(0usize))
 }
 
 /// `softmaxⱼ(e)ₖ = exp(e[j:=k] − lseⱼ(e))`: the normalizer becomes a reduction that is the
@@ -667,17 +671,7 @@ impl Code<'_, '_> {
             return None;
         }
         let data = slice(self.layout, r.var, r.adjoint, false);
-        let shape = self.layout.shape(r.var);
-        // Row-major: the row starts at ((i₀·d₁ + i₁)·d₂ + …)·d_last.
-        let mut start: Option<TokenStream> = None;
-        for (x, next) in outer.iter().zip(&shape[1..]) {
-            let (p, size) = (position(*x), self.layout.dim(*next));
-            start = Some(match start {
-                None => quote!(#p * #size),
-                Some(s) => quote!((#s + #p) * #size),
-            });
-        }
-        let start = start.unwrap_or_else(|| quote!(0usize));
+        let start = row_offset(self.layout, r);
         Some(quote!(&#data[#start..][..#range]))
     }
 
