@@ -277,7 +277,7 @@ fn length_mismatch_panics_with_sizes() {
 fn threads_do_not_change_updates() {
     fn run_big<O: Optimizer>(make: impl Fn() -> O, threads: usize) -> Vec<f32> {
         mlp_runtime::set_num_threads(threads);
-        let n = 300_007;
+        let n = 300_007usize;
         let mut p: Vec<f32> = (0..n)
             .map(|i| (i * 7919 % 997) as f32 / 498.5 - 1.0)
             .collect();
