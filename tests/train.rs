@@ -40,6 +40,14 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Held by every test that trains: an interrupt is process-wide (as Ctrl-C is), so the test
+/// that interrupts must not run beside another run.
+static ONE_RUN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_run() -> std::sync::MutexGuard<'static, ()> {
+    ONE_RUN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn quiet(epochs: u64) -> Config {
     Config {
         epochs,
@@ -51,6 +59,7 @@ fn quiet(epochs: u64) -> Config {
 
 #[test]
 fn it_learns_logs_and_checkpoints() {
+    let _run = one_run();
     let dir = scratch("learn");
     let (train, val) = (blobs(600, 1), blobs(200, 2));
     let mut net = Classifier::new(0);
@@ -106,6 +115,7 @@ fn config(dir: &std::path::Path) -> Config {
 /// same parameters as the uninterrupted run.
 #[test]
 fn runs_are_deterministic_and_resume_exactly() {
+    let _run = one_run();
     let dir = scratch("resume");
     let train = blobs(300, 5);
     let run = |after: &mut dyn FnMut(u64)| {
@@ -174,6 +184,7 @@ impl Optimizer for Sabotage {
 
 #[test]
 fn early_stopping_restores_the_best_epoch() {
+    let _run = one_run();
     let (train, val) = (blobs(320, 7), blobs(100, 8));
     let mut net = Classifier::new(1);
     // 10 steps per epoch: three good epochs, then uphill.
@@ -215,6 +226,7 @@ fn early_stopping_restores_the_best_epoch() {
 
 #[test]
 fn an_interrupt_stops_after_a_step_and_checkpoints() {
+    let _run = one_run();
     let dir = scratch("interrupt");
     let train = blobs(320, 9);
     let mut net = Classifier::new(2);
@@ -256,6 +268,7 @@ fn schedules_follow_pytorch() {
 
 #[test]
 fn data_that_does_not_fit_is_rejected() {
+    let _run = one_run();
     let mut net = Classifier::new(0);
     let mut opt = Sgd::new(0.1);
     let wide = Dataset {

@@ -11,7 +11,7 @@ use crate::optim::Optimizer;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// The targets of a batch, as a network's passes read them.
@@ -218,20 +218,23 @@ impl std::fmt::Display for TrainError {
 
 impl std::error::Error for TrainError {}
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Interrupts so far (Ctrl-C or [`interrupt`]); a run stops when the count moves.
+static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
-/// Installs (once per process) the Ctrl-C handler that asks a running [`fit`] to stop.
+/// Installs (once per process) the Ctrl-C handler that asks running [`fit`]s to stop.
 fn watch_ctrl_c() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         // Another handler may exist (the host program's); then Ctrl-C keeps its meaning.
-        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+        let _ = ctrlc::set_handler(|| {
+            INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+        });
     });
 }
 
-/// Asks a running [`fit`] to stop after its current step, as Ctrl-C does.
+/// Asks every running [`fit`] to stop after its current step, as Ctrl-C does.
 pub fn interrupt() {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
 }
 
 fn check<M: Model>(data: &Dataset, what: &str) -> Result<(), TrainError> {
@@ -336,7 +339,7 @@ pub fn fit<M: Model, O: Optimizer>(
         return Err(TrainError::Data("the batch size must be at least 1".into()));
     }
     watch_ctrl_c();
-    INTERRUPTED.store(false, Ordering::SeqCst);
+    let interrupts = INTERRUPTS.load(Ordering::SeqCst);
     let base_lr = opt.lr();
     let mut reports = Vec::new();
     let mut best: Option<(f32, u64, Vec<f32>)> = None;
@@ -353,7 +356,7 @@ pub fn fit<M: Model, O: Optimizer>(
             total += model.step(&batch.inputs, targets(&batch, M::LABELS), opt) as f64
                 * idx.len() as f64;
             bar.inc(idx.len() as u64);
-            if INTERRUPTED.swap(false, Ordering::SeqCst) {
+            if INTERRUPTS.load(Ordering::SeqCst) != interrupts {
                 bar.abandon_with_message("interrupted");
                 opt.set_lr(base_lr);
                 if let Some(path) = &config.checkpoint {
