@@ -132,6 +132,9 @@ fn sets<M: Model>(
         let (train, test) = read_mnist(&data.data)?;
         return Ok((train.into(), test.into()));
     }
+    if !(0.0..1.0).contains(&validation) {
+        return Err(format!("--validation must be in [0, 1), found {validation}").into());
+    }
     let all = read_one::<M>(data)?;
     Ok(all.split(validation, seed))
 }

@@ -236,17 +236,18 @@ where
         return serial(&fin, p, c, d, 0, 0);
     }
     let out = SendPtr(c.as_mut_ptr(), c.len(), d.as_mut_ptr(), d.len());
-    if by_cols >= by_rows {
+    let split = if by_cols >= by_rows {
         // Column blocks, a multiple of NR wide: each thread packs its own part of B.
-        let width = n.div_ceil(by_cols).div_ceil(NR) * NR;
-        let blocks = n.div_ceil(width);
-        crate::threads::split(blocks, &|block| column_block(&fin, p, out, width, block));
+        Split::Columns(n.div_ceil(by_cols).div_ceil(NR) * NR)
     } else {
         // Few columns (an output layer): row blocks, a multiple of MR high.
-        let height = m.div_ceil(by_rows).div_ceil(MR) * MR;
-        let blocks = m.div_ceil(height);
-        crate::threads::split(blocks, &|block| row_block(&fin, p, out, height, block));
-    }
+        Split::Rows(m.div_ceil(by_rows).div_ceil(MR) * MR)
+    };
+    let blocks = match split {
+        Split::Columns(width) => n.div_ceil(width),
+        Split::Rows(height) => m.div_ceil(height),
+    };
+    crate::threads::split(blocks, &|k| block(&fin, p, out, split, k));
 }
 
 /// The kernels' instruction set and the epilogue to run on finished rows.
@@ -329,42 +330,44 @@ fn epilogue_body<E>(
     }
 }
 
-/// Computes column block `block` (`width` wide) of C and D.
-fn column_block<E>(fin: &Finish<'_, E>, p: Product<'_>, out: SendPtr, width: usize, block: usize)
-where
-    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
-{
-    let (lo, hi) = (block * width, ((block + 1) * width).min(p.n));
-    let part = Product {
-        n: hi - lo,
-        b: p.b.skip_cols(lo),
-        ..p
-    };
-    // SAFETY: every block writes its own column range of C and D, and `run` holds the borrows
-    // of C and D until `split` has returned, after every block.
-    let (c, d) = unsafe {
-        (
-            std::slice::from_raw_parts_mut(out.0, out.1),
-            std::slice::from_raw_parts_mut(out.2, out.3),
-        )
-    };
-    serial(fin, part, c, d, 0, lo);
+/// How a product is cut into the blocks the threads compute.
+#[derive(Clone, Copy)]
+enum Split {
+    /// Column blocks this wide.
+    Columns(usize),
+    /// Row blocks this high.
+    Rows(usize),
 }
 
-/// Computes row block `block` (`height` high) of C and D.
-fn row_block<E>(fin: &Finish<'_, E>, p: Product<'_>, out: SendPtr, height: usize, block: usize)
+/// Computes block `k` of C and D.
+fn block<E>(fin: &Finish<'_, E>, p: Product<'_>, out: SendPtr, split: Split, k: usize)
 where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    let (lo, hi) = (block * height, ((block + 1) * height).min(p.m));
-    let part = Product {
-        m: hi - lo,
-        a: p.a.skip_rows(lo),
-        ..p
+    let (part, row0, col0) = match split {
+        Split::Columns(width) => {
+            let (lo, hi) = (k * width, ((k + 1) * width).min(p.n));
+            let part = Product {
+                n: hi - lo,
+                b: p.b.skip_cols(lo),
+                ..p
+            };
+            (part, 0, lo)
+        }
+        Split::Rows(height) => {
+            let (lo, hi) = (k * height, ((k + 1) * height).min(p.m));
+            let part = Product {
+                m: hi - lo,
+                a: p.a.skip_rows(lo),
+                ..p
+            };
+            (part, lo, 0)
+        }
     };
-    let start = lo * p.ldc;
-    // SAFETY: every block writes its own rows of C and D, and `run` holds the borrows of C and
-    // D until `split` has returned, after every block.
+    // Row blocks start at their first row; column blocks see all of C and write their columns.
+    let start = row0 * p.ldc;
+    // SAFETY: every block writes its own rows or columns of C and D, and `run` holds the
+    // borrows of C and D until `split` has returned, after every block.
     let (c, d) = unsafe {
         (
             std::slice::from_raw_parts_mut(out.0.add(start), out.1 - start),
@@ -375,16 +378,15 @@ where
             },
         )
     };
-    serial(fin, part, c, d, lo, 0);
+    serial(fin, part, c, d, row0, col0);
 }
 
-/// C's and D's pointers and lengths, handed to the tasks that write their disjoint column
-/// ranges.
+/// C's and D's pointers and lengths, handed to the tasks that write their disjoint blocks.
 #[derive(Clone, Copy)]
 struct SendPtr(*mut f32, usize, *mut f32, usize);
-// SAFETY: used only to hand disjoint column ranges of two slices to the pool's tasks.
+// SAFETY: used only to hand disjoint blocks of two slices to the kernel team.
 unsafe impl Send for SendPtr {}
-// SAFETY: each task dereferences it only for its own, disjoint, column range.
+// SAFETY: each block dereferences it only for its own rows or columns.
 unsafe impl Sync for SendPtr {}
 
 /// The packed product on one thread, writing C's columns `col0..col0 + p.n` (C's row 0 is the
