@@ -3,6 +3,7 @@
 //! expression into loops, with reductions that do not depend on the inner index (a row's
 //! `lse`, a row sum) computed once per row.
 
+use super::product::{Product, fusable, gemm};
 use crate::forward::{Program, Role, T};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
 use crate::lower::{Kernel, lower};
@@ -79,7 +80,7 @@ impl<'p> Layout<'p> {
             .map(|(_, o)| *o)
     }
 
-    fn shape(&self, var: Var) -> &[Dim] {
+    pub(super) fn shape(&self, var: Var) -> &[Dim] {
         &self
             .program
             .tensor(var)
@@ -94,7 +95,7 @@ impl<'p> Layout<'p> {
     }
 
     /// Tokens for the size of an axis.
-    fn dim(&self, d: Dim) -> TokenStream {
+    pub(super) fn dim(&self, d: Dim) -> TokenStream {
         match d {
             Dim::Batch => quote!(batch),
             Dim::Fixed(n) => {
@@ -145,7 +146,7 @@ pub fn buffer(var: Var, adjoint: bool) -> Ident {
 
 /// A slice expression for a whole tensor: workspace field, parameter range, gradient range,
 /// input or targets.
-fn slice(layout: &Layout<'_>, var: Var, adjoint: bool, mutable: bool) -> TokenStream {
+pub(super) fn slice(layout: &Layout<'_>, var: Var, adjoint: bool, mutable: bool) -> TokenStream {
     if var == crate::forward::X {
         return quote!(xs);
     }
@@ -190,7 +191,7 @@ pub fn equation(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
     statement(layout, eq, None)
 }
 
-/// The statements that compute `eq`, and `then` in its epilogue (a checked [`fusable`] pair).
+/// The statements that compute `eq`, and `then` in its epilogue (a checked `fusable` pair).
 fn statement(layout: &Layout<'_>, eq: &Equation, then: Option<&Equation>) -> TokenStream {
     let lowered = lower(eq, layout.program);
     let comment = format!(" {eq}   [{}]", lowered.matrix);
@@ -241,174 +242,6 @@ fn statement(layout: &Layout<'_>, eq: &Equation, then: Option<&Equation>) -> Tok
     }
 }
 
-/// Whether `then` can run in the epilogue of the product `eq`: `eq` is a product, `then` is elementwise over the same shape, reads `eq`'s output only at its own element,
-/// and does not read what it writes.
-fn fusable(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> bool {
-    let Kernel::Gemm { .. } = lower(eq, layout.program).kernel else {
-        return false;
-    };
-    if lower(then, layout.program).kernel != Kernel::Elementwise {
-        return false;
-    }
-    let shape = layout.shape(eq.lhs.var);
-    if shape.len() != 2
-        || layout.shape(then.lhs.var) != shape
-        || then.lhs.ix.iter().any(|x| !matches!(x, Ix::Var(_)))
-    {
-        return false;
-    }
-    let mut ok = true;
-    then.rhs.visit(&mut |e| {
-        if let Expr::Ref(r) = e {
-            let produced = r.var == eq.lhs.var && r.adjoint == eq.lhs.adjoint;
-            let written = r.var == then.lhs.var && r.adjoint == then.lhs.adjoint;
-            ok &= !written && (!produced || r.ix == then.lhs.ix);
-        }
-    });
-    ok
-}
-
-/// A matrix product as [`lower`] found it.
-struct Product<'e> {
-    eq: &'e Equation,
-    a: &'e crate::lower::Operand,
-    b: &'e crate::lower::Operand,
-    k: Idx,
-    bias: Option<&'e Ref>,
-}
-
-/// A product as a GEMM call whose epilogue adds the bias and computes `then` (`Ok`), or fully
-/// unrolled (`Err`, without `then`).
-fn gemm(
-    layout: &Layout<'_>,
-    p: &Product<'_>,
-    then: Option<&Equation>,
-) -> Result<TokenStream, TokenStream> {
-    let (eq, a, b) = (p.eq, p.a, p.b);
-    let out_shape = layout.shape(eq.lhs.var);
-    let (m, n) = (layout.dim(out_shape[0]), layout.dim(out_shape[1]));
-    let k_dim = a
-        .tensor
-        .ix
-        .iter()
-        .position(|x| *x == Ix::Var(p.k))
-        .map(|q| layout.shape(a.tensor.var)[q])
-        .expect("the contracted index indexes A");
-    let k_tokens = layout.dim(k_dim);
-    let mat = |o: &crate::lower::Operand| {
-        let data = slice(layout, o.tensor.var, o.tensor.adjoint, false);
-        let cols = layout.dim(layout.shape(o.tensor.var)[1]);
-        if o.transposed {
-            quote!(::mlp_runtime::gemm::Mat::transposed(&#data, #cols))
-        } else {
-            quote!(::mlp_runtime::gemm::Mat::rows(&#data, #cols))
-        }
-    };
-    let out = slice(layout, eq.lhs.var, eq.lhs.adjoint, true);
-    let stored = |o: &crate::lower::Operand| super::small::Stored {
-        data: slice(layout, o.tensor.var, o.tensor.adjoint, false),
-        cols: match layout.shape(o.tensor.var)[1] {
-            Dim::Fixed(c) => c,
-            Dim::Batch => unreachable!("a matrix's columns are fixed"),
-        },
-        transposed: o.transposed,
-    };
-    let bias_slice = p.bias.map(|b| slice(layout, b.var, false, false));
-    if let Some(code) = super::small::product(
-        out_shape[0],
-        out_shape[1],
-        k_dim,
-        &stored(a),
-        &stored(b),
-        &out,
-        bias_slice.as_ref(),
-    ) {
-        return Err(code);
-    }
-    let (ma, mb) = (mat(a), mat(b));
-    if bias_slice.is_none() && then.is_none() {
-        return Ok(quote! {
-            ::mlp_runtime::gemm::gemm(#m, #n, #k_tokens, #ma, #mb, &mut #out, #n, false);
-        });
-    }
-    let add_bias = bias_slice.map(|b| {
-        quote! {
-            let bias = &#b[col..col + len];
-            for j in 0..len {
-                c[j] += bias[j];
-            }
-        }
-    });
-    let (second, d) = match then {
-        Some(then) => {
-            let (code, d) = epilogue(layout, eq, then);
-            (code, d)
-        }
-        None => (quote!(), quote!(&mut [])),
-    };
-    let row = then
-        .map(|t| loop_var(t.lhs.ix[0].idx()))
-        .unwrap_or_else(|| format_ident!("row"));
-    Ok(quote! {
-        ::mlp_runtime::gemm::gemm_then(
-            #m, #n, #k_tokens, #ma, #mb, &mut #out, #n, #d,
-            #[inline(always)] |#row: usize, col: usize, c: &mut [f32], d: &mut [f32]| {
-                let len = c.len();
-                let c = &mut c[..len];
-                #add_bias
-                #second
-            },
-        );
-    })
-}
-
-/// The epilogue's code for `then` (a [`fusable`] follower of `eq`) and its output slice: each
-/// read of `eq`'s output becomes `c[j]`, each read of another tensor at the same element a
-/// stretch of that tensor's row sliced once, anything else an indexed read.
-fn epilogue(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> (TokenStream, TokenStream) {
-    let shape = layout.shape(then.lhs.var);
-    let cols = layout.dim(shape[1]);
-    let (row, inner) = (then.lhs.ix[0].idx(), then.lhs.ix[1].idx());
-    let (row_var, inner_var) = (loop_var(row), loop_var(inner));
-    let mut rows = Vec::new();
-    let produced = Ref {
-        ix: then.lhs.ix.clone(),
-        ..eq.lhs.clone()
-    };
-    let mut substitute = vec![(produced, quote!(c[j]))];
-    then.rhs.visit(&mut |e| {
-        if let Expr::Ref(r) = e
-            && r.ix == then.lhs.ix
-            && !substitute.iter().any(|(s, _)| s == r)
-        {
-            let name = format_ident!("s{}", rows.len());
-            let data = slice(layout, r.var, r.adjoint, false);
-            rows.push(quote! {
-                let #name = &#data[#row_var * #cols + col..][..len];
-            });
-            substitute.push((r.clone(), quote!(#name[j])));
-        }
-    });
-    let mut cx = Code {
-        layout,
-        hoisted: Vec::new(),
-        outer: Vec::new(),
-        inline: true,
-        substitute,
-    };
-    let value = cx.expr(&then.rhs);
-    let code = quote! {
-        let d = &mut d[..len];
-        #(#rows)*
-        for j in 0..len {
-            let #inner_var = col + j;
-            d[j] = #value;
-        }
-    };
-    let out = slice(layout, then.lhs.var, then.lhs.adjoint, true);
-    (code, quote!(&mut #out))
-}
-
 fn batch_sum(layout: &Layout<'_>, eq: &Equation, input: &Ref) -> TokenStream {
     let out = slice(layout, eq.lhs.var, eq.lhs.adjoint, true);
     let src = slice(layout, input.var, input.adjoint, false);
@@ -425,7 +258,7 @@ fn batch_sum(layout: &Layout<'_>, eq: &Equation, input: &Ref) -> TokenStream {
 }
 
 /// Loops over the left side's indices, outermost first, computing the right side.
-fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
+pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
     let rhs = expand_softmax(&eq.rhs);
     let out = slice(layout, eq.lhs.var, eq.lhs.adjoint, true);
     let shape = layout.shape(eq.lhs.var).to_vec();
@@ -548,7 +381,7 @@ fn expand_softmax(e: &Expr) -> Expr {
     }
 }
 
-fn loop_var(i: Idx) -> Ident {
+pub(super) fn loop_var(i: Idx) -> Ident {
     format_ident!("i_{}{}", i.letter, i.primes)
 }
 
@@ -580,17 +413,17 @@ fn flat_index(layout: &Layout<'_>, r: &Ref) -> TokenStream {
     flat.unwrap_or_else(|| quote!(0usize))
 }
 
-struct Code<'a, 'p> {
-    layout: &'a Layout<'p>,
+pub(super) struct Code<'a, 'p> {
+    pub(super) layout: &'a Layout<'p>,
     /// Reductions computed ahead of a loop: the expression, its variable, its code, and
     /// whether it has been emitted.
-    hoisted: Vec<(Expr, Ident, TokenStream, bool)>,
+    pub(super) hoisted: Vec<(Expr, Ident, TokenStream, bool)>,
     /// The loop indices a reduction may depend on and still be hoisted: all but the innermost.
-    outer: Vec<Idx>,
+    pub(super) outer: Vec<Idx>,
     /// Inside a sum: reductions are computed in place.
-    inline: bool,
+    pub(super) inline: bool,
     /// Reads replaced by other code (in an epilogue: the product's value, a row's stretch).
-    substitute: Vec<(Ref, TokenStream)>,
+    pub(super) substitute: Vec<(Ref, TokenStream)>,
 }
 
 impl Code<'_, '_> {
@@ -675,7 +508,7 @@ impl Code<'_, '_> {
         Some(quote!(&#data[#start..][..#range]))
     }
 
-    fn expr(&mut self, e: &Expr) -> TokenStream {
+    pub(super) fn expr(&mut self, e: &Expr) -> TokenStream {
         match e {
             Expr::Num(v) => {
                 let lit = Literal::f32_suffixed(*v as f32);

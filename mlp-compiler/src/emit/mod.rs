@@ -8,6 +8,7 @@
 pub mod code;
 pub mod io;
 pub mod model;
+pub mod product;
 pub mod small;
 
 use crate::Compiled;
