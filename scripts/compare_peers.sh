@@ -23,6 +23,8 @@ rounds=${ROUNDS:-3}
 printf '%-6s %-34s %5s %3s %12s %12s %12s %9s %9s\n' net arch batch thr "mlp µs" "torch µs" "jax µs" torch/mlp jax/mlp
 for c in "${configs[@]}"; do
   read -r name arch batch threads steps pin <<<"$c"
+  # NETS="seed small" measures only those networks.
+  [[ " ${NETS:-seed small tiny} " == *" $name "* ]] || continue
   pinflag=(); [ "$pin" = yes ] && pinflag=(--pin)
   ours=(); torch=(); jax=()
   for _ in $(seq "$rounds"); do

@@ -1,8 +1,12 @@
 //! Matrix products: `C = A·B` or `C += A·B` for strided A and B (so a transpose is free) and
-//! row-major C, blocked and packed around the microkernel (`kernel.rs`), split over
-//! threads by column blocks (row blocks for few columns). Splitting never changes the order of any sum, so results are
-//! bit-identical for every thread count. Products of a few rows skip packing.
+//! row-major C, split over threads by column blocks (row blocks for few columns). Rows of A
+//! times a transposed B (every forward product: activations times a weight matrix as stored)
+//! run on dot-product tiles that read both operands in place (`dot.rs`); every other product
+//! is blocked and packed around the microkernel (`kernel.rs`). Splitting never changes the
+//! order of any sum, so results are bit-identical for every thread count. Products of a few
+//! rows skip packing.
 
+use crate::dot;
 use crate::kernel::{self, MR, NR, Tile};
 use crate::pack;
 use crate::simd::{self, Avx2Token, Isa};
@@ -72,14 +76,14 @@ impl<'a> Mat<'a> {
 
 /// One product to compute: `C[m×n] (+)= A[m×k]·B[k×n]`, C with row stride `ldc`.
 #[derive(Clone, Copy, Debug)]
-struct Product<'a> {
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Mat<'a>,
-    b: Mat<'a>,
-    ldc: usize,
-    accumulate: bool,
+pub(crate) struct Product<'a> {
+    pub(crate) m: usize,
+    pub(crate) n: usize,
+    pub(crate) k: usize,
+    pub(crate) a: Mat<'a>,
+    pub(crate) b: Mat<'a>,
+    pub(crate) ldc: usize,
+    pub(crate) accumulate: bool,
 }
 
 thread_local! {
@@ -227,32 +231,57 @@ where
     } else {
         Isa::Portable
     });
-    if m <= SMALL_M && (b.rs == 1 || b.cs == 1) {
+    let dot = dot::suits(&p);
+    if m <= SMALL_M && !dot && (b.rs == 1 || b.cs == 1) {
         return small_m(&fin, p, c, d);
     }
+    // Parts are whole tiles high or wide.
+    let (tile_rows, tile_cols) = if dot { (dot::TR, dot::TC) } else { (MR, NR) };
     let threads = crate::threads::get();
-    let (by_cols, by_rows) = (threads.min(n.div_ceil(NR)), threads.min(m.div_ceil(MR)));
+    let (by_cols, by_rows) = (
+        threads.min(n.div_ceil(tile_cols)),
+        threads.min(m.div_ceil(tile_rows)),
+    );
     if threads <= 1 || m * n * k < PARALLEL_WORK || by_cols.max(by_rows) <= 1 {
-        return serial(&fin, p, c, d, 0, 0);
+        return part(dot, &fin, p, c, d, 0, 0);
     }
     let out = SendPtr(c.as_mut_ptr(), c.len(), d.as_mut_ptr(), d.len());
     let split = if by_cols >= by_rows {
-        // Column blocks, a multiple of NR wide: each thread packs its own part of B.
-        Split::Columns(n.div_ceil(by_cols).div_ceil(NR) * NR)
+        // Column blocks: each thread reads (and packs) its own part of B.
+        Split::Columns(n.div_ceil(by_cols).div_ceil(tile_cols) * tile_cols)
     } else {
-        // Few columns (an output layer): row blocks, a multiple of MR high.
-        Split::Rows(m.div_ceil(by_rows).div_ceil(MR) * MR)
+        // Few columns (an output layer): row blocks.
+        Split::Rows(m.div_ceil(by_rows).div_ceil(tile_rows) * tile_rows)
     };
     let blocks = match split {
         Split::Columns(width) => n.div_ceil(width),
         Split::Rows(height) => m.div_ceil(height),
     };
-    crate::threads::split(blocks, &|k| block(&fin, p, out, split, k));
+    crate::threads::split(blocks, &|k| block(dot, &fin, p, out, split, k));
+}
+
+/// One thread's part of a product: dot-product tiles or the packed kernel.
+fn part<E>(
+    dot: bool,
+    fin: &Finish<'_, E>,
+    p: Product<'_>,
+    c: &mut [f32],
+    d: &mut [f32],
+    row0: usize,
+    col0: usize,
+) where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
+    if dot {
+        dot::serial(fin, p, c, d, row0, col0)
+    } else {
+        serial(fin, p, c, d, row0, col0)
+    }
 }
 
 /// The kernels' instruction set and the epilogue to run on finished rows.
-struct Finish<'e, E> {
-    token: Option<Avx2Token>,
+pub(crate) struct Finish<'e, E> {
+    pub(crate) token: Option<Avx2Token>,
     epilogue: Option<&'e E>,
 }
 
@@ -264,7 +293,7 @@ where
     /// first element is `c[0]` (and D's `d[0]`, when D is not empty).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn rows(
+    pub(crate) fn rows(
         &self,
         row: usize,
         col: usize,
@@ -340,7 +369,7 @@ enum Split {
 }
 
 /// Computes block `k` of C and D.
-fn block<E>(fin: &Finish<'_, E>, p: Product<'_>, out: SendPtr, split: Split, k: usize)
+fn block<E>(dot: bool, fin: &Finish<'_, E>, p: Product<'_>, out: SendPtr, split: Split, k: usize)
 where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
@@ -378,7 +407,7 @@ where
             },
         )
     };
-    serial(fin, part, c, d, row0, col0);
+    self::part(dot, fin, part, c, d, row0, col0);
 }
 
 /// C's and D's pointers and lengths, handed to the tasks that write their disjoint blocks.

@@ -28,19 +28,22 @@ pub struct Tile {
     pub accumulate: bool,
 }
 
-/// Eight f32 lanes.
-trait Lanes: Copy {
+/// Eight f32 lanes: what the kernels' one body is generic over.
+pub(crate) trait Lanes: Copy {
     unsafe fn zero() -> Self;
     unsafe fn splat(v: f32) -> Self;
     unsafe fn load(p: *const f32) -> Self;
     unsafe fn store(self, p: *mut f32);
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
     unsafe fn add(a: Self, b: Self) -> Self;
+    /// The sum of the lanes, in one fixed order: `l + h` for the two halves, then
+    /// `(s₀ + s₁) + (s₂ + s₃)`.
+    unsafe fn sum(self) -> f32;
 }
 
 /// The portable lanes: a plain array the compiler vectorizes as it can.
 #[derive(Clone, Copy)]
-struct Portable([f32; 8]);
+pub(crate) struct Portable([f32; 8]);
 
 impl Lanes for Portable {
     unsafe fn zero() -> Self {
@@ -71,14 +74,20 @@ impl Lanes for Portable {
         }
         Portable(out)
     }
+    unsafe fn sum(self) -> f32 {
+        let v = self.0;
+        let s = [v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]];
+        (s[0] + s[1]) + (s[2] + s[3])
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use std::arch::x86_64::*;
 
+    /// Eight lanes in an AVX register.
     #[derive(Clone, Copy)]
-    pub(super) struct Avx2(pub __m256);
+    pub(crate) struct Avx2(pub __m256);
 
     impl super::Lanes for Avx2 {
         #[inline(always)]
@@ -106,6 +115,18 @@ mod avx2 {
         #[inline(always)]
         unsafe fn add(a: Self, b: Self) -> Self {
             unsafe { Avx2(_mm256_add_ps(a.0, b.0)) }
+        }
+        #[inline(always)]
+        unsafe fn sum(self) -> f32 {
+            unsafe {
+                let s = _mm_add_ps(
+                    _mm256_castps256_ps128(self.0),
+                    _mm256_extractf128_ps::<1>(self.0),
+                );
+                // (s₀ + s₁, ·, s₂ + s₃, ·), then the two added.
+                let pairs = _mm_add_ps(s, _mm_movehdup_ps(s));
+                _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)))
+            }
         }
     }
 }

@@ -27,6 +27,7 @@
 pub mod checkpoint;
 pub mod data;
 pub mod dataset;
+mod dot;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod gemm;

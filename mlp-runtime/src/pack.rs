@@ -76,6 +76,25 @@ pub(crate) fn pack_b(
     jc: usize,
     nc: usize,
 ) {
+    if b.cs == 1 {
+        // Rows contiguous: read each row of the block once, front to back (one stream the
+        // prefetcher follows, where panel by panel would read a 64-byte piece of every row),
+        // and deal its NR-wide pieces out to the panels.
+        let full = nc / NR;
+        let cols = nc % NR;
+        if cols > 0 {
+            out[full * NR * kc..(full + 1) * NR * kc].fill(0.0);
+        }
+        for p in 0..kc {
+            let src = &b.data[(pc + p) * b.rs + jc..][..nc];
+            let (pieces, rest) = src.split_at(full * NR);
+            for (q, piece) in pieces.chunks_exact(NR).enumerate() {
+                out[q * NR * kc + p * NR..][..NR].copy_from_slice(piece);
+            }
+            out[full * NR * kc + p * NR..][..cols].copy_from_slice(rest);
+        }
+        return;
+    }
     for q in 0..nc.div_ceil(NR) {
         let panel = &mut out[q * NR * kc..(q + 1) * NR * kc];
         let cols = NR.min(nc - q * NR);
@@ -83,18 +102,7 @@ pub(crate) fn pack_b(
             panel.fill(0.0);
         }
         let first = jc + q * NR;
-        if b.cs == 1 {
-            // Rows contiguous: each row of the panel is one run of B.
-            for p in 0..kc {
-                let src = &b.data[(pc + p) * b.rs + first..];
-                let dst = &mut panel[p * NR..(p + 1) * NR];
-                if cols == NR {
-                    dst.copy_from_slice(&src[..NR]);
-                } else {
-                    dst[..cols].copy_from_slice(&src[..cols]);
-                }
-            }
-        } else if b.rs == 1 {
+        if b.rs == 1 {
             // Columns contiguous (a transposed weight matrix): each column is one run, and the
             // panel is their transpose, 8×8 blocks at a time with AVX2.
             let done = match token {

@@ -89,6 +89,27 @@ fn edge_shapes_on_every_isa() {
     }
 }
 
+/// Rows of A times a transposed B, the forward products, run on dot-product tiles (2×6, eight
+/// lanes deep, 48-column blocks): every tile remainder, depth tail (k mod 8), and row block
+/// boundary (A's rows in blocks of about 2^16 values).
+#[test]
+fn dot_tiles_on_edge_shapes() {
+    for isa in isas() {
+        for &m in &[1, 2, 3, 5, 6, 7, 13] {
+            for &n in &[1, 5, 6, 7, 11, 12, 13, 47, 48, 49, 97] {
+                for &k in &[1, 7, 8, 9, 17, 64, 257] {
+                    check(isa, m, n, k, false, true, (m + n + k) % 2 == 0, 1);
+                }
+            }
+        }
+        for (m, n, k) in [(300, 13, 257), (517, 50, 130), (9, 100, 2000)] {
+            for threads in [1, 2, 3] {
+                check(isa, m, n, k, false, true, threads == 2, threads);
+            }
+        }
+    }
+}
+
 #[test]
 fn transposes_accumulation_and_threads() {
     for isa in isas() {
