@@ -138,8 +138,8 @@ type NoEpilogue = fn(usize, usize, &mut [f32], &mut [f32]);
 
 /// `C[m×n] = A[m×k]·B[k×n]`, then `epilogue(row, col, c, d)` on each finished stretch of a
 /// row of C (`c` = `C[row, col..col + c.len()]`, `d` the same stretch of D, which has C's
-/// layout, or empty when `d` is): while the stretch is still in the core's L1 cache, the
-/// epilogue adds a bias, applies an activation or a derivative mask, and may write a second
+/// layout, or empty when `d` is): as soon as a block of C (a few dozen rows, up to a few
+/// hundred columns) is complete, while it is still in the core's cache, the epilogue adds a bias, applies an activation or a derivative mask, and may write a second
 /// output to D. Every element of C passes through the epilogue exactly once, after its sum is
 /// complete. With AVX2 the epilogue is inlined into a function compiled for AVX2, so a loop
 /// over the stretch vectorizes eight lanes wide. The epilogue runs on the pool's threads,
@@ -419,8 +419,8 @@ unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
 /// The packed product on one thread, writing C's columns `col0..col0 + p.n` (C's row 0 is the
-/// product's row `row0`, which the epilogue is told); each tile goes through the epilogue right
-/// after its last depth block.
+/// product's row `row0`, which the epilogue is told); each block of MC rows goes through the
+/// epilogue right after its last depth block.
 fn serial<E>(
     fin: &Finish<'_, E>,
     p: Product<'_>,
@@ -470,19 +470,13 @@ fn serial<E>(
                                     None => kernel::portable(kc, a_panel, b_panel, tile),
                                 }
                             }
-                            if last {
-                                let d = d.get_mut(at..).unwrap_or_default();
-                                fin.rows(
-                                    row0 + row,
-                                    col,
-                                    tile.rows,
-                                    tile.cols,
-                                    &mut c[at..],
-                                    ldc,
-                                    d,
-                                );
-                            }
                         }
+                    }
+                    if last {
+                        // The block's sums are complete: through the epilogue while in L2.
+                        let at = ic * ldc + col0 + jc;
+                        let d = d.get_mut(at..).unwrap_or_default();
+                        fin.rows(row0 + ic, col0 + jc, mc, nc, &mut c[at..], ldc, d);
                     }
                 }
             }

@@ -89,7 +89,7 @@ fn edge_shapes_on_every_isa() {
     }
 }
 
-/// Rows of A times a transposed B, the forward products, run on dot-product tiles (2×6, eight
+/// Rows of A times a transposed B, the forward products, run on dot-product tiles (3×4, eight
 /// lanes deep, 48-column blocks): every tile remainder, depth tail (k mod 8), and row block
 /// boundary (A's rows in blocks of about 2^16 values).
 #[test]

@@ -1,7 +1,7 @@
 //! A matrix product as generated code: a call of the runtime's GEMM with the transposes
 //! lowering found, or fully unrolled for tiny shapes ([`super::small`]); and the fusion of the
 //! elementwise equation that follows a product (an activation, a derivative mask) into the
-//! GEMM's epilogue, which runs on each finished tile while it is in cache.
+//! GEMM's epilogue, which runs on each finished block of the product while it is in cache.
 
 use super::code::{Code, Layout, loop_var, slice};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref};
