@@ -56,11 +56,13 @@ macro_rules! measure {
         let mut net = $net::new(0);
         let mut sgd = Sgd::new(0.01);
         let mut rng = Rng::new(1);
-        let batches: Vec<Vec<f32>> = (0..16)
+        // Cache-line aligned, as the training loop's batches are (`dataset::Batch`).
+        let batches: Vec<mlp_runtime::Aligned> = (0..16)
             .map(|_| {
                 (0..args.batch * $net::INPUTS)
                     .map(|_| rng.uniform(0.0, 1.0))
-                    .collect()
+                    .collect::<Vec<f32>>()
+                    .into()
             })
             .collect();
         let targets: Vec<_> = (0..16)

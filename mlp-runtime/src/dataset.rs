@@ -92,7 +92,7 @@ impl Dataset {
         let mut batch = Batch::default();
         batch.fill(self, indices);
         Dataset {
-            inputs: batch.inputs,
+            inputs: batch.inputs.to_vec(),
             width: self.width,
             targets: match &self.targets {
                 Targets::Labels(_) => Targets::Labels(batch.labels),
@@ -150,8 +150,8 @@ impl Dataset {
 /// One batch, in buffers reused from batch to batch (no allocation once they have grown).
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
-    /// The inputs, row-major.
-    pub inputs: Vec<f32>,
+    /// The inputs, row-major, starting on a cache line.
+    pub inputs: crate::Aligned,
     /// The labels (for a labeled set).
     pub labels: Vec<u32>,
     /// The target values (for a set with values).

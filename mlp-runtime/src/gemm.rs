@@ -6,6 +6,7 @@
 //! order of any sum, so results are bit-identical for every thread count. Products of a few
 //! rows skip packing.
 
+use crate::aligned::Aligned;
 use crate::dot;
 use crate::kernel::{self, MR, NR, Tile};
 use crate::pack;
@@ -88,7 +89,7 @@ pub(crate) struct Product<'a> {
 
 thread_local! {
     /// Packing buffers, reused so that no product allocates after a thread's first.
-    static PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static PACK: RefCell<(Aligned, Aligned)> = RefCell::new((Aligned::default(), Aligned::default()));
 }
 
 /// `C[m×n] = A[m×k]·B[k×n]`, or `C += A·B` when `accumulate`; C is row-major with row
@@ -435,8 +436,8 @@ fn serial<E>(
     let (m, n, k, ldc) = (p.m, p.n, p.k, p.ldc);
     PACK.with(|pack| {
         let (pa, pb) = &mut *pack.borrow_mut();
-        pa.resize(MC.div_ceil(MR) * MR * KC, 0.0);
-        pb.resize(NC.div_ceil(NR) * NR * KC, 0.0);
+        pa.resize(MC.div_ceil(MR) * MR * KC);
+        pb.resize(NC.div_ceil(NR) * NR * KC);
         // Depth blocks of equal size (784 = 4 × 196, not 3 × 256 + 16): a thin last block
         // would pay a whole pass over C for little arithmetic.
         let kc_max = k.div_ceil(k.div_ceil(KC));
@@ -493,7 +494,7 @@ where
     let _flush = simd::FlushSubnormals::new();
     PACK.with(|pack| {
         let (rows, _) = &mut *pack.borrow_mut();
-        rows.resize(p.m * p.k, 0.0);
+        rows.resize(p.m * p.k);
         for r in 0..p.m {
             for q in 0..p.k {
                 rows[r * p.k + q] = p.a.at(r, q);

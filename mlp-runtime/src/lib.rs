@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod aligned;
 pub mod checkpoint;
 pub mod data;
 pub mod dataset;
@@ -40,6 +41,7 @@ pub mod simd;
 pub mod threads;
 pub mod train;
 
+pub use aligned::Aligned;
 pub use init::{Init, Rng};
 pub use mlp_macros::mlp;
 pub use optim::{Adam, Optimizer, RmsProp, Sgd};
@@ -47,9 +49,9 @@ pub use threads::set_num_threads;
 
 /// Grows `buffer` to at least `len` values (never shrinks it) and returns its first `len`:
 /// how generated code keeps its workspace without allocating on every step.
-pub fn scratch(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+pub fn scratch(buffer: &mut Aligned, len: usize) -> &mut [f32] {
     if buffer.len() < len {
-        buffer.resize(len, 0.0);
+        buffer.resize(len);
     }
     &mut buffer[..len]
 }

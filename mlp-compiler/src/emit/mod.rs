@@ -122,8 +122,8 @@ pub fn network_item(
 
         #attrs
         #vis struct #name {
-            params: ::std::vec::Vec<f32>,
-            grad: ::std::vec::Vec<f32>,
+            params: ::mlp_runtime::Aligned,
+            grad: ::mlp_runtime::Aligned,
             workspace: ::std::sync::Mutex<#workspace>,
         }
 
@@ -131,7 +131,7 @@ pub fn network_item(
         #[derive(Default)]
         #[allow(non_camel_case_types)]
         pub struct #workspace {
-            #(#fields: ::std::vec::Vec<f32>,)*
+            #(#fields: ::mlp_runtime::Aligned,)*
         }
 
         impl #workspace {
@@ -178,10 +178,10 @@ pub fn network_item(
             /// A network whose weights are drawn by `init` (biases zero except for
             /// `Init::Default`), deterministically from `seed`.
             pub fn with_init(seed: u64, init: ::mlp_runtime::Init) -> Self {
-                let mut params = ::std::vec![0.0f32; #params];
+                let mut params = ::mlp_runtime::Aligned::zeros(#params);
                 let mut rng = ::mlp_runtime::Rng::new(seed);
                 #(#init)*
-                #name { params, grad: ::std::vec![0.0f32; #params], workspace: ::std::default::Default::default() }
+                #name { params, grad: ::mlp_runtime::Aligned::zeros(#params), workspace: ::std::default::Default::default() }
             }
 
             /// The parameters, layer by layer: W (row-major `[out][in]`) then b; the order of a
