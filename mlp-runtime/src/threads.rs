@@ -5,8 +5,9 @@
 //! count stays the same. Handing out work costs no allocation and, while helpers are awake, no
 //! system call: the caller publishes the job and bumps a generation counter; a helper spins on
 //! that counter for a while after each job (the next product of a training step follows within
-//! microseconds) before it parks. The caller runs part 0 itself and spins until the helpers are
-//! done. One product uses the team at a time; a second caller meanwhile runs its parts alone,
+//! microseconds) before it parks. Every thread, the caller included, claims parts one at a time
+//! until none is left (a core that the machine slows down takes fewer), and the caller spins
+//! until the helpers are done. One product uses the team at a time; a second caller meanwhile runs its parts alone,
 //! with the same results (parts never change the order of a sum).
 
 use std::cell::UnsafeCell;
@@ -58,6 +59,8 @@ struct Team {
     generation: AtomicU64,
     /// The current job, written by the caller before it bumps `generation`.
     job: UnsafeCell<Job>,
+    /// The next part of the current job nobody has claimed.
+    next: AtomicUsize,
     /// Helpers still running the current job.
     pending: AtomicUsize,
     /// Per helper: parked, or about to park.
@@ -86,6 +89,7 @@ impl Team {
                 run: &noop as &(dyn Fn(usize) + Sync) as *const _,
                 parts: 0,
             }),
+            next: AtomicUsize::new(0),
             pending: AtomicUsize::new(0),
             sleeping: (0..helpers).map(|_| AtomicBool::new(false)).collect(),
             threads: Mutex::new(Vec::new()),
@@ -137,15 +141,27 @@ impl Team {
             // SAFETY: see `unsafe impl Sync for Team`: the job of this generation is published
             // and its closure outlives the caller's wait for `pending`.
             let job = unsafe { *self.job.get() };
-            if k + 1 < job.parts {
-                // SAFETY: as above.
-                unsafe { (*job.run)(k + 1) };
-            }
+            // SAFETY: as above.
+            self.claim(job.parts, unsafe { &*job.run });
             self.pending.fetch_sub(1, Ordering::Release);
         }
     }
 
-    /// Runs parts `0..parts` of `run`, part 0 on this thread; returns when all are done.
+    /// Runs the parts of the current job nobody has claimed yet, one at a time, in order: a
+    /// thread that finishes early takes more, so a slow core holds up the others by one part
+    /// at most.
+    fn claim(&self, parts: usize, run: &(dyn Fn(usize) + Sync)) {
+        loop {
+            let k = self.next.fetch_add(1, Ordering::Relaxed);
+            if k >= parts {
+                return;
+            }
+            run(k);
+        }
+    }
+
+    /// Runs parts `0..parts` of `run` on this thread and the helpers; returns when all are
+    /// done.
     fn run(&self, parts: usize, run: &(dyn Fn(usize) + Sync)) {
         let helpers = self.sleeping.len();
         // SAFETY: only this caller (holding `busy`) writes the job, and every helper finished
@@ -160,6 +176,7 @@ impl Team {
                 parts,
             };
         }
+        self.next.store(0, Ordering::Relaxed);
         self.pending.store(helpers, Ordering::Relaxed);
         self.generation.fetch_add(1, Ordering::SeqCst);
         let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
@@ -169,7 +186,7 @@ impl Team {
             }
         }
         drop(threads);
-        run(0);
+        self.claim(parts, run);
         while self.pending.load(Ordering::Acquire) != 0 {
             std::hint::spin_loop();
         }
@@ -215,11 +232,7 @@ fn team() -> Arc<Team> {
 pub(crate) fn split(parts: usize, run: &(dyn Fn(usize) + Sync)) {
     let team = team();
     let guard = match team.busy.try_lock() {
-        Ok(g)
-            if parts > 1
-                && parts <= team.sleeping.len() + 1
-                && !team.retired.load(Ordering::SeqCst) =>
-        {
+        Ok(g) if parts > 1 && !team.sleeping.is_empty() && !team.retired.load(Ordering::SeqCst) => {
             g
         }
         _ => {
@@ -229,4 +242,30 @@ pub(crate) fn split(parts: usize, run: &(dyn Fn(usize) + Sync)) {
     };
     team.run(parts, run);
     drop(guard);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// However many parts and threads, every part runs exactly once before `split` returns.
+    #[test]
+    fn every_part_runs_once() {
+        for threads in [1, 2, 3] {
+            set_num_threads(threads);
+            for parts in [0, 1, 2, 3, 7, 40] {
+                let runs: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+                split(parts, &|k| {
+                    runs[k].fetch_add(1, Ordering::Relaxed);
+                });
+                for (k, r) in runs.iter().enumerate() {
+                    assert_eq!(
+                        r.load(Ordering::Relaxed),
+                        1,
+                        "{threads} threads, part {k} of {parts}"
+                    );
+                }
+            }
+        }
+    }
 }
