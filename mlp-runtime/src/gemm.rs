@@ -85,6 +85,8 @@ pub(crate) struct Product<'a> {
     pub(crate) b: Mat<'a>,
     pub(crate) ldc: usize,
     pub(crate) accumulate: bool,
+    /// What each sum is multiplied by before it is stored (packed path only).
+    pub(crate) scale: f32,
 }
 
 thread_local! {
@@ -130,8 +132,60 @@ pub fn gemm_on(
         b,
         ldc,
         accumulate,
+        scale: 1.0,
     };
     run::<NoEpilogue>(isa, p, c, &mut [], None)
+}
+
+/// A weight matrix's gradient `G = A·B` (`m×n`, row stride `ldc`, written to `grad`); or,
+/// given `descend` = (the weights W, with G's layout, and a learning rate), a step of plain
+/// gradient descent `W ← W − lr·G` folded into the product: each finished tile of sums is
+/// multiplied by −lr and added to W while it is in registers, and G is not stored. That is
+/// bit for bit what computing G and then `θ ← θ − lr·g` gives ([`crate::Sgd`]; values below
+/// 2⁻¹²⁶, which the kernels flush to zero, aside) when the product has one depth block
+/// (`k` ≤ 256); otherwise, and for products that do not run packed, G is stored and the step
+/// follows it.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_descend(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    grad: &mut [f32],
+    ldc: usize,
+    descend: Option<(&mut [f32], f32)>,
+) {
+    let Some((weights, lr)) = descend else {
+        return gemm(m, n, k, a, b, grad, ldc, false);
+    };
+    let p = Product {
+        m,
+        n,
+        k,
+        a,
+        b,
+        ldc,
+        accumulate: true,
+        scale: -lr,
+    };
+    // Only where the plain product runs packed too, so that the sums are the same.
+    let small = m <= SMALL_M && (b.rs == 1 || b.cs == 1);
+    if k > 0 && k <= KC && !small && !dot::suits(&p) {
+        return run::<NoEpilogue>(simd::isa(), p, weights, &mut [], None);
+    }
+    gemm(m, n, k, a, b, grad, ldc, false);
+    for r in 0..m {
+        let (w, g) = (&mut weights[r * ldc..][..n], &grad[r * ldc..][..n]);
+        crate::simd::vectorized(
+            #[inline(always)]
+            || {
+                for (w, g) in w.iter_mut().zip(g) {
+                    *w -= lr * g;
+                }
+            },
+        );
+    }
 }
 
 /// The type of an epilogue that does nothing.
@@ -172,6 +226,7 @@ pub fn gemm_then<E>(
         b,
         ldc,
         accumulate: false,
+        scale: 1.0,
     };
     run(simd::isa(), p, c, d, Some(&epilogue))
 }
@@ -232,8 +287,10 @@ where
     } else {
         Isa::Portable
     });
-    let dot = dot::suits(&p);
-    if m <= SMALL_M && !dot && (b.rs == 1 || b.cs == 1) {
+    // A scaled product (a descent step) runs packed: only that kernel scales.
+    let packed_only = p.scale != 1.0;
+    let dot = dot::suits(&p) && !packed_only;
+    if m <= SMALL_M && !dot && !packed_only && (b.rs == 1 || b.cs == 1) {
         return small_m(&fin, p, c, d);
     }
     // Parts are whole tiles high or wide.
@@ -460,6 +517,7 @@ fn serial<E>(
                                 rows: MR.min(mc - ir),
                                 cols: NR.min(nc - jr),
                                 accumulate: p.accumulate || pc > 0,
+                                scale: p.scale,
                             };
                             let (a_panel, b_panel) =
                                 (pa[ir * kc..].as_ptr(), pb[jr * kc..].as_ptr());

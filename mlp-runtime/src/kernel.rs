@@ -2,7 +2,8 @@
 //!
 //! Contract: `a` holds `kc` groups of [`MR`] values (column `p` of the A panel), `b` holds
 //! `kc` groups of [`NR`] values (row `p` of the B panel); the kernel writes the top-left
-//! `mr×nr` corner of C at `c` with row stride `ldc`, adding to it when `accumulate`.
+//! `mr×nr` corner of C at `c` with row stride `ldc`, each sum multiplied by `scale`, adding to
+//! it when `accumulate`.
 //! One `#[inline(always)]` body, generic over an 8-lane vector type, serves every ISA; the
 //! `#[target_feature]` wrapper is the only unsafe difference.
 
@@ -26,6 +27,9 @@ pub struct Tile {
     pub cols: usize,
     /// Add to C instead of overwriting it.
     pub accumulate: bool,
+    /// What the sums are multiplied by before they are stored or added (1 for a plain
+    /// product, −lr for a descent step folded into a weight gradient's product).
+    pub scale: f32,
 }
 
 /// Eight f32 lanes: what the kernels' one body is generic over.
@@ -36,6 +40,10 @@ pub(crate) trait Lanes: Copy {
     unsafe fn store(self, p: *mut f32);
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
     unsafe fn add(a: Self, b: Self) -> Self;
+    unsafe fn mul(a: Self, b: Self) -> Self;
+    /// Asks for the cache line holding `p` (a hint; nothing on the portable path).
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const f32) {}
     /// The sum of the lanes, in one fixed order: `l + h` for the two halves, then
     /// `(s₀ + s₁) + (s₂ + s₃)`.
     unsafe fn sum(self) -> f32;
@@ -71,6 +79,13 @@ impl Lanes for Portable {
         let mut out = a.0;
         for (o, y) in out.iter_mut().zip(b.0) {
             *o += y;
+        }
+        Portable(out)
+    }
+    unsafe fn mul(a: Self, b: Self) -> Self {
+        let mut out = a.0;
+        for (o, y) in out.iter_mut().zip(b.0) {
+            *o *= y;
         }
         Portable(out)
     }
@@ -117,6 +132,14 @@ pub(crate) mod avx2 {
             unsafe { Avx2(_mm256_add_ps(a.0, b.0)) }
         }
         #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            unsafe { Avx2(_mm256_mul_ps(a.0, b.0)) }
+        }
+        #[inline(always)]
+        unsafe fn prefetch(p: *const f32) {
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+        }
+        #[inline(always)]
         unsafe fn sum(self) -> f32 {
             unsafe {
                 let s = _mm_add_ps(
@@ -138,6 +161,12 @@ pub(crate) mod avx2 {
 #[inline(always)]
 unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
     unsafe {
+        if tile.accumulate {
+            // C's lines are read at the end: ask for them now, while the sums run.
+            for r in 0..tile.rows {
+                V::prefetch(tile.c.add(r * tile.ldc));
+            }
+        }
         let mut acc = [[V::zero(); 2]; MR];
         for p in 0..kc {
             let b0 = V::load(b.add(p * NR));
@@ -150,9 +179,13 @@ unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
         }
         if tile.rows == MR && tile.cols == NR {
             // A whole tile: straight from the registers to C.
+            let scale = V::splat(tile.scale);
             for (r, row) in acc.iter().enumerate() {
                 let out = tile.c.add(r * tile.ldc);
                 let (mut lo, mut hi) = (row[0], row[1]);
+                if tile.scale != 1.0 {
+                    (lo, hi) = (V::mul(lo, scale), V::mul(hi, scale));
+                }
                 if tile.accumulate {
                     lo = V::add(lo, V::load(out));
                     hi = V::add(hi, V::load(out.add(8)));
@@ -171,7 +204,12 @@ unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
             let out = tile.c.add(r * tile.ldc);
             for (j, v) in values.iter().enumerate().take(tile.cols) {
                 let slot = out.add(j);
-                *slot = if tile.accumulate { *slot + v } else { *v };
+                let v = if tile.scale != 1.0 {
+                    v * tile.scale
+                } else {
+                    *v
+                };
+                *slot = if tile.accumulate { *slot + v } else { v };
             }
         }
     }

@@ -36,6 +36,7 @@ pub mod init;
 mod kernel;
 pub mod optim;
 mod pack;
+pub mod params;
 pub mod scalar;
 pub mod simd;
 pub mod threads;

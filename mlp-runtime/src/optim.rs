@@ -66,6 +66,16 @@ pub trait Optimizer {
     /// Sets the learning rate (a schedule's job).
     fn set_lr(&mut self, lr: f32);
 
+    /// For a training step that folds the update into the gradient's computation: when this
+    /// step's update is plain descent, `θ ← θ − lr·g` for every parameter (as SGD without
+    /// momentum or weight decay), counts the step as [`Optimizer::step`] would and returns
+    /// `lr`, and the caller applies the update itself as each gradient is finished
+    /// ([`crate::gemm::gemm_descend`]); otherwise `None`, and the caller computes the whole
+    /// gradient and calls [`Optimizer::step`]. The default is `None`.
+    fn descend(&mut self) -> Option<f32> {
+        None
+    }
+
     /// The state to save for resuming: the step count and named buffers, each as long as the
     /// parameters (none before the first step, nor for stateless optimizers).
     fn state(&self) -> State {
@@ -276,6 +286,14 @@ impl Optimizer for Sgd {
                 },
             );
         });
+    }
+
+    fn descend(&mut self) -> Option<f32> {
+        if self.momentum != 0.0 || self.weight_decay != 0.0 {
+            return None;
+        }
+        self.step += 1;
+        Some(self.lr)
     }
 
     fn state(&self) -> State {
@@ -680,6 +698,9 @@ impl Choice {
 impl Optimizer for Choice {
     fn step(&mut self, params: &mut [f32], grad: &[f32]) {
         self.inner().step(params, grad)
+    }
+    fn descend(&mut self) -> Option<f32> {
+        self.inner().descend()
     }
     fn lr(&self) -> f32 {
         self.inner_ref().lr()

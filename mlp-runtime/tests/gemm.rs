@@ -279,3 +279,54 @@ fn concurrent_callers_and_thread_count_changes() {
         });
     });
 }
+
+/// A descent step folded into a product, `W ← W − lr·(A·B)`, equals the product stored and
+/// then `w −= lr·g`, bit for bit: packed products of one depth block (fused), and products
+/// that take the other paths (more depth, few rows, dot-product tiles), on 1 and 2 threads.
+#[test]
+fn descent_folded_into_the_product_equals_product_then_step() {
+    use mlp_runtime::gemm::{gemm, gemm_descend};
+    for threads in [1, 2] {
+        mlp_runtime::set_num_threads(threads);
+        for (m, n, k, ta, tb) in [
+            (512, 784, 64, true, false),
+            (10, 512, 64, true, false),
+            (37, 53, 7, true, false),
+            (3, 100, 7, true, false),
+            (64, 96, 300, true, false),
+            (20, 30, 40, false, true),
+            (9, 17, 0, true, false),
+        ] {
+            let a = values(m * k, 21);
+            let b = values(k * n, 22);
+            let am = if ta {
+                Mat::transposed(&a, m)
+            } else {
+                Mat::rows(&a, k)
+            };
+            let bm = if tb {
+                Mat::transposed(&b, k)
+            } else {
+                Mat::rows(&b, n)
+            };
+            let w0 = values(m * n, 23);
+            let lr = 0.037;
+            let mut g = vec![f32::NAN; m * n];
+            gemm(m, n, k, am, bm, &mut g, n, false);
+            let want: Vec<u32> = w0
+                .iter()
+                .zip(&g)
+                .map(|(w, g)| (w - lr * g).to_bits())
+                .collect();
+            let mut w = w0.clone();
+            let mut scratch = vec![0.0; m * n];
+            gemm_descend(m, n, k, am, bm, &mut scratch, n, Some((&mut w, lr)));
+            let got: Vec<u32> = w.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, want, "{m}×{n}×{k} ta={ta} tb={tb}, {threads} threads");
+            // Without a step it is the plain product.
+            let mut plain = vec![0.0; m * n];
+            gemm_descend(m, n, k, am, bm, &mut plain, n, None);
+            assert_eq!(plain, g);
+        }
+    }
+}

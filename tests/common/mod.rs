@@ -111,6 +111,33 @@ macro_rules! check_net {
                 &out,
             );
         }
+        // A training step with plain SGD (the update folded into the backward pass, the
+        // weight gradients never stored) equals the gradient then `Sgd::step`, bit for bit;
+        // 300 samples take the unfused path (more than one depth block).
+        for batch in [1usize, 7, 64, 300] {
+            let net = $net::new(batch as u64 + 7);
+            let xs = crate::common::inputs(batch as u64 + 200, batch * $net::INPUTS);
+            let (targets, _): (Vec<_>, Vec<f64>) = $targets(batch);
+            let mut grad = vec![0.0f32; $net::PARAMS];
+            let loss = net.gradient(&xs, &targets, &mut grad);
+            let mut expected = net.params().to_vec();
+            mlp_runtime::Optimizer::step(&mut mlp_runtime::Sgd::new(0.05), &mut expected, &grad);
+            let mut stepped = net.clone();
+            let step_loss = stepped.train_step(&xs, &targets, &mut mlp_runtime::Sgd::new(0.05));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                step_loss.to_bits(),
+                loss.to_bits(),
+                "{}: loss of the step",
+                $name
+            );
+            assert_eq!(
+                bits(stepped.params()),
+                bits(&expected),
+                "{} (batch {batch}): train_step differs from gradient then Sgd::step",
+                $name
+            );
+        }
         compared
     }};
 }

@@ -4,6 +4,7 @@
 //! `lse`, a row sum) computed once per row.
 
 use super::product::{Product, fusable, gemm};
+use super::update::finish;
 use crate::forward::{Program, Role, T};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
 use crate::lower::{Kernel, lower};
@@ -20,6 +21,9 @@ pub struct Layout<'p> {
     /// fused: each row's normalizer is computed once per step), and whether the code being
     /// emitted stores them (the loss) or reads them (the backward pass).
     pub lse_rows: (Vec<Var>, Option<Cache>),
+    /// Whether the code is a backward pass: it reads the parameters through the runtime's
+    /// `Params`, which may update each tensor as soon as its gradient is finished.
+    pub backward: bool,
 }
 
 /// What emitted code does with the kept row normalizers.
@@ -69,6 +73,7 @@ impl<'p> Layout<'p> {
             program,
             offsets,
             lse_rows: (Vec::new(), None),
+            backward: false,
         }
     }
 
@@ -86,6 +91,18 @@ impl<'p> Layout<'p> {
             .tensor(var)
             .unwrap_or_else(|| panic!("no tensor {var:?}"))
             .shape
+    }
+
+    /// A parameter's range in the flat parameter vector, as tokens `(offset, length)`.
+    pub(super) fn range(&self, var: Var) -> (Literal, TokenStream) {
+        let off = self.offset(var).expect("a parameter has an offset");
+        (Literal::usize_unsuffixed(off), self.len(var))
+    }
+
+    /// Whether `eq` computes a parameter's gradient in a backward pass, which then updates the
+    /// parameter when the optimizer descends.
+    pub(super) fn updates(&self, eq: &Equation) -> bool {
+        self.backward && eq.lhs.adjoint && self.is_param(eq.lhs.var)
     }
 
     fn is_param(&self, var: Var) -> bool {
@@ -158,6 +175,7 @@ pub(super) fn slice(layout: &Layout<'_>, var: Var, adjoint: bool, mutable: bool)
         let len = layout.len(var);
         return match (adjoint, mutable) {
             (true, _) => quote!(grad[#off..#off + #len]),
+            (false, _) if layout.backward => quote!(params.get()[#off..#off + #len]),
             (false, _) => quote!(params[#off..#off + #len]),
         };
     }
@@ -221,13 +239,21 @@ fn statement(layout: &Layout<'_>, eq: &Equation, then: Option<&Equation>) -> Tok
                         { #code }
                     };
                 }
-                (Ok(code), None) => code,
+                // A weight gradient's product updates the weights itself (`gemm_descend`).
+                (Ok(code), None) => {
+                    let finish = bias.as_ref().and_then(|_| finish(layout, eq));
+                    return quote! {
+                        #[doc = #comment]
+                        { #code #finish }
+                    };
+                }
                 // Unrolled: no epilogue, so `then` follows as its own statement.
                 (Err(code), then) => {
                     let rest = then.map(|t| statement(layout, t, None));
+                    let finish = finish(layout, eq);
                     return quote! {
                         #[doc = #comment]
-                        { #code }
+                        { #code #finish }
                         #rest
                     };
                 }
@@ -236,9 +262,10 @@ fn statement(layout: &Layout<'_>, eq: &Equation, then: Option<&Equation>) -> Tok
         Kernel::BatchSum { input } => batch_sum(layout, eq, input),
         _ => loops(layout, eq),
     };
+    let finish = finish(layout, eq);
     quote! {
         #[doc = #comment]
-        { #body }
+        { #body #finish }
     }
 }
 

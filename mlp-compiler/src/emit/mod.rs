@@ -10,6 +10,7 @@ pub mod io;
 pub mod model;
 pub mod product;
 pub mod small;
+pub mod update;
 
 use crate::Compiled;
 use crate::forward::{L, Role};
@@ -62,6 +63,7 @@ pub fn network_item(
     sizes.extend(kept.iter().map(|_| quote!(batch)));
     let with_cache = |cache| Layout {
         lse_rows: (kept.clone(), Some(cache)),
+        backward: cache == Cache::Load,
         ..Layout::new(program)
     };
     let loss_eq = c
@@ -70,9 +72,13 @@ pub fn network_item(
         .iter()
         .find(|e| e.lhs.var == L)
         .map(|e| equation(&with_cache(Cache::Store), e));
+    let backward_layout = with_cache(Cache::Load);
     let backward = equations(
-        &with_cache(Cache::Load),
-        c.derived.adjoints.iter().map(|a| &a.equation),
+        &backward_layout,
+        update::updates_last(
+            &backward_layout,
+            c.derived.adjoints.iter().map(|a| &a.equation).collect(),
+        ),
     );
     let output = buffer(program.output, false);
     let checkpoints = io::methods(net);
@@ -232,19 +238,26 @@ pub fn network_item(
                 let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
                 Self::run_forward(&self.params, &mut ws, xs, batch);
                 let loss = Self::run_loss(&self.params, &mut ws, #flatten_targets, batch);
-                Self::run_backward(&self.params, &mut ws, xs, #flatten_targets, batch, grad);
+                Self::run_backward(::mlp_runtime::params::Params::Read(&self.params), &mut ws, xs, #flatten_targets, batch, grad);
                 loss
             }
 
             /// One training step: the gradient of the mean loss, then `opt`'s update. Returns the
-            /// loss before the update.
+            /// loss before the update. Plain descent (`θ ← θ − lr·g`) is folded into the backward
+            /// pass: each weight matrix is updated by its gradient's product, without storing it.
             pub fn train_step(&mut self, xs: &[f32], targets: &[#target], opt: &mut impl ::mlp_runtime::Optimizer) -> f32 {
                 let batch = Self::check(xs, targets);
                 let ws = self.workspace.get_mut().unwrap_or_else(|e| e.into_inner());
                 Self::run_forward(&self.params, ws, xs, batch);
                 let loss = Self::run_loss(&self.params, ws, #flatten_targets, batch);
-                Self::run_backward(&self.params, ws, xs, #flatten_targets, batch, &mut self.grad);
-                opt.step(&mut self.params, &self.grad);
+                if let Some(lr) = opt.descend() {
+                    let params = ::mlp_runtime::params::Params::Descend { values: &mut self.params, lr };
+                    Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
+                } else {
+                    let params = ::mlp_runtime::params::Params::Read(&self.params);
+                    Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
+                    opt.step(&mut self.params, &self.grad);
+                }
                 loss
             }
 
@@ -273,7 +286,7 @@ pub fn network_item(
                 ws.l[0]
             }
 
-            fn run_backward(params: &[f32], ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) {
+            fn run_backward(mut params: ::mlp_runtime::params::Params<'_>, ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) {
                 ::mlp_runtime::simd::vectorized(#[inline(always)] || {
                     #(#backward)*
                 })
