@@ -43,14 +43,11 @@ impl Params<'_> {
     pub fn finish(&mut self, range: Range<usize>, grad: &[f32]) {
         if let Some((values, lr)) = self.descend(range) {
             assert_eq!(values.len(), grad.len(), "a gradient for every parameter");
-            crate::simd::vectorized(
-                #[inline(always)]
-                || {
-                    for (v, g) in values.iter_mut().zip(grad) {
-                        *v -= lr * g;
-                    }
-                },
-            );
+            // Short vectors (biases, tiny layers): a plain loop; no multiply-add is fused on
+            // any path, so this is bit for bit `Sgd::step`'s update.
+            for (v, g) in values.iter_mut().zip(grad) {
+                *v -= lr * g;
+            }
         }
     }
 }

@@ -56,7 +56,10 @@ pub(crate) fn record(isa: Isa) {
         Isa::Portable => 1,
         Isa::Avx2Fma => 2,
     };
-    RAN.fetch_or(bit, Ordering::Relaxed);
+    // A read, not a locked write, once the bit is set: this runs several times per step.
+    if RAN.load(Ordering::Relaxed) & bit == 0 {
+        RAN.fetch_or(bit, Ordering::Relaxed);
+    }
 }
 
 /// The instruction sets whose kernels have run in this process, so a test can prove that a
