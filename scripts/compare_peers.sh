@@ -28,7 +28,9 @@ for c in "${configs[@]}"; do
   pinflag=(); [ "$pin" = yes ] && pinflag=(--pin)
   ours=(); torch=(); jax=()
   for _ in $(seq "$rounds"); do
-    ours+=("$(./target/release/examples/bench --net "$name" --batch "$batch" --threads "$threads" --steps "$steps" | field step_us_median)")
+    # Pinned like the peers (--pin: the first `threads` CPUs), when they are.
+    pinned=(); [ "$pin" = yes ] && command -v taskset >/dev/null && pinned=(taskset -c "0-$((threads - 1))")
+    ours+=("$("${pinned[@]}" ./target/release/examples/bench --net "$name" --batch "$batch" --threads "$threads" --steps "$steps" | field step_us_median)")
     torch+=("$("$venv/bin/python" "$peers" --framework torch --arch "$arch" --batch "$batch" --threads "$threads" --steps "$steps" "${pinflag[@]}" | field step_us_median)")
     jax+=("$("$venv/bin/python" "$peers" --framework jax --arch "$arch" --batch "$batch" --threads "$threads" --steps "$steps" "${pinflag[@]}" | field step_us_median)")
   done
