@@ -176,15 +176,7 @@ pub fn gemm_descend(
     }
     gemm(m, n, k, a, b, grad, ldc, false);
     for r in 0..m {
-        let (w, g) = (&mut weights[r * ldc..][..n], &grad[r * ldc..][..n]);
-        crate::simd::vectorized(
-            #[inline(always)]
-            || {
-                for (w, g) in w.iter_mut().zip(g) {
-                    *w -= lr * g;
-                }
-            },
-        );
+        crate::params::descend(&mut weights[r * ldc..][..n], &grad[r * ldc..][..n], lr);
     }
 }
 
@@ -194,8 +186,8 @@ type NoEpilogue = fn(usize, usize, &mut [f32], &mut [f32]);
 /// `C[m×n] = A[m×k]·B[k×n]`, then `epilogue(row, col, c, d)` on each finished stretch of a
 /// row of C (`c` = `C[row, col..col + c.len()]`, `d` the same stretch of D, which has C's
 /// layout, or empty when `d` is): as soon as a block of C (a few dozen rows, up to a few
-/// hundred columns) is complete, while it is still in the core's cache, the epilogue adds a bias, applies an activation or a derivative mask, and may write a second
-/// output to D. Every element of C passes through the epilogue exactly once, after its sum is
+/// hundred columns) is complete, while it is still in the core's cache, the epilogue adds a
+/// bias, applies an activation or a derivative mask, and may write a second output to D. Every element of C passes through the epilogue exactly once, after its sum is
 /// complete. With AVX2 the epilogue is inlined into a function compiled for AVX2, so a loop
 /// over the stretch vectorizes eight lanes wide. The epilogue runs on the pool's threads,
 /// hence `Sync`.

@@ -42,12 +42,16 @@ impl Params<'_> {
     /// (a bias's, or a small product's); nothing when only reading.
     pub fn finish(&mut self, range: Range<usize>, grad: &[f32]) {
         if let Some((values, lr)) = self.descend(range) {
-            assert_eq!(values.len(), grad.len(), "a gradient for every parameter");
-            // Short vectors (biases, tiny layers): a plain loop; no multiply-add is fused on
-            // any path, so this is bit for bit `Sgd::step`'s update.
-            for (v, g) in values.iter_mut().zip(grad) {
-                *v -= lr * g;
-            }
+            descend(values, grad, lr);
         }
+    }
+}
+
+/// `θ ← θ − lr·g`: a plain loop (the vectors it gets are short, or a product's fallback); no
+/// multiply-add is fused on any path, so this is bit for bit `Sgd::step`'s update.
+pub(crate) fn descend(values: &mut [f32], grad: &[f32], lr: f32) {
+    assert_eq!(values.len(), grad.len(), "a gradient for every parameter");
+    for (v, g) in values.iter_mut().zip(grad) {
+        *v -= lr * g;
     }
 }
