@@ -6,8 +6,9 @@
 //! system call: the caller publishes the job and bumps a generation counter; a helper spins on
 //! that counter for a while after each job (the next product of a training step follows within
 //! microseconds) before it parks. Every thread, the caller included, claims parts one at a time
-//! until none is left (a core that the machine slows down takes fewer), and the caller spins
-//! until the helpers are done. One product uses the team at a time; a second caller meanwhile runs its parts alone,
+//! until none is left (a thread that is first done takes the next unclaimed part, rather than
+//! waiting for a helper that has not woken yet), and the caller spins until the helpers are
+//! done. One product uses the team at a time; a second caller meanwhile runs its parts alone,
 //! with the same results (parts never change the order of a sum).
 
 use std::cell::UnsafeCell;
