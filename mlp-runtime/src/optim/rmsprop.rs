@@ -1,0 +1,189 @@
+//! RMSprop.
+
+use super::{
+    Optimizer, Shared, State, check_decay, check_lengths, check_lr, check_unit, ensure, in_parts,
+};
+use crate::simd::vectorized;
+
+/// RMSprop, PyTorch's `optim.RMSprop`: `g ← g + λθ`, `v ← αv + (1−α)g²`; centered:
+/// `ḡ ← αḡ + (1−α)g`, `ṽ = v − ḡ²`, else `ṽ = v`; with momentum μ `b ← μb + g/(√ṽ + ε)`,
+/// `θ ← θ − lr·b`, else `θ ← θ − lr·g/(√ṽ + ε)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RmsProp {
+    /// The learning rate.
+    pub lr: f32,
+    /// Smoothing constant α.
+    pub alpha: f32,
+    /// ε.
+    pub eps: f32,
+    /// L2 penalty λ.
+    pub weight_decay: f32,
+    /// Momentum μ.
+    pub momentum: f32,
+    /// Normalize by the estimated variance instead of the raw second moment.
+    pub centered: bool,
+    step: u64,
+    square_avg: Vec<f32>,
+    grad_avg: Vec<f32>,
+    buf: Vec<f32>,
+}
+
+impl RmsProp {
+    /// RMSprop with PyTorch's defaults: alpha 0.99, eps 1e-8, no decay, momentum or centering.
+    pub fn new(lr: f32) -> Self {
+        check_lr(lr);
+        RmsProp {
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            step: 0,
+            square_avg: Vec::new(),
+            grad_avg: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// With smoothing constant α.
+    pub fn alpha(mut self, alpha: f32) -> Self {
+        check_unit("alpha", alpha);
+        self.alpha = alpha;
+        self
+    }
+
+    /// With ε.
+    pub fn eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// With L2 weight decay λ.
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        check_decay(weight_decay);
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// With momentum μ.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        check_unit("momentum", momentum);
+        self.momentum = momentum;
+        self
+    }
+
+    /// Centered.
+    pub fn centered(mut self, on: bool) -> Self {
+        self.centered = on;
+        self
+    }
+
+    /// The buffers in use, by PyTorch's names, with their slots.
+    fn slots(&mut self) -> (Vec<&'static str>, Vec<&mut Vec<f32>>) {
+        let mut names = vec!["square_avg"];
+        let mut slots = vec![&mut self.square_avg];
+        if self.momentum > 0.0 {
+            names.push("momentum_buffer");
+            slots.push(&mut self.buf);
+        }
+        if self.centered {
+            names.push("grad_avg");
+            slots.push(&mut self.grad_avg);
+        }
+        (names, slots)
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
+    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
+        check_lengths("RMSprop", params, grad);
+        let n = params.len();
+        let (centered, with_momentum) = (self.centered, self.momentum > 0.0);
+        ensure(&mut self.square_avg, n);
+        // Buffers not in use stay empty and are never read.
+        if centered {
+            ensure(&mut self.grad_avg, n);
+        }
+        if with_momentum {
+            ensure(&mut self.buf, n);
+        }
+        self.step += 1;
+        let (lr, alpha, eps) = (self.lr, self.alpha, self.eps);
+        let (wd, mu) = (self.weight_decay, self.momentum);
+        let (all, sqs) = (Shared::new(params), Shared::new(&mut self.square_avg));
+        let (gas, bufs) = (Shared::new(&mut self.grad_avg), Shared::new(&mut self.buf));
+        in_parts(n, &|r| {
+            let n = r.len();
+            // SAFETY: `in_parts` gives each call its own range.
+            let (params, sq, ga, buf) = unsafe {
+                (
+                    all.range(r.clone()),
+                    sqs.range(r.clone()),
+                    gas.range(r.clone()),
+                    bufs.range(r.clone()),
+                )
+            };
+            let grad = &grad[r];
+            vectorized(
+                #[inline(always)]
+                || {
+                    for i in 0..n {
+                        let g = if wd != 0.0 {
+                            grad[i] + wd * params[i]
+                        } else {
+                            grad[i]
+                        };
+                        sq[i] = alpha * sq[i] + (1.0 - alpha) * g * g;
+                        let var = if centered {
+                            ga[i] = alpha * ga[i] + (1.0 - alpha) * g;
+                            sq[i] - ga[i] * ga[i]
+                        } else {
+                            sq[i]
+                        };
+                        let scaled = g / (var.sqrt() + eps);
+                        if with_momentum {
+                            buf[i] = mu * buf[i] + scaled;
+                            params[i] -= lr * buf[i];
+                        } else {
+                            params[i] -= lr * scaled;
+                        }
+                    }
+                },
+            );
+        });
+    }
+
+    fn state(&self) -> State {
+        let mut buffers = Vec::new();
+        if !self.square_avg.is_empty() {
+            buffers.push(("square_avg".to_string(), self.square_avg.clone()));
+            if self.momentum > 0.0 {
+                buffers.push(("momentum_buffer".into(), self.buf.clone()));
+            }
+            if self.centered {
+                buffers.push(("grad_avg".into(), self.grad_avg.clone()));
+            }
+        }
+        State {
+            step: self.step,
+            buffers,
+        }
+    }
+
+    fn load_state(&mut self, state: State) -> Result<(), String> {
+        let (names, mut slots) = self.slots();
+        let step = state.restore(&names, &mut slots)?;
+        self.step = step;
+        Ok(())
+    }
+}
