@@ -3,17 +3,29 @@
 //!
 //! The team is the calling thread plus `threads − 1` helpers that live as long as the thread
 //! count stays the same. Handing out work costs no allocation and, while helpers are awake, no
-//! system call: the caller publishes the job and bumps a generation counter; a helper spins on
-//! that counter for a while after each job (the next product of a training step follows within
-//! microseconds) before it parks. Every thread, the caller included, claims parts one at a time
-//! until none is left (a thread that is first done takes the next unclaimed part, rather than
-//! waiting for a helper that has not woken yet), and the caller spins until the helpers are
-//! done. One product uses the team at a time; a second caller meanwhile runs its parts alone,
-//! with the same results (parts never change the order of a sum).
+//! system call: the caller publishes the job and opens it; a helper spins for a while after
+//! each job (the next product of a training step follows within microseconds) before it
+//! parks. Every thread, the caller included, claims parts one at a time until none is left,
+//! so a thread that is first done takes the next unclaimed part rather than waiting for a
+//! helper that has not woken yet. One product uses the team at a time; a second caller
+//! meanwhile runs its parts alone, with the same results (parts never change the order of a
+//! sum).
+//!
+//! The guarantees are rayon's (`rayon_core::scope`):
+//! - a helper touches a job only after *joining* it, which it can do only while the job is
+//!   open; the caller closes the job once every part is claimed and returns (or unwinds) only
+//!   after every helper that joined has left, so no thread reads the job, or writes what its
+//!   parts borrow, after the caller's frame is gone;
+//! - a panic in a part, on the caller or on a helper, is caught; the other parts still run,
+//!   and once every helper has left the job the first panic is raised again in the caller;
+//! - a panic leaves the team as it was (no helper dies, nothing is poisoned), so the next
+//!   product runs on as many threads as the last.
 
+use std::any::Any;
 use std::cell::UnsafeCell;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +35,9 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 const SPIN: Duration = Duration::from_micros(300);
 
 /// Sets the number of threads (at least 1) for every kernel from now on.
+///
+/// # Panics
+/// If `n` is 0.
 pub fn set_num_threads(n: usize) {
     assert!(
         n >= 1,
@@ -47,165 +62,288 @@ pub fn get() -> usize {
     }
 }
 
-/// A job: the parts `0..parts` of one product, each a call of `run`.
+/// The team's state word: the job's generation in the high bits, whether it is open, and how
+/// many helpers are inside it (joined and not yet left).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct State(u64);
+
+impl State {
+    const USERS: u64 = (1 << 20) - 1;
+    const OPEN: u64 = 1 << 20;
+    const GENERATION: u32 = 21;
+
+    fn generation(self) -> u64 {
+        self.0 >> Self::GENERATION
+    }
+    fn open(self) -> bool {
+        self.0 & Self::OPEN != 0
+    }
+    fn users(self) -> u64 {
+        self.0 & Self::USERS
+    }
+    /// The next job's state: a new generation, open, nobody inside yet.
+    fn next(self) -> State {
+        State(((self.generation() + 1) << Self::GENERATION) | Self::OPEN)
+    }
+}
+
+/// A job: the parts `0..parts` of one product, each a call of `call(data, part)`.
 #[derive(Clone, Copy)]
 struct Job {
-    run: *const (dyn Fn(usize) + Sync),
+    /// The caller's closure, type-erased.
+    data: *const (),
+    /// Calls the closure at `data` (monomorphized for its type by [`Job::new`]).
+    call: unsafe fn(*const (), usize),
     parts: usize,
+}
+
+impl Job {
+    fn new<F: Fn(usize) + Sync>(run: &F, parts: usize) -> Job {
+        /// # Safety
+        /// `data` must point to a live `F`.
+        unsafe fn call<F: Fn(usize) + Sync>(data: *const (), part: usize) {
+            // SAFETY: `Job::new` erased a `&F` to `data`; the caller keeps it alive.
+            let run = unsafe { &*data.cast::<F>() };
+            run(part)
+        }
+        Job {
+            data: (run as *const F).cast(),
+            call: call::<F>,
+            parts,
+        }
+    }
+
+    /// No job: what the slot holds before the first.
+    const NONE: Job = {
+        /// # Safety
+        /// Always safe: it does nothing.
+        unsafe fn nothing(_: *const (), _: usize) {}
+        Job {
+            data: std::ptr::null(),
+            call: nothing,
+            parts: 0,
+        }
+    };
 }
 
 /// The caller and its helpers.
 struct Team {
-    /// Bumped once per job; a helper runs a job when it sees a new value.
-    generation: AtomicU64,
-    /// The current job, written by the caller before it bumps `generation`.
+    state: AtomicU64,
+    /// The current job. Written only by the caller holding `busy`, while the previous job is
+    /// closed and no helper is inside it; read only by helpers inside the current job.
     job: UnsafeCell<Job>,
     /// The next part of the current job nobody has claimed.
     next: AtomicUsize,
-    /// Helpers still running the current job.
-    pending: AtomicUsize,
+    /// The first panic of the current job's parts on a helper.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
     /// Per helper: parked, or about to park.
     sleeping: Vec<AtomicBool>,
-    threads: Mutex<Vec<Thread>>,
+    /// The helpers, once started.
+    threads: OnceLock<Vec<Thread>>,
     /// The team is being replaced: helpers exit.
     retired: AtomicBool,
     /// Held by the caller that is using the team.
-    busy: Mutex<()>,
+    busy: AtomicBool,
 }
 
-// SAFETY: the raw job pointer is only dereferenced under the protocol below.
-unsafe impl Send for Team {}
-// SAFETY: `job` is written only by the caller holding `busy`, before the Release bump of
-// `generation`, and read by helpers after an Acquire load of the new generation; the caller
-// does not write it again until every helper has reported through `pending`.
+// SAFETY: `job` is the only field that is not `Sync` by itself. It is written by one caller at a
+// time (the holder of `busy`) while the state is closed with no users, published by the
+// `SeqCst` store that opens the next generation, and read by a helper only after its `Acquire`
+// compare-exchange joined that generation. The caller does not write it again before every
+// joined helper has left (`Release` decrement, read by the caller's `Acquire` load).
 unsafe impl Sync for Team {}
-
-fn noop(_: usize) {}
+// SAFETY: the raw pointer in `job` is dereferenced only under the protocol above; everything
+// else is `Send`.
+unsafe impl Send for Team {}
 
 impl Team {
     fn start(helpers: usize) -> Arc<Team> {
+        let helpers = helpers.min(State::USERS as usize);
         let team = Arc::new(Team {
-            generation: AtomicU64::new(0),
-            job: UnsafeCell::new(Job {
-                run: &noop as &(dyn Fn(usize) + Sync) as *const _,
-                parts: 0,
-            }),
+            state: AtomicU64::new(0),
+            job: UnsafeCell::new(Job::NONE),
             next: AtomicUsize::new(0),
-            pending: AtomicUsize::new(0),
+            panic: Mutex::new(None),
             sleeping: (0..helpers).map(|_| AtomicBool::new(false)).collect(),
-            threads: Mutex::new(Vec::new()),
+            threads: OnceLock::new(),
             retired: AtomicBool::new(false),
-            busy: Mutex::new(()),
+            busy: AtomicBool::new(false),
         });
-        let mut threads = Vec::new();
+        let mut threads = Vec::with_capacity(helpers);
         for k in 0..helpers {
             let t = Arc::clone(&team);
-            let handle = std::thread::Builder::new()
+            match std::thread::Builder::new()
                 .name(format!("mlp-kernel-{}", k + 1))
                 .spawn(move || t.serve(k))
-                .expect("the kernel threads start");
-            threads.push(handle.thread().clone());
+            {
+                Ok(handle) => threads.push(handle.thread().clone()),
+                // The system refused another thread: the team works with those it has.
+                Err(_) => break,
+            }
         }
-        *team.threads.lock().unwrap_or_else(|e| e.into_inner()) = threads;
+        let _ = team.threads.set(threads);
         team
     }
 
-    /// A helper's loop: wait for a new generation, run its part, report.
+    /// A helper's loop: wait for a new job, join it while it is open, run parts, leave.
     fn serve(&self, k: usize) {
-        let mut seen = 0u64;
-        loop {
-            let started = Instant::now();
-            let mut spins = 0u32;
-            let current = loop {
-                let g = self.generation.load(Ordering::Acquire);
-                if g != seen || self.retired.load(Ordering::Acquire) {
-                    break g;
+        let mut seen = 0;
+        while let Some(state) = self.wait(k, seen) {
+            seen = state.generation();
+            if self.join(state) {
+                // SAFETY: joined, so the job of this generation is published and its closure
+                // outlives our stay (see `unsafe impl Sync for Team`).
+                let job = unsafe { *self.job.get() };
+                if let Some(payload) = self.claim(job) {
+                    let mut first = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+                    first.get_or_insert(payload);
                 }
-                spins = spins.wrapping_add(1);
-                if !spins.is_multiple_of(64) || started.elapsed() < SPIN {
-                    std::hint::spin_loop();
-                    continue;
-                }
-                self.sleeping[k].store(true, Ordering::SeqCst);
-                if self.generation.load(Ordering::SeqCst) == seen
-                    && !self.retired.load(Ordering::SeqCst)
-                {
-                    std::thread::park();
-                }
-                self.sleeping[k].store(false, Ordering::SeqCst);
-            };
-            if current == seen {
-                // Retired, with no job pending.
-                return;
+                // Leaving: from here on this thread does not touch the job.
+                self.state.fetch_sub(1, Ordering::Release);
             }
-            seen = current;
-            // SAFETY: see `unsafe impl Sync for Team`: the job of this generation is published
-            // and its closure outlives the caller's wait for `pending`.
-            let job = unsafe { *self.job.get() };
-            // SAFETY: as above.
-            self.claim(job.parts, unsafe { &*job.run });
-            self.pending.fetch_sub(1, Ordering::Release);
         }
     }
 
-    /// Runs the parts of the current job nobody has claimed yet, one at a time, in order: a
-    /// thread that finishes early takes more, so a slow core holds up the others by one part
-    /// at most.
-    fn claim(&self, parts: usize, run: &(dyn Fn(usize) + Sync)) {
+    /// Waits for a job of a generation after `seen`; `None` once the team is retired.
+    fn wait(&self, k: usize, seen: u64) -> Option<State> {
+        let started = Instant::now();
+        let mut spins = 0u32;
         loop {
-            let k = self.next.fetch_add(1, Ordering::Relaxed);
-            if k >= parts {
-                return;
+            if self.retired.load(Ordering::Acquire) {
+                return None;
             }
-            run(k);
+            let state = State(self.state.load(Ordering::Acquire));
+            if state.generation() != seen {
+                return Some(state);
+            }
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(64) || started.elapsed() < SPIN {
+                std::hint::spin_loop();
+                continue;
+            }
+            // Park, unless a job or the retirement arrived meanwhile; a caller that opens a
+            // job after this store sees `sleeping` and unparks us (both sides `SeqCst`).
+            self.sleeping[k].store(true, Ordering::SeqCst);
+            if State(self.state.load(Ordering::SeqCst)).generation() == seen
+                && !self.retired.load(Ordering::SeqCst)
+            {
+                std::thread::park();
+            }
+            self.sleeping[k].store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Joins the job of `state`'s generation if it is still open; true if joined.
+    fn join(&self, state: State) -> bool {
+        let mut current = state;
+        while current.open() && current.generation() == state.generation() {
+            match self.state.compare_exchange_weak(
+                current.0,
+                current.0 + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => current = State(now),
+            }
+        }
+        false
+    }
+
+    /// Runs the parts of `job` nobody has claimed yet, one at a time: a thread that finishes
+    /// early takes more, so a slow core holds up the others by one part at most. A part that
+    /// panics does not stop the others; the first panic is returned.
+    fn claim(&self, job: Job) -> Option<Box<dyn Any + Send>> {
+        let mut first = None;
+        loop {
+            let part = self.next.fetch_add(1, Ordering::Relaxed);
+            if part >= job.parts {
+                return first;
+            }
+            let ran = catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: the caller of `run` keeps the closure alive until every helper
+                // inside the job has left, and this thread is inside it (or is the caller).
+                unsafe { (job.call)(job.data, part) }
+            }));
+            if let Err(payload) = ran {
+                first.get_or_insert(payload);
+            }
         }
     }
 
     /// Runs parts `0..parts` of `run` on this thread and the helpers; returns when all are
-    /// done.
-    fn run(&self, parts: usize, run: &(dyn Fn(usize) + Sync)) {
-        let helpers = self.sleeping.len();
-        // SAFETY: only this caller (holding `busy`) writes the job, and every helper finished
-        // the previous one (`pending` was 0 when the previous caller returned). The lifetime
-        // is erased; the closure outlives the wait below.
-        unsafe {
-            *self.job.get() = Job {
-                run: std::mem::transmute::<
-                    *const (dyn Fn(usize) + Sync + '_),
-                    *const (dyn Fn(usize) + Sync + 'static),
-                >(run as *const _),
-                parts,
-            };
-        }
+    /// done, raising the first panic of any part once every helper has left the job. The
+    /// caller holds `busy`.
+    fn run<F: Fn(usize) + Sync>(&self, parts: usize, run: &F) {
+        let job = Job::new(run, parts);
+        // SAFETY: this caller holds `busy`, and the previous job is closed with no helper
+        // inside (its caller waited for that before returning), so nobody reads `job` now.
+        unsafe { *self.job.get() = job };
         self.next.store(0, Ordering::Relaxed);
-        self.pending.store(helpers, Ordering::Relaxed);
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        for (k, asleep) in self.sleeping.iter().enumerate() {
-            if asleep.swap(false, Ordering::SeqCst) {
-                threads[k].unpark();
+        let state = State(self.state.load(Ordering::Relaxed));
+        debug_assert!(!state.open() && state.users() == 0);
+        // Publishes the job and `next` to helpers that join (their `Acquire` exchange).
+        self.state.store(state.next().0, Ordering::SeqCst);
+        self.wake();
+        let mine = self.claim(job);
+        // Every part is claimed: close the job, so helpers that did not join never will, and
+        // wait for those inside to leave.
+        self.state.fetch_and(!State::OPEN, Ordering::SeqCst);
+        let mut spins = 0u32;
+        while State(self.state.load(Ordering::Acquire)).users() != 0 {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(1024) {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
             }
         }
-        drop(threads);
-        self.claim(parts, run);
-        while self.pending.load(Ordering::Acquire) != 0 {
-            std::hint::spin_loop();
+        let theirs = self.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(payload) = mine.or(theirs) {
+            resume_unwind(payload);
         }
     }
 
-    /// Tells the helpers to exit, once no caller is using the team (a caller holding `busy`
-    /// checked `retired` and published its job; its helpers finish it first).
+    /// Unparks the helpers that are parked or about to park.
+    fn wake(&self) {
+        let Some(threads) = self.threads.get() else {
+            return;
+        };
+        for (asleep, thread) in self.sleeping.iter().zip(threads) {
+            if asleep.swap(false, Ordering::SeqCst) {
+                thread.unpark();
+            }
+        }
+    }
+
+    /// Tells the helpers to exit. A caller still using the team finishes its job: helpers
+    /// inside it leave first, and the caller runs whatever parts remain.
     fn retire(&self) {
-        let _idle = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         self.retired.store(true, Ordering::SeqCst);
-        for t in self
-            .threads
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for t in self.threads.get().into_iter().flatten() {
             t.unpark();
         }
+    }
+
+    /// Takes the team for one job, if no other caller has it.
+    fn acquire(&self) -> Option<Busy<'_>> {
+        self.busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| Busy(&self.busy))
+    }
+
+    fn helpers(&self) -> usize {
+        self.threads.get().map_or(0, Vec::len)
+    }
+}
+
+/// The team held by one caller; released on drop, also while a panic unwinds.
+struct Busy<'a>(&'a AtomicBool);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -229,20 +367,20 @@ fn team() -> Arc<Team> {
 
 /// Runs `run(0)`, …, `run(parts − 1)`, spread over the team (at most [`get`] at a time), and
 /// returns when all are done. Without the team (one thread, or another caller using it) the
-/// parts run here, one after the other.
-pub(crate) fn split(parts: usize, run: &(dyn Fn(usize) + Sync)) {
+/// parts run here, one after the other. A panic in any part is raised here once every other
+/// part has finished.
+pub(crate) fn split<F: Fn(usize) + Sync>(parts: usize, run: &F) {
+    if parts <= 1 {
+        return (0..parts).for_each(run);
+    }
     let team = team();
-    let guard = match team.busy.try_lock() {
-        Ok(g) if parts > 1 && !team.sleeping.is_empty() && !team.retired.load(Ordering::SeqCst) => {
-            g
-        }
-        _ => {
-            (0..parts).for_each(run);
-            return;
-        }
-    };
-    team.run(parts, run);
-    drop(guard);
+    if team.helpers() == 0 || team.retired.load(Ordering::Acquire) {
+        return (0..parts).for_each(run);
+    }
+    match team.acquire() {
+        Some(_busy) => team.run(parts, run),
+        None => (0..parts).for_each(run),
+    }
 }
 
 #[cfg(test)]
