@@ -8,9 +8,12 @@
 
 use crate::aligned::Aligned;
 use crate::dot;
+use crate::epilogue::Finish;
 use crate::kernel::{self, MR, NR, Tile};
+pub use crate::mat::Mat;
+use crate::mat::{Out, Product};
 use crate::pack;
-use crate::simd::{self, Avx2Token, Isa};
+use crate::simd::{self, Isa};
 use std::cell::RefCell;
 
 /// Depth of one packed block.
@@ -23,71 +26,6 @@ const NC: usize = 1024;
 const PARALLEL_WORK: usize = 1 << 17;
 /// At most this many rows of C, a product skips packing (a forward pass of a few samples).
 const SMALL_M: usize = 4;
-
-/// A read-only strided matrix: element `(r, c)` is `data[r·rs + c·cs]`.
-#[derive(Clone, Copy, Debug)]
-pub struct Mat<'a> {
-    /// The elements.
-    pub data: &'a [f32],
-    /// Row stride.
-    pub rs: usize,
-    /// Column stride.
-    pub cs: usize,
-}
-
-impl<'a> Mat<'a> {
-    /// A row-major matrix with `cols` columns.
-    pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Mat {
-            data,
-            rs: cols,
-            cs: 1,
-        }
-    }
-
-    /// The transpose of a row-major matrix with `cols` columns.
-    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
-        Mat {
-            data,
-            rs: 1,
-            cs: cols,
-        }
-    }
-
-    pub(crate) fn at(&self, r: usize, c: usize) -> f32 {
-        self.data[r * self.rs + c * self.cs]
-    }
-
-    /// The same matrix without its first `by` rows.
-    fn skip_rows(self, by: usize) -> Self {
-        Mat {
-            data: &self.data[by * self.rs..],
-            ..self
-        }
-    }
-
-    /// The same matrix without its first `by` columns.
-    fn skip_cols(self, by: usize) -> Self {
-        Mat {
-            data: &self.data[by * self.cs..],
-            ..self
-        }
-    }
-}
-
-/// One product to compute: `C[m×n] (+)= A[m×k]·B[k×n]`, C with row stride `ldc`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Product<'a> {
-    pub(crate) m: usize,
-    pub(crate) n: usize,
-    pub(crate) k: usize,
-    pub(crate) a: Mat<'a>,
-    pub(crate) b: Mat<'a>,
-    pub(crate) ldc: usize,
-    pub(crate) accumulate: bool,
-    /// What each sum is multiplied by before it is stored (packed path only).
-    pub(crate) scale: f32,
-}
 
 thread_local! {
     /// Packing buffers, reused so that no product allocates after a thread's first.
@@ -141,10 +79,9 @@ pub fn gemm_on(
 /// given `descend` = (the weights W, with G's layout, and a learning rate), a step of plain
 /// gradient descent `W ← W − lr·G` folded into the product: each finished tile of sums is
 /// multiplied by −lr and added to W while it is in registers, and G is not stored. That is
-/// bit for bit what computing G and then `θ ← θ − lr·g` gives ([`crate::Sgd`]; values below
-/// 2⁻¹²⁶, which the kernels flush to zero, aside) when the product has one depth block
-/// (`k` ≤ 256); otherwise, and for products that do not run packed, G is stored and the step
-/// follows it.
+/// bit for bit what computing G and then `θ ← θ − lr·g` gives ([`crate::Sgd`]) when the
+/// product has one depth block (`k` ≤ 256); otherwise, and for products that do not run
+/// packed, G is stored and the step follows it.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_descend(
     m: usize,
@@ -187,10 +124,12 @@ type NoEpilogue = fn(usize, usize, &mut [f32], &mut [f32]);
 /// row of C (`c` = `C[row, col..col + c.len()]`, `d` the same stretch of D, which has C's
 /// layout, or empty when `d` is): as soon as a block of C (a few dozen rows, up to a few
 /// hundred columns) is complete, while it is still in the core's cache, the epilogue adds a
-/// bias, applies an activation or a derivative mask, and may write a second output to D. Every element of C passes through the epilogue exactly once, after its sum is
-/// complete. With AVX2 the epilogue is inlined into a function compiled for AVX2, so a loop
-/// over the stretch vectorizes eight lanes wide. The epilogue runs on the pool's threads,
-/// hence `Sync`.
+/// bias, applies an activation or a derivative mask, and may write a second output to D.
+/// Every element of C passes through the epilogue exactly once, after its sum is complete.
+/// With AVX2 the epilogue is inlined into a function compiled for AVX2, so a loop over the
+/// stretch vectorizes eight lanes wide. The epilogue runs on the kernel team's threads, hence
+/// `Sync`; if it panics on any of them, the other blocks still finish and the panic is raised
+/// here afterwards.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_then<E>(
     m: usize,
@@ -205,11 +144,6 @@ pub fn gemm_then<E>(
 ) where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    assert!(
-        d.is_empty() || m == 0 || n == 0 || d.len() >= (m - 1) * ldc + n,
-        "gemm: D holds {} values, too few for {m}×{n} with row stride {ldc}",
-        d.len()
-    );
     let p = Product {
         m,
         n,
@@ -231,6 +165,8 @@ where
     let Product {
         m, n, k, a, b, ldc, ..
     } = p;
+    // Checks C and D, so that every block below stays inside them.
+    let out = Out::new(c, d, m, n, ldc);
     if m == 0 || n == 0 {
         return;
     }
@@ -245,33 +181,22 @@ where
         "gemm: B holds {} values, too few for {k}×{n}",
         b.data.len()
     );
-    assert!(
-        c.len() >= (m - 1) * ldc + n && ldc >= n,
-        "gemm: C holds {} values, too few for {m}×{n} with row stride {ldc}",
-        c.len()
-    );
     let token = if isa == Isa::Avx2Fma {
         simd::avx2()
     } else {
         None
     };
-    let fin = Finish { token, epilogue };
+    let fin = Finish::new(token, epilogue);
     if k == 0 {
         for r in 0..m {
-            let row = &mut c[r * ldc..r * ldc + n];
             if !p.accumulate {
-                row.fill(0.0);
+                // SAFETY: row r's n values are inside C (checked by `Out::new`), and nothing
+                // else refers to them here.
+                unsafe { out.stretch(r, 0, n) }.0.fill(0.0);
             }
-            fin.rows(
-                r,
-                0,
-                1,
-                n,
-                row,
-                ldc,
-                d.get_mut(r * ldc..).unwrap_or_default(),
-            );
         }
+        // SAFETY: the whole product, on this thread alone.
+        unsafe { fin.rows(out, 0, 0, m, n) };
         return;
     }
     simd::record(if token.is_some() {
@@ -283,7 +208,8 @@ where
     let packed_only = p.scale != 1.0;
     let dot = dot::suits(&p) && !packed_only;
     if m <= SMALL_M && !dot && !packed_only && (b.rs == 1 || b.cs == 1) {
-        return small_m(&fin, p, c, d);
+        // SAFETY: the whole product, on this thread alone.
+        return unsafe { small_m(&fin, p, out) };
     }
     // Parts are whole tiles high or wide.
     let (tile_rows, tile_cols) = if dot { (dot::TR, dot::TC) } else { (MR, NR) };
@@ -293,9 +219,9 @@ where
         threads.min(m.div_ceil(tile_rows)),
     );
     if threads <= 1 || m * n * k < PARALLEL_WORK || by_cols.max(by_rows) <= 1 {
-        return part(dot, &fin, p, c, d, 0, 0);
+        // SAFETY: the whole product, on this thread alone.
+        return unsafe { part(dot, &fin, p, out, 0, 0) };
     }
-    let out = SendPtr(c.as_mut_ptr(), c.len(), d.as_mut_ptr(), d.len());
     let split = if by_cols >= by_rows {
         // Column blocks: each thread reads (and packs) its own part of B.
         Split::Columns(n.div_ceil(by_cols).div_ceil(tile_cols) * tile_cols)
@@ -307,105 +233,36 @@ where
         Split::Columns(width) => n.div_ceil(width),
         Split::Rows(height) => m.div_ceil(height),
     };
-    crate::threads::split(blocks, &|k| block(dot, &fin, p, out, split, k));
+    crate::threads::split(blocks, &|k| {
+        // SAFETY: blocks are disjoint rectangles of the product, each run once, and `c` and
+        // `d` stay borrowed here until `split` has returned, after every block.
+        unsafe { block(dot, &fin, p, out, split, k) }
+    });
 }
 
-/// One thread's part of a product: dot-product tiles or the packed kernel.
-fn part<E>(
+/// One thread's part of a product, `p` (rows `row0..` and columns `col0..` of the whole):
+/// dot-product tiles or the packed kernel.
+///
+/// # Safety
+/// The part's rectangle of `out` must be inside the product's output and written by no other
+/// thread until this returns.
+unsafe fn part<E>(
     dot: bool,
     fin: &Finish<'_, E>,
     p: Product<'_>,
-    c: &mut [f32],
-    d: &mut [f32],
+    out: Out,
     row0: usize,
     col0: usize,
 ) where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    if dot {
-        dot::serial(fin, p, c, d, row0, col0)
-    } else {
-        serial(fin, p, c, d, row0, col0)
-    }
-}
-
-/// The kernels' instruction set and the epilogue to run on finished rows.
-pub(crate) struct Finish<'e, E> {
-    pub(crate) token: Option<Avx2Token>,
-    epilogue: Option<&'e E>,
-}
-
-impl<E> Finish<'_, E>
-where
-    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
-{
-    /// Runs the epilogue on rows `row..row + rows`, columns `col..col + cols` of C, whose
-    /// first element is `c[0]` (and D's `d[0]`, when D is not empty).
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    pub(crate) fn rows(
-        &self,
-        row: usize,
-        col: usize,
-        rows: usize,
-        cols: usize,
-        c: &mut [f32],
-        ldc: usize,
-        d: &mut [f32],
-    ) {
-        let Some(epilogue) = self.epilogue else {
-            return;
-        };
-        match self.token {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the token proves AVX2 and FMA.
-            Some(_) => unsafe { epilogue_avx2(epilogue, row, col, rows, cols, c, ldc, d) },
-            _ => epilogue_body(epilogue, row, col, rows, cols, c, ldc, d),
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn epilogue_avx2<E>(
-    epilogue: &E,
-    row: usize,
-    col: usize,
-    rows: usize,
-    cols: usize,
-    c: &mut [f32],
-    ldc: usize,
-    d: &mut [f32],
-) where
-    E: Fn(usize, usize, &mut [f32], &mut [f32]),
-{
-    epilogue_body(epilogue, row, col, rows, cols, c, ldc, d)
-}
-
-/// The one body of the epilogue loop, inlined into each instruction set's wrapper.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn epilogue_body<E>(
-    epilogue: &E,
-    row: usize,
-    col: usize,
-    rows: usize,
-    cols: usize,
-    c: &mut [f32],
-    ldc: usize,
-    d: &mut [f32],
-) where
-    E: Fn(usize, usize, &mut [f32], &mut [f32]),
-{
-    for r in 0..rows {
-        let c_row = &mut c[r * ldc..r * ldc + cols];
-        let d_row = if d.is_empty() {
-            &mut []
+    // SAFETY: the caller's promise.
+    unsafe {
+        if dot {
+            dot::serial(fin, p, out, row0, col0)
         } else {
-            &mut d[r * ldc..r * ldc + cols]
-        };
-        epilogue(row + r, col, c_row, d_row);
+            serial(fin, p, out, row0, col0)
+        }
     }
 }
 
@@ -418,8 +275,11 @@ enum Split {
     Rows(usize),
 }
 
-/// Computes block `k` of C and D.
-fn block<E>(dot: bool, fin: &Finish<'_, E>, p: Product<'_>, out: SendPtr, split: Split, k: usize)
+/// Computes block `k` of the product: its rows or columns of C, and of D.
+///
+/// # Safety
+/// No other thread may write block `k` until this returns.
+unsafe fn block<E>(dot: bool, fin: &Finish<'_, E>, p: Product<'_>, out: Out, split: Split, k: usize)
 where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
@@ -443,46 +303,21 @@ where
             (part, lo, 0)
         }
     };
-    // Row blocks start at their first row; column blocks see all of C and write their columns.
-    let start = row0 * p.ldc;
-    // SAFETY: every block writes its own rows or columns of C and D, and `run` holds the
-    // borrows of C and D until `split` has returned, after every block.
-    let (c, d) = unsafe {
-        (
-            std::slice::from_raw_parts_mut(out.0.add(start), out.1 - start),
-            if out.3 == 0 {
-                &mut [][..]
-            } else {
-                std::slice::from_raw_parts_mut(out.2.add(start), out.3 - start)
-            },
-        )
-    };
-    self::part(dot, fin, part, c, d, row0, col0);
+    // SAFETY: the block is inside the product, and the caller's alone.
+    unsafe { self::part(dot, fin, part, out, row0, col0) }
 }
 
-/// C's and D's pointers and lengths, handed to the tasks that write their disjoint blocks.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32, usize, *mut f32, usize);
-// SAFETY: used only to hand disjoint blocks of two slices to the kernel team.
-unsafe impl Send for SendPtr {}
-// SAFETY: each block dereferences it only for its own rows or columns.
-unsafe impl Sync for SendPtr {}
-
-/// The packed product on one thread, writing C's columns `col0..col0 + p.n` (C's row 0 is the
-/// product's row `row0`, which the epilogue is told); each block of MC rows goes through the
-/// epilogue right after its last depth block.
-fn serial<E>(
-    fin: &Finish<'_, E>,
-    p: Product<'_>,
-    c: &mut [f32],
-    d: &mut [f32],
-    row0: usize,
-    col0: usize,
-) where
+/// The packed product on one thread: `p` is rows `row0..` and columns `col0..` of the whole
+/// product, written to `out` at those places; each block of MC rows goes through the epilogue
+/// right after its last depth block.
+///
+/// # Safety
+/// As for [`part`].
+unsafe fn serial<E>(fin: &Finish<'_, E>, p: Product<'_>, out: Out, row0: usize, col0: usize)
+where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    let _flush = simd::FlushSubnormals::new();
-    let (m, n, k, ldc) = (p.m, p.n, p.k, p.ldc);
+    let (m, n, k) = (p.m, p.n, p.k);
     PACK.with(|pack| {
         let (pa, pb) = &mut *pack.borrow_mut();
         pa.resize(MC.div_ceil(MR) * MR * KC);
@@ -501,11 +336,9 @@ fn serial<E>(
                     pack::pack_a(fin.token, pa, p.a, ic, mc, pc, kc);
                     for jr in (0..nc).step_by(NR) {
                         for ir in (0..mc).step_by(MR) {
-                            let (row, col) = (ic + ir, col0 + jc + jr);
-                            let at = row * ldc + col;
                             let tile = Tile {
-                                c: c[at..].as_mut_ptr(),
-                                ldc,
+                                c: out.at(row0 + ic + ir, col0 + jc + jr),
+                                ldc: out.ldc(),
                                 rows: MR.min(mc - ir),
                                 cols: NR.min(nc - jr),
                                 accumulate: p.accumulate || pc > 0,
@@ -513,8 +346,8 @@ fn serial<E>(
                             };
                             let (a_panel, b_panel) =
                                 (pa[ir * kc..].as_ptr(), pb[jr * kc..].as_ptr());
-                            // SAFETY: the panels hold kc·MR and kc·NR packed values, and C has
-                            // room for the tile at `at` (checked by `run`).
+                            // SAFETY: the panels hold kc·MR and kc·NR packed values (sized
+                            // above), and the tile is inside this part's rectangle.
                             unsafe {
                                 match fin.token {
                                     Some(t) => kernel::avx2(t, kc, a_panel, b_panel, tile),
@@ -525,9 +358,8 @@ fn serial<E>(
                     }
                     if last {
                         // The block's sums are complete: through the epilogue while in L2.
-                        let at = ic * ldc + col0 + jc;
-                        let d = d.get_mut(at..).unwrap_or_default();
-                        fin.rows(row0 + ic, col0 + jc, mc, nc, &mut c[at..], ldc, d);
+                        // SAFETY: inside this part's rectangle.
+                        unsafe { fin.rows(out, row0 + ic, col0 + jc, mc, nc) };
                     }
                 }
             }
@@ -537,11 +369,13 @@ fn serial<E>(
 
 /// A product with few rows, straight from the stored operands: dot products when B's columns
 /// are contiguous (a transposed weight matrix), row updates when its rows are.
-fn small_m<E>(fin: &Finish<'_, E>, p: Product<'_>, c: &mut [f32], d: &mut [f32])
+///
+/// # Safety
+/// The product's output must be this thread's alone until this returns.
+unsafe fn small_m<E>(fin: &Finish<'_, E>, p: Product<'_>, out: Out)
 where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    let _flush = simd::FlushSubnormals::new();
     PACK.with(|pack| {
         let (rows, _) = &mut *pack.borrow_mut();
         rows.resize(p.m * p.k);
@@ -552,28 +386,39 @@ where
         }
         match fin.token {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: the token proves AVX2 and FMA.
-            Some(_) => unsafe { small_m_avx2(rows, p, c) },
-            _ => small_m_body(rows, p, c),
+            // SAFETY: the token proves AVX2 and FMA; the output is the caller's promise.
+            Some(_) => unsafe { small_m_avx2(rows, p, out) },
+            // SAFETY: the output is the caller's promise.
+            _ => unsafe { small_m_body(rows, p, out) },
         }
     });
-    fin.rows(0, 0, p.m, p.n, c, p.ldc, d);
+    // SAFETY: the whole product, this thread's alone.
+    unsafe { fin.rows(out, 0, 0, p.m, p.n) };
 }
 
+/// [`small_m_body`] compiled for AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; the output as for [`small_m`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn small_m_avx2(rows: &[f32], p: Product<'_>, c: &mut [f32]) {
-    small_m_body(rows, p, c)
+unsafe fn small_m_avx2(rows: &[f32], p: Product<'_>, out: Out) {
+    // SAFETY: the caller's promise.
+    unsafe { small_m_body(rows, p, out) }
 }
 
 /// The one body of the small-m product, A's rows contiguous in `rows`; the compiler
 /// vectorizes it for the features enabled where it is inlined.
+///
+/// # Safety
+/// As for [`small_m`].
 #[inline(always)]
-fn small_m_body(rows: &[f32], p: Product<'_>, c: &mut [f32]) {
+unsafe fn small_m_body(rows: &[f32], p: Product<'_>, out: Out) {
     let (n, k, b) = (p.n, p.k, p.b);
     for r in 0..p.m {
         let row = &rows[r * k..(r + 1) * k];
-        let out = &mut c[r * p.ldc..r * p.ldc + n];
+        // SAFETY: row r of the product, inside C (checked by `Out::new`) and ours alone.
+        let (out, _) = unsafe { out.stretch(r, 0, n) };
         if b.rs == 1 {
             // Column q of B is contiguous: C[r, q] = ⟨A[r, :], B[:, q]⟩, eight partial sums.
             for (q, o) in out.iter_mut().enumerate() {

@@ -4,8 +4,8 @@
 //! `kc` groups of [`NR`] values (row `p` of the B panel); the kernel writes the top-left
 //! `mr×nr` corner of C at `c` with row stride `ldc`, each sum multiplied by `scale`, adding to
 //! it when `accumulate`.
-//! One `#[inline(always)]` body, generic over an 8-lane vector type, serves every ISA; the
-//! `#[target_feature]` wrapper is the only unsafe difference.
+//! One `#[inline(always)]` body, generic over an 8-lane vector type ([`Lanes`]), serves every
+//! ISA; the `#[target_feature]` wrapper is the only difference between them.
 
 use crate::simd::Avx2Token;
 
@@ -33,20 +33,40 @@ pub struct Tile {
 }
 
 /// Eight f32 lanes: what the kernels' one body is generic over.
+///
+/// A value of an implementing type is built only from a [`Lanes::Token`], which exists only
+/// where the CPU has the type's instructions, so arithmetic on values is safe; loads and
+/// stores through raw pointers are not, and say what they need.
 pub(crate) trait Lanes: Copy {
-    unsafe fn zero() -> Self;
-    unsafe fn splat(v: f32) -> Self;
-    unsafe fn load(p: *const f32) -> Self;
+    /// Proof that the CPU has the instructions.
+    type Token: Copy;
+    /// Eight zeros.
+    fn zero(t: Self::Token) -> Self;
+    /// Eight copies of `v`.
+    fn splat(t: Self::Token, v: f32) -> Self;
+    /// Eight values from `p`.
+    ///
+    /// # Safety
+    /// `p` must point to 8 readable floats.
+    unsafe fn load(t: Self::Token, p: *const f32) -> Self;
+    /// Writes the eight values to `p`.
+    ///
+    /// # Safety
+    /// `p` must point to 8 writable floats.
     unsafe fn store(self, p: *mut f32);
-    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
-    unsafe fn add(a: Self, b: Self) -> Self;
-    unsafe fn mul(a: Self, b: Self) -> Self;
-    /// Asks for the cache line holding `p` (a hint; nothing on the portable path).
+    /// `self·b + c`, fused where the ISA has it.
+    fn mul_add(self, b: Self, c: Self) -> Self;
+    /// `self + b`.
+    fn add(self, b: Self) -> Self;
+    /// `self·b`.
+    fn mul(self, b: Self) -> Self;
+    /// Asks for the cache line holding `p`: a hint that reads nothing and never faults, so
+    /// any address will do (nothing on the portable path).
     #[inline(always)]
-    unsafe fn prefetch(_p: *const f32) {}
+    fn prefetch(_t: Self::Token, _p: *const f32) {}
     /// The sum of the lanes, in one fixed order: `l + h` for the two halves, then
     /// `(s₀ + s₁) + (s₂ + s₃)`.
-    unsafe fn sum(self) -> f32;
+    fn sum(self) -> f32;
 }
 
 /// The portable lanes: a plain array the compiler vectorizes as it can.
@@ -54,42 +74,51 @@ pub(crate) trait Lanes: Copy {
 pub(crate) struct Portable([f32; 8]);
 
 impl Lanes for Portable {
-    unsafe fn zero() -> Self {
+    type Token = ();
+    #[inline(always)]
+    fn zero(_: ()) -> Self {
         Portable([0.0; 8])
     }
-    unsafe fn splat(v: f32) -> Self {
+    #[inline(always)]
+    fn splat(_: (), v: f32) -> Self {
         Portable([v; 8])
     }
-    unsafe fn load(p: *const f32) -> Self {
+    #[inline(always)]
+    unsafe fn load(_: (), p: *const f32) -> Self {
         // SAFETY: the caller guarantees 8 readable floats at `p`.
-        Portable(unsafe { std::ptr::read_unaligned(p as *const [f32; 8]) })
+        Portable(unsafe { std::ptr::read_unaligned(p.cast::<[f32; 8]>()) })
     }
+    #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
         // SAFETY: the caller guarantees 8 writable floats at `p`.
-        unsafe { std::ptr::write_unaligned(p as *mut [f32; 8], self.0) }
+        unsafe { std::ptr::write_unaligned(p.cast::<[f32; 8]>(), self.0) }
     }
-    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+    #[inline(always)]
+    fn mul_add(self, b: Self, c: Self) -> Self {
         let mut out = c.0;
-        for ((o, x), y) in out.iter_mut().zip(a.0).zip(b.0) {
+        for ((o, x), y) in out.iter_mut().zip(self.0).zip(b.0) {
             *o += x * y;
         }
         Portable(out)
     }
-    unsafe fn add(a: Self, b: Self) -> Self {
-        let mut out = a.0;
+    #[inline(always)]
+    fn add(self, b: Self) -> Self {
+        let mut out = self.0;
         for (o, y) in out.iter_mut().zip(b.0) {
             *o += y;
         }
         Portable(out)
     }
-    unsafe fn mul(a: Self, b: Self) -> Self {
-        let mut out = a.0;
+    #[inline(always)]
+    fn mul(self, b: Self) -> Self {
+        let mut out = self.0;
         for (o, y) in out.iter_mut().zip(b.0) {
             *o *= y;
         }
         Portable(out)
     }
-    unsafe fn sum(self) -> f32 {
+    #[inline(always)]
+    fn sum(self) -> f32 {
         let v = self.0;
         let s = [v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]];
         (s[0] + s[1]) + (s[2] + s[3])
@@ -98,49 +127,62 @@ impl Lanes for Portable {
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2 {
+    use crate::simd::Avx2Token;
     use std::arch::x86_64::*;
 
-    /// Eight lanes in an AVX register.
+    /// Eight lanes in an AVX register. The field is private: a value is made only from an
+    /// [`Avx2Token`] or from other values, so where one exists the CPU has AVX2 and FMA, which
+    /// is what every `unsafe` block below relies on.
     #[derive(Clone, Copy)]
-    pub(crate) struct Avx2(pub __m256);
+    pub(crate) struct Avx2(__m256);
 
     impl super::Lanes for Avx2 {
+        type Token = Avx2Token;
         #[inline(always)]
-        unsafe fn zero() -> Self {
-            unsafe { Avx2(_mm256_setzero_ps()) }
+        fn zero(_: Avx2Token) -> Self {
+            // SAFETY: the token proves AVX.
+            Avx2(unsafe { _mm256_setzero_ps() })
         }
         #[inline(always)]
-        unsafe fn splat(v: f32) -> Self {
-            unsafe { Avx2(_mm256_set1_ps(v)) }
+        fn splat(_: Avx2Token, v: f32) -> Self {
+            // SAFETY: the token proves AVX.
+            Avx2(unsafe { _mm256_set1_ps(v) })
         }
         #[inline(always)]
-        unsafe fn load(p: *const f32) -> Self {
-            // SAFETY: the caller guarantees 8 readable floats at `p`.
-            unsafe { Avx2(_mm256_loadu_ps(p)) }
+        unsafe fn load(_: Avx2Token, p: *const f32) -> Self {
+            // SAFETY: the token proves AVX; the caller guarantees 8 readable floats at `p`.
+            Avx2(unsafe { _mm256_loadu_ps(p) })
         }
         #[inline(always)]
         unsafe fn store(self, p: *mut f32) {
-            // SAFETY: the caller guarantees 8 writable floats at `p`.
+            // SAFETY: `self` exists, so the CPU has AVX; the caller guarantees 8 writable
+            // floats at `p`.
             unsafe { _mm256_storeu_ps(p, self.0) }
         }
         #[inline(always)]
-        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
-            unsafe { Avx2(_mm256_fmadd_ps(a.0, b.0, c.0)) }
+        fn mul_add(self, b: Self, c: Self) -> Self {
+            // SAFETY: `self` exists, so the CPU has FMA.
+            Avx2(unsafe { _mm256_fmadd_ps(self.0, b.0, c.0) })
         }
         #[inline(always)]
-        unsafe fn add(a: Self, b: Self) -> Self {
-            unsafe { Avx2(_mm256_add_ps(a.0, b.0)) }
+        fn add(self, b: Self) -> Self {
+            // SAFETY: `self` exists, so the CPU has AVX.
+            Avx2(unsafe { _mm256_add_ps(self.0, b.0) })
         }
         #[inline(always)]
-        unsafe fn mul(a: Self, b: Self) -> Self {
-            unsafe { Avx2(_mm256_mul_ps(a.0, b.0)) }
+        fn mul(self, b: Self) -> Self {
+            // SAFETY: `self` exists, so the CPU has AVX.
+            Avx2(unsafe { _mm256_mul_ps(self.0, b.0) })
         }
         #[inline(always)]
-        unsafe fn prefetch(p: *const f32) {
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+        fn prefetch(_: Avx2Token, p: *const f32) {
+            // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not
+            // fault, whatever the address; SSE is part of x86-64.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
         }
         #[inline(always)]
-        unsafe fn sum(self) -> f32 {
+        fn sum(self) -> f32 {
+            // SAFETY: `self` exists, so the CPU has AVX (and SSE3, which it implies).
             unsafe {
                 let s = _mm_add_ps(
                     _mm256_castps256_ps128(self.0),
@@ -157,58 +199,67 @@ pub(crate) mod avx2 {
 /// The one kernel body.
 ///
 /// # Safety
-/// `a` must hold `kc·MR` floats, `b` `kc·NR`, and the tile must be writable.
+/// `a` must hold `kc·MR` readable floats, `b` `kc·NR`, and the tile's `rows×cols` corner of C
+/// must be writable and written by no other thread meanwhile.
 #[inline(always)]
-unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
-    unsafe {
-        if tile.accumulate {
-            // C's lines are read at the end: ask for them now, while the sums run.
-            for r in 0..tile.rows {
-                V::prefetch(tile.c.add(r * tile.ldc));
-            }
+unsafe fn body<V: Lanes>(t: V::Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+    if tile.accumulate {
+        // C's lines are read at the end: ask for them now, while the sums run.
+        for r in 0..tile.rows {
+            V::prefetch(t, tile.c.wrapping_add(r * tile.ldc));
         }
-        let mut acc = [[V::zero(); 2]; MR];
-        for p in 0..kc {
-            let b0 = V::load(b.add(p * NR));
-            let b1 = V::load(b.add(p * NR + 8));
-            for (r, row) in acc.iter_mut().enumerate() {
-                let a_r = V::splat(*a.add(p * MR + r));
-                row[0] = V::mul_add(a_r, b0, row[0]);
-                row[1] = V::mul_add(a_r, b1, row[1]);
-            }
+    }
+    let mut acc = [[V::zero(t); 2]; MR];
+    for p in 0..kc {
+        // SAFETY: p < kc, and B holds kc rows of NR = 16 values.
+        let (b0, b1) = unsafe { (V::load(t, b.add(p * NR)), V::load(t, b.add(p * NR + 8))) };
+        for (r, row) in acc.iter_mut().enumerate() {
+            // SAFETY: p < kc and r < MR, and A holds kc columns of MR values.
+            let a_r = V::splat(t, unsafe { *a.add(p * MR + r) });
+            row[0] = a_r.mul_add(b0, row[0]);
+            row[1] = a_r.mul_add(b1, row[1]);
         }
-        if tile.rows == MR && tile.cols == NR {
-            // A whole tile: straight from the registers to C.
-            let scale = V::splat(tile.scale);
-            for (r, row) in acc.iter().enumerate() {
-                let out = tile.c.add(r * tile.ldc);
-                let (mut lo, mut hi) = (row[0], row[1]);
-                if tile.scale != 1.0 {
-                    (lo, hi) = (V::mul(lo, scale), V::mul(hi, scale));
-                }
+    }
+    let scale = V::splat(t, tile.scale);
+    if tile.rows == MR && tile.cols == NR {
+        // A whole tile: straight from the registers to C.
+        for (r, row) in acc.iter().enumerate() {
+            let out = tile.c.wrapping_add(r * tile.ldc);
+            let (mut lo, mut hi) = (row[0], row[1]);
+            if tile.scale != 1.0 {
+                (lo, hi) = (lo.mul(scale), hi.mul(scale));
+            }
+            // SAFETY: the tile is whole, so row r of C has NR = 16 writable values at `out`,
+            // this call's alone.
+            unsafe {
                 if tile.accumulate {
-                    lo = V::add(lo, V::load(out));
-                    hi = V::add(hi, V::load(out.add(8)));
+                    lo = lo.add(V::load(t, out));
+                    hi = hi.add(V::load(t, out.add(8)));
                 }
                 lo.store(out);
                 hi.store(out.add(8));
             }
-            return;
         }
-        let mut block = [[0f32; NR]; MR];
-        for (r, row) in acc.iter().enumerate() {
+        return;
+    }
+    let mut block = [[0f32; NR]; MR];
+    for (r, row) in acc.iter().enumerate() {
+        // SAFETY: each row of `block` holds NR = 16 floats.
+        unsafe {
             row[0].store(block[r].as_mut_ptr());
             row[1].store(block[r].as_mut_ptr().add(8));
         }
-        for (r, values) in block.iter().enumerate().take(tile.rows) {
-            let out = tile.c.add(r * tile.ldc);
-            for (j, v) in values.iter().enumerate().take(tile.cols) {
-                let slot = out.add(j);
-                let v = if tile.scale != 1.0 {
-                    v * tile.scale
-                } else {
-                    *v
-                };
+    }
+    for (r, values) in block.iter().enumerate().take(tile.rows) {
+        for (j, v) in values.iter().enumerate().take(tile.cols) {
+            let v = if tile.scale != 1.0 {
+                v * tile.scale
+            } else {
+                *v
+            };
+            // SAFETY: r < rows and j < cols: inside the tile's corner, this call's alone.
+            unsafe {
+                let slot = tile.c.add(r * tile.ldc + j);
                 *slot = if tile.accumulate { *slot + v } else { v };
             }
         }
@@ -218,27 +269,35 @@ unsafe fn body<V: Lanes>(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
 /// The portable microkernel.
 ///
 /// # Safety
-/// As for the kernel contract in the module documentation.
+/// As for the kernel contract in the module documentation: `a` holds `kc·MR` floats, `b`
+/// `kc·NR`, and the tile's corner of C is writable and written by no other thread meanwhile.
 pub unsafe fn portable(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
-    unsafe { body::<Portable>(kc, a, b, tile) }
+    // SAFETY: the caller's promise is the body's.
+    unsafe { body::<Portable>((), kc, a, b, tile) }
 }
 
 /// The AVX2+FMA microkernel; the token proves the CPU has the features.
 ///
 /// # Safety
-/// As for the kernel contract in the module documentation.
+/// As for [`portable`].
 #[cfg(target_arch = "x86_64")]
-pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+pub unsafe fn avx2(t: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn inner(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
-        unsafe { body::<avx2::Avx2>(kc, a, b, tile) }
+    unsafe fn inner(t: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+        // SAFETY: the caller's promise is the body's.
+        unsafe { body::<avx2::Avx2>(t, kc, a, b, tile) }
     }
-    // SAFETY: the token exists only where AVX2 and FMA were detected.
-    unsafe { inner(kc, a, b, tile) }
+    // SAFETY: the token exists only where AVX2 and FMA were detected; the operands are the
+    // caller's promise.
+    unsafe { inner(t, kc, a, b, tile) }
 }
 
 /// A stand-in on other architectures, where no token can exist.
+///
+/// # Safety
+/// As for [`portable`].
 #[cfg(not(target_arch = "x86_64"))]
 pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+    // SAFETY: the caller's promise is the portable kernel's.
     unsafe { portable(kc, a, b, tile) }
 }

@@ -23,6 +23,8 @@
 //! assert!(net.loss(&xs, &labels) < before);
 //! ```
 #![warn(missing_docs)]
+// Every `unsafe` block names the invariant it relies on.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod aligned;
 pub mod checkpoint;
@@ -31,9 +33,11 @@ pub mod dataset;
 mod dot;
 #[cfg(feature = "driver")]
 pub mod driver;
+mod epilogue;
 pub mod gemm;
 pub mod init;
 mod kernel;
+mod mat;
 pub mod optim;
 mod pack;
 pub mod params;

@@ -30,7 +30,7 @@ pub(crate) fn pack_a(
             // transpose, 8 depths at a time with AVX2.
             let done = match token {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: the token proves AVX2.
+                // SAFETY: the token proves AVX2, the only requirement of calling it.
                 Some(_) if rows == MR => unsafe {
                     transpose_rows(&a.data[first * a.rs + pc..], a.rs, kc, panel)
                 },
@@ -107,7 +107,7 @@ pub(crate) fn pack_b(
             // panel is their transpose, 8×8 blocks at a time with AVX2.
             let done = match token {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: the token proves AVX2; `transpose_runs` reads only within `src`.
+                // SAFETY: the token proves AVX2, the only requirement of calling it.
                 Some(_) => unsafe {
                     transpose_runs(&b.data[first * b.cs + pc..], b.cs, cols, kc, panel)
                 },
@@ -130,9 +130,6 @@ pub(crate) fn pack_b(
 }
 
 /// The 8×8 transpose of eight rows of eight lanes.
-///
-/// # Safety
-/// The CPU must have AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
@@ -169,18 +166,9 @@ fn transpose8(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 
 /// Transposes the first `kc − kc % 8` values of the 16 runs of a B panel (run `j` at
 /// `src[j·cs..]`) into the panel (`panel[p·NR + j]`), 8×8 blocks at a time; returns how many
 /// depths it did (0 when the panel has fewer than NR columns, left to the scalar loop).
-///
-/// # Safety
-/// The CPU must have AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn transpose_runs(
-    src: &[f32],
-    cs: usize,
-    cols: usize,
-    kc: usize,
-    panel: &mut [f32],
-) -> usize {
+fn transpose_runs(src: &[f32], cs: usize, cols: usize, kc: usize, panel: &mut [f32]) -> usize {
     use std::arch::x86_64::*;
     if cols != NR {
         return 0;
@@ -189,15 +177,14 @@ unsafe fn transpose_runs(
     assert!(src.len() >= (NR - 1) * cs + kc && panel.len() >= kc * NR);
     for p0 in (0..full).step_by(8) {
         for j0 in [0, 8] {
-            // SAFETY: runs j0..j0+8 hold values p0..p0+8 and the panel rows p0..p0+8 (both
-            // asserted above).
-            unsafe {
-                let rows =
-                    std::array::from_fn(|j| _mm256_loadu_ps(src.as_ptr().add((j0 + j) * cs + p0)));
-                let out = panel.as_mut_ptr().add(p0 * NR + j0);
-                for (p, v) in transpose8(rows).into_iter().enumerate() {
-                    _mm256_storeu_ps(out.add(p * NR), v);
-                }
+            let rows = std::array::from_fn(|j| {
+                // SAFETY: the CPU has AVX2 (this function's feature), and run j0 + j holds
+                // values p0..p0+8 (asserted above).
+                unsafe { _mm256_loadu_ps(src.as_ptr().add((j0 + j) * cs + p0)) }
+            });
+            for (p, v) in transpose8(rows).into_iter().enumerate() {
+                // SAFETY: the panel holds depth p0 + p's NR values (asserted above).
+                unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add((p0 + p) * NR + j0), v) };
             }
         }
     }
@@ -208,36 +195,35 @@ unsafe fn transpose_runs(
 /// `src[r·rs..]`) into the panel (`panel[p·MR + r]`), 8×8 blocks with two zero rows; each
 /// store writes 8 lanes at `p·MR`, the last two overwritten by the next depth's store, except
 /// at the panel's last depth, which is stored through a buffer. Returns the depths done.
-///
-/// # Safety
-/// The CPU must have AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn transpose_rows(src: &[f32], rs: usize, kc: usize, panel: &mut [f32]) -> usize {
+fn transpose_rows(src: &[f32], rs: usize, kc: usize, panel: &mut [f32]) -> usize {
     use std::arch::x86_64::*;
     let full = kc - kc % 8;
     assert!(src.len() >= (MR - 1) * rs + kc && panel.len() >= kc * MR);
     for p0 in (0..full).step_by(8) {
-        // SAFETY: rows 0..MR hold values p0..p0+8, and the panel holds depths p0..p0+8 (both
-        // asserted above); the 8-lane store at depth p ends at (p+1)·MR + 2 ≤ kc·MR unless p is
-        // the panel's last depth, which goes through `last`.
-        unsafe {
-            let rows = std::array::from_fn(|r| {
+        let rows = std::array::from_fn(|r| {
+            // SAFETY: the CPU has AVX2 (this function's feature), and row r < MR holds values
+            // p0..p0+8 (asserted above).
+            unsafe {
                 if r < MR {
                     _mm256_loadu_ps(src.as_ptr().add(r * rs + p0))
                 } else {
                     _mm256_setzero_ps()
                 }
-            });
-            for (p, v) in transpose8(rows).into_iter().enumerate() {
-                let depth = p0 + p;
-                if depth + 1 < kc {
-                    _mm256_storeu_ps(panel.as_mut_ptr().add(depth * MR), v);
-                } else {
-                    let mut last = [0.0f32; 8];
-                    _mm256_storeu_ps(last.as_mut_ptr(), v);
-                    panel[depth * MR..(depth + 1) * MR].copy_from_slice(&last[..MR]);
-                }
+            }
+        });
+        for (p, v) in transpose8(rows).into_iter().enumerate() {
+            let depth = p0 + p;
+            if depth + 1 < kc {
+                // SAFETY: the 8-lane store at depth p ends at (depth + 1)·MR + 2 ≤ kc·MR,
+                // inside the panel (asserted above), since depth + 1 < kc.
+                unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add(depth * MR), v) };
+            } else {
+                let mut last = [0.0f32; 8];
+                // SAFETY: `last` holds 8 floats.
+                unsafe { _mm256_storeu_ps(last.as_mut_ptr(), v) };
+                panel[depth * MR..(depth + 1) * MR].copy_from_slice(&last[..MR]);
             }
         }
     }

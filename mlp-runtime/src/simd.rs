@@ -73,49 +73,6 @@ pub fn kernels_run() -> Vec<Isa> {
         .collect()
 }
 
-/// While alive, the current thread flushes subnormal floats to zero (x86 MXCSR FTZ and DAZ);
-/// dropping it restores the caller's mode. Subnormal operands slow FMA down by orders of
-/// magnitude, and a late training step has plenty of them (`softmax − onehot` of confident
-/// predictions); values below 1.2e-38 contribute nothing a trainer can use.
-pub struct FlushSubnormals {
-    #[cfg(target_arch = "x86_64")]
-    saved: u32,
-}
-
-impl FlushSubnormals {
-    /// Switches flushing on for this thread until the guard drops.
-    #[allow(deprecated)]
-    pub fn new() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
-            // SAFETY: reading and writing MXCSR only changes this thread's float mode.
-            let saved = unsafe { _mm_getcsr() };
-            unsafe { _mm_setcsr(saved | 0x8040) };
-            FlushSubnormals { saved }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        FlushSubnormals {}
-    }
-}
-
-impl Default for FlushSubnormals {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for FlushSubnormals {
-    #[allow(deprecated)]
-    fn drop(&mut self) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            // SAFETY: restores the mode saved by `new` on this same thread.
-            unsafe { std::arch::x86_64::_mm_setcsr(self.saved) };
-        }
-    }
-}
-
 /// Runs `f` compiled for AVX2 and FMA when this process uses them ([`isa`]), else as it is:
 /// the one body of an elementwise kernel, for both instruction sets. Pass the closure with
 /// `#[inline(always)]` so that its loops are compiled inside the AVX2 function.
