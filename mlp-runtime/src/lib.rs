@@ -26,6 +26,7 @@
 
 mod aligned;
 pub mod checkpoint;
+mod csv;
 pub mod data;
 pub mod dataset;
 mod dot;
