@@ -36,6 +36,7 @@ pub mod gemm;
 pub mod init;
 mod kernel;
 pub mod optim;
+pub mod options;
 mod pack;
 pub mod params;
 pub mod scalar;
