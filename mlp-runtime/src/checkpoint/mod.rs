@@ -5,15 +5,25 @@
 //!
 //! A training checkpoint adds the optimizer's buffers as `optimizer.<name>` tensors (one value
 //! per parameter, flat) and the epoch and step in the metadata; PyTorch users drop those keys.
-//! Loading checks every tensor's name, shape and dtype against the network and reports each
-//! mismatch by name. Writing is atomic: a temporary file in the same folder, fsync, rename,
-//! fsync of the folder, so that a crash leaves the old checkpoint or the new one, never half.
+//! The metadata also holds the network (`mlp.spec`) and the preprocessing of its inputs
+//! ([`Preprocessing`]). Loading reads the header first and no more than it promises, checks
+//! the network against `mlp.spec` when the file has it, every tensor's name, shape and dtype
+//! against the network, every value for being finite, and every optimizer buffer's length
+//! against the parameters, and reports each problem by name. Writing is atomic: a temporary
+//! file in the same folder, fsync, rename, fsync of the folder, so that a crash leaves the old
+//! checkpoint or the new one, never half; the temporary files of writes that were killed are
+//! removed by the next write.
 
+mod meta;
+mod read;
+mod write;
+
+pub use write::write_atomically;
+
+use crate::dataset::Preprocessing;
 use crate::optim::State;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
-use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One parameter tensor as a PyTorch state_dict names and shapes it.
@@ -30,8 +40,8 @@ pub struct Tensor {
 pub struct CheckpointError {
     /// The file.
     pub path: PathBuf,
-    /// One line per problem (a missing or unexpected tensor, a wrong shape or dtype, an I/O or
-    /// format error).
+    /// One line per problem (a missing or unexpected tensor, a wrong shape or dtype, a value
+    /// that is not finite, another network, an I/O or format error).
     pub problems: Vec<String>,
 }
 
@@ -64,8 +74,8 @@ pub struct Training {
     pub optimizer: State,
 }
 
-/// A checkpoint read back: the parameters in state_dict order, and the training state if it
-/// was saved.
+/// A checkpoint read back: the parameters in state_dict order, the training state if it was
+/// saved, and what the metadata says.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Loaded {
     /// The parameters, flat, in the order of the layout.
@@ -74,25 +84,37 @@ pub struct Loaded {
     pub training: Option<Training>,
     /// The network the file says it holds (`mlp.spec` in the metadata), if it says.
     pub spec: Option<String>,
+    /// How the network's inputs were preprocessed in training (none for a file that does not
+    /// say).
+    pub preprocessing: Preprocessing,
 }
 
 fn bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// Writes `params` (laid out as `layout`, flat) and, if given, the training state to `path`,
-/// atomically.
+/// Values in a layout: the sum of its tensors' sizes.
+fn total(layout: &[Tensor]) -> usize {
+    layout
+        .iter()
+        .map(|t| t.shape.iter().product::<usize>())
+        .sum()
+}
+
+/// Writes `params` (laid out as `layout`, flat), the preprocessing and, if given, the training
+/// state to `path`, atomically.
+///
+/// # Panics
+/// If `params` is not as long as the layout (generated code never calls it so).
 pub fn save(
     path: &Path,
     layout: &[Tensor],
     spec: &str,
     params: &[f32],
     training: Option<&Training>,
+    preprocessing: &Preprocessing,
 ) -> Result<(), CheckpointError> {
-    let total: usize = layout
-        .iter()
-        .map(|t| t.shape.iter().product::<usize>())
-        .sum();
+    let total = total(layout);
     assert_eq!(
         params.len(),
         total,
@@ -110,13 +132,7 @@ pub fn save(
         ));
         at += n;
     }
-    let mut metadata = HashMap::from([
-        ("format".to_string(), "pt".to_string()),
-        ("mlp.spec".to_string(), spec.to_string()),
-    ]);
     if let Some(tr) = training {
-        metadata.insert("mlp.epoch".into(), tr.epoch.to_string());
-        metadata.insert("mlp.optimizer.step".into(), tr.optimizer.step.to_string());
         for (name, values) in &tr.optimizer.buffers {
             owned.push((
                 format!("optimizer.{name}"),
@@ -125,6 +141,7 @@ pub fn save(
             ));
         }
     }
+    let metadata = meta::write(spec, training, preprocessing);
     let views: Vec<(String, TensorView<'_>)> = owned
         .iter()
         .map(|(name, shape, data)| {
@@ -138,109 +155,30 @@ pub fn save(
     write_atomically(path, &buffer)
 }
 
-/// Writes `data` to a temporary file beside `path`, syncs it, renames it over `path` and syncs
-/// the folder.
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), CheckpointError> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| error(path, "the path names no file"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = folder.join(tmp_name);
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        // The rename is durable once the folder is synced (not possible on every platform).
-        if let Ok(dir) = std::fs::File::open(&folder) {
-            let _ = dir.sync_all();
-        }
-        Ok::<(), std::io::Error>(())
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        error(path, format!("cannot write: {e}"))
-    })
-}
-
-/// Reads a checkpoint for a network laid out as `layout`. Every tensor of the layout must be
-/// present as F32 with its shape; anything else (apart from `optimizer.*` tensors) is reported.
-pub fn load(path: &Path, layout: &[Tensor]) -> Result<Loaded, CheckpointError> {
-    let buffer = std::fs::read(path).map_err(|e| error(path, format!("cannot read: {e}")))?;
+/// Reads a checkpoint for network `spec` laid out as `layout`. A file that names another
+/// network in `mlp.spec` is refused, naming both; a file without `mlp.spec` (written by
+/// PyTorch) is read. Every tensor of the layout must be present as F32 with its shape and
+/// finite values; `optimizer.*` tensors must be flat, finite and as long as the parameters;
+/// anything else is reported.
+pub fn load(path: &Path, layout: &[Tensor], spec: &str) -> Result<Loaded, CheckpointError> {
+    let buffer = read::read(path)?;
     let file = SafeTensors::deserialize(&buffer)
         .map_err(|e| error(path, format!("not a safetensors file: {e}")))?;
     let (_, header) = SafeTensors::read_metadata(&buffer)
         .map_err(|e| error(path, format!("not a safetensors file: {e}")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let mut problems = Vec::new();
-    let mut params = Vec::new();
-    for t in layout {
-        match file.tensor(t.name) {
-            Err(_) => problems.push(format!(
-                "`{}` is missing (expected shape {:?})",
-                t.name, t.shape
-            )),
-            Ok(view) => {
-                if view.dtype() != Dtype::F32 {
-                    problems.push(format!("`{}` is {:?}, expected F32", t.name, view.dtype()));
-                } else if view.shape() != t.shape {
-                    problems.push(format!(
-                        "`{}` has shape {:?}, expected {:?}",
-                        t.name,
-                        view.shape(),
-                        t.shape
-                    ));
-                } else {
-                    params.extend(floats(view.data()));
-                }
-            }
-        }
+    let stored = metadata.get("mlp.spec").cloned();
+    if let Some(stored) = stored.as_ref().filter(|s| *s != spec) {
+        problems.push(format!("it holds the network `{stored}`, not `{spec}`"));
     }
-    let mut buffers = Vec::new();
-    let mut names = file.names();
-    names.sort();
-    for name in names {
-        if let Some(buffer) = name.strip_prefix("optimizer.") {
-            let view = file.tensor(name).expect("listed");
-            if view.dtype() != Dtype::F32 || view.shape().len() != 1 {
-                problems.push(format!("`{name}` must be a flat F32 tensor"));
-            } else {
-                buffers.push((buffer.to_string(), floats(view.data()).collect()));
-            }
-        } else if !layout.iter().any(|t| t.name == name) {
-            problems.push(format!("unexpected tensor `{name}`"));
-        }
-    }
-    let number = |key: &str| -> Option<Result<u64, String>> {
-        metadata.get(key).map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| format!("metadata `{key}` is `{v}`, not a count"))
-        })
-    };
-    let training = match (number("mlp.epoch"), number("mlp.optimizer.step")) {
-        (Some(Ok(epoch)), Some(Ok(step))) => Some(Training {
-            epoch,
-            optimizer: State { step, buffers },
-        }),
-        (Some(Err(e)), _) | (_, Some(Err(e))) => {
-            problems.push(e);
-            None
-        }
-        (None, None) if buffers.is_empty() => None,
-        _ => {
-            problems.push(
-                "a training checkpoint needs both `mlp.epoch` and `mlp.optimizer.step`".into(),
-            );
-            None
-        }
-    };
+    let params = parameters(&file, layout, &mut problems);
+    let buffers = buffers(&file, layout, &mut problems);
+    let training = meta::training(&metadata, buffers, &mut problems);
+    let inputs = layout
+        .first()
+        .map_or(0, |t| t.shape.last().copied().unwrap_or(0));
+    let preprocessing = meta::preprocessing(&metadata, inputs, &mut problems);
     if !problems.is_empty() {
         return Err(CheckpointError {
             path: path.to_path_buf(),
@@ -250,8 +188,87 @@ pub fn load(path: &Path, layout: &[Tensor]) -> Result<Loaded, CheckpointError> {
     Ok(Loaded {
         params,
         training,
-        spec: metadata.get("mlp.spec").cloned(),
+        spec: stored,
+        preprocessing,
     })
+}
+
+/// The parameters of `layout` in `file`, each tensor checked.
+fn parameters(file: &SafeTensors<'_>, layout: &[Tensor], problems: &mut Vec<String>) -> Vec<f32> {
+    let mut params = Vec::new();
+    for t in layout {
+        let view = match file.tensor(t.name) {
+            Ok(view) => view,
+            Err(_) => {
+                problems.push(format!(
+                    "`{}` is missing (expected shape {:?})",
+                    t.name, t.shape
+                ));
+                continue;
+            }
+        };
+        if view.dtype() != Dtype::F32 {
+            problems.push(format!("`{}` is {:?}, expected F32", t.name, view.dtype()));
+        } else if view.shape() != t.shape {
+            problems.push(format!(
+                "`{}` has shape {:?}, expected {:?}",
+                t.name,
+                view.shape(),
+                t.shape
+            ));
+        } else {
+            let at = params.len();
+            params.extend(floats(view.data()));
+            finite(t.name, &params[at..], problems);
+        }
+    }
+    params
+}
+
+/// The optimizer buffers in `file` (`optimizer.NAME` → `NAME`), each checked; other tensors
+/// that are not in `layout` are reported.
+fn buffers(
+    file: &SafeTensors<'_>,
+    layout: &[Tensor],
+    problems: &mut Vec<String>,
+) -> Vec<(String, Vec<f32>)> {
+    let params = total(layout);
+    let mut buffers = Vec::new();
+    let mut names = file.names();
+    names.sort();
+    for name in names {
+        let Some(buffer) = name.strip_prefix("optimizer.") else {
+            if !layout.iter().any(|t| t.name == name) {
+                problems.push(format!("unexpected tensor `{name}`"));
+            }
+            continue;
+        };
+        let view = file.tensor(name).expect("listed");
+        if view.dtype() != Dtype::F32 || view.shape().len() != 1 {
+            problems.push(format!("`{name}` must be a flat F32 tensor"));
+        } else if view.shape()[0] != params {
+            problems.push(format!(
+                "`{name}` has {} values, the network has {params} parameters",
+                view.shape()[0]
+            ));
+        } else {
+            let values: Vec<f32> = floats(view.data()).collect();
+            finite(name, &values, problems);
+            buffers.push((buffer.to_string(), values));
+        }
+    }
+    buffers
+}
+
+/// Reports the first value of tensor `name` that is not finite.
+fn finite(name: &str, values: &[f32], problems: &mut Vec<String>) {
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        let bad = values.iter().filter(|v| !v.is_finite()).count();
+        problems.push(format!(
+            "`{name}` holds {bad} values that are not finite (value {k} is {})",
+            values[k]
+        ));
+    }
 }
 
 fn floats(data: &[u8]) -> impl Iterator<Item = f32> + '_ {

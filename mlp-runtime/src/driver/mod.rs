@@ -1,117 +1,29 @@
 //! The command line of a compiled trainer: what `mlp train` builds for a spec and runs
 //! (`train`, `eval`, `predict`). A trainer's `main` is `mlp_runtime::driver::main::<Net>()`.
 //! Needs the `driver` feature.
+//!
+//! Every option is checked before any work starts ([`crate::options`]); a checkpoint carries
+//! the preprocessing of training, which `eval`, `predict` and a resumed `train` apply; Ctrl-C
+//! stops a run after its current step with a checkpoint; a run that diverges stops with the
+//! last good checkpoint kept.
+
+mod args;
 
 use crate::Init;
-use crate::data::read_mnist;
-use crate::dataset::{CsvTargets, Dataset, LabelColumn, read_csv};
+use crate::data::{DataError, read_mnist};
+use crate::dataset::{CsvOptions, CsvTargets, Dataset, LabelColumn, Preprocessing, read_csv_with};
 use crate::optim::Choice;
-use crate::train::{self, Config, Model, Schedule, Stop};
-use clap::{Args, Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use crate::options;
+use crate::train::{self, Config, EpochReport, Model, Schedule, Stop};
+use args::{Cli, Command, DataArgs, TrainArgs};
+use clap::Parser;
+use std::ffi::OsString;
+use std::path::Path;
 use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(about = "A trainer compiled by mlp for one network")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Train on a dataset; write a checkpoint after each epoch.
-    Train(TrainArgs),
-    /// Loss, accuracy and confusion matrix of a checkpoint on a dataset.
-    Eval {
-        /// The checkpoint (safetensors).
-        #[arg(long)]
-        checkpoint: PathBuf,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// The network's outputs for the rows of a CSV file of inputs, one line per row.
-    Predict {
-        /// The checkpoint (safetensors).
-        #[arg(long)]
-        checkpoint: PathBuf,
-        /// A CSV file of inputs (no targets).
-        #[arg(long)]
-        input: PathBuf,
-    },
-}
-
-/// Where the data is.
-#[derive(Args)]
-struct DataArgs {
-    /// A folder with MNIST's four IDX files (train and test), or a CSV file.
-    #[arg(long)]
-    data: PathBuf,
-    /// In a CSV file: the label column (first or last), for a network trained on labels.
-    #[arg(long, default_value = "last")]
-    label: String,
-    /// In a CSV file for a network trained on values: the number of target columns (last).
-    #[arg(long)]
-    targets: Option<usize>,
-}
-
-#[derive(Args)]
-struct TrainArgs {
-    #[command(flatten)]
-    data: DataArgs,
-    /// Fraction of a CSV file held out for validation.
-    #[arg(long, default_value_t = 0.1)]
-    validation: f32,
-    /// Passes over the training set (in all, when resuming).
-    #[arg(long, default_value_t = 3)]
-    epochs: u64,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.1)]
-    lr: f32,
-    /// Samples per step.
-    #[arg(long, default_value_t = 64)]
-    batch: usize,
-    /// Seed of the initialization, the split and the shuffles.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// sgd, momentum, nesterov, adam, adamw or rmsprop.
-    #[arg(long, default_value = "sgd")]
-    optimizer: String,
-    /// default, xavier-uniform, xavier-normal, kaiming-uniform or kaiming-normal.
-    #[arg(long, default_value = "default")]
-    init: String,
-    /// constant, step (×0.1 every 10 epochs) or cosine.
-    #[arg(long, default_value = "constant")]
-    schedule: String,
-    /// Stop when the validation loss has not improved for this many epochs.
-    #[arg(long)]
-    patience: Option<u64>,
-    /// Standardize each input feature by the training set's mean and deviation.
-    #[arg(long)]
-    standardize: bool,
-    /// Where to write the checkpoint.
-    #[arg(long, default_value = "model.safetensors")]
-    checkpoint: PathBuf,
-    /// Continue from a training checkpoint.
-    #[arg(long)]
-    resume: Option<PathBuf>,
-    /// Append a CSV line per epoch here.
-    #[arg(long)]
-    log: Option<PathBuf>,
-    /// Threads for the kernels.
-    #[arg(long)]
-    threads: Option<usize>,
-}
-
-/// Runs the trainer's command line for network `M`.
+/// Runs the trainer's command line (from the process's arguments) for network `M`.
 pub fn main<M: Model>() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Train(args) => train::<M>(args),
-        Command::Eval { checkpoint, data } => eval::<M>(&checkpoint, &data),
-        Command::Predict { checkpoint, input } => predict::<M>(&checkpoint, &input),
-    };
-    match result {
+    match execute::<M>(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -120,7 +32,177 @@ pub fn main<M: Model>() -> ExitCode {
     }
 }
 
-type Error = Box<dyn std::error::Error>;
+/// Runs the trainer's command line for network `M` with `args` (the program's name first),
+/// as [`main`] does, but returns what went wrong instead of printing it; `--help` is an
+/// error holding the help text.
+pub fn run<M: Model>(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<(), Error> {
+    execute::<M>(Cli::try_parse_from(args)?)
+}
+
+/// What went wrong, as a message for the user.
+pub type Error = Box<dyn std::error::Error>;
+
+fn execute<M: Model>(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Train(args) => train::<M>(args),
+        Command::Eval {
+            checkpoint,
+            data,
+            standardize,
+        } => eval::<M>(&checkpoint, &data, standardize),
+        Command::Predict {
+            checkpoint,
+            input,
+            header,
+            standardize,
+        } => {
+            let options = CsvOptions {
+                header: header.header(),
+                ..CsvOptions::new(CsvTargets::None)
+            };
+            predict::<M>(&checkpoint, &input, &options, standardize)
+        }
+    }
+}
+
+/// The options of `train`, checked: everything but the data.
+struct Plan<M> {
+    net: M,
+    start: u64,
+    opt: Choice,
+    config: Config,
+    /// The preprocessing a resumed checkpoint records.
+    recorded: Option<Preprocessing>,
+}
+
+fn plan<M: Model>(args: &TrainArgs) -> Result<Plan<M>, Error> {
+    if let Some(n) = args.threads {
+        let (n, warning) = options::threads(n)?;
+        if let Some(warning) = warning {
+            eprintln!("warning: {warning}");
+        }
+        crate::set_num_threads(n);
+    }
+    let lr = options::learning_rate(args.lr)?;
+    options::at_least_one("--epochs", args.epochs)?;
+    options::at_least_one("--batch", args.batch)?;
+    if let Some(p) = args.patience {
+        options::at_least_one("--patience", p)?;
+    }
+    options::fraction("--validation", args.validation)?;
+    let schedule = Schedule::parse(&args.schedule)?;
+    let mut opt = Choice::parse(&args.optimizer, lr)?;
+    let init = Init::parse(&args.init)?;
+    let (net, start, recorded) = match &args.resume {
+        Some(path) => {
+            let (net, start, recorded) = M::reopen(path, &mut opt)?;
+            options::epochs_left(start, args.epochs)?;
+            (net, start, Some(recorded))
+        }
+        None => (M::create(args.seed, init), 0, None),
+    };
+    let config = Config {
+        epochs: args.epochs,
+        batch: args.batch,
+        seed: args.seed,
+        schedule,
+        patience: args.patience,
+        checkpoint: Some(args.checkpoint.clone()),
+        preprocessing: Preprocessing::default(),
+        log: args.log.clone(),
+        progress: true,
+        ctrl_c: true,
+    };
+    Ok(Plan {
+        net,
+        start,
+        opt,
+        config,
+        recorded,
+    })
+}
+
+/// The preprocessing of a run: a resumed checkpoint's, else the training set's statistics
+/// with `--standardize`, else none.
+fn preprocessing(
+    standardize: bool,
+    recorded: Option<Preprocessing>,
+    train: &Dataset,
+) -> Result<Preprocessing, Error> {
+    match recorded {
+        Some(p) if standardize && p.is_none() => Err(
+            "--standardize: the checkpoint was trained without it; resume without --standardize"
+                .into(),
+        ),
+        Some(p) => {
+            if !p.is_none() && !standardize {
+                println!("standardizing the inputs as the checkpoint records");
+            }
+            Ok(p)
+        }
+        None if standardize => Ok(Preprocessing::standardize(train.statistics())),
+        None => Ok(Preprocessing::default()),
+    }
+}
+
+fn train<M: Model>(args: TrainArgs) -> Result<(), Error> {
+    let Plan {
+        mut net,
+        start,
+        mut opt,
+        mut config,
+        recorded,
+    } = plan::<M>(&args)?;
+    let (mut train, mut held) = sets::<M>(&args.data, args.validation, args.seed)?;
+    let what = if args.data.data.is_dir() {
+        "the data holds".to_string()
+    } else {
+        format!("--validation {} leaves", args.validation)
+    };
+    options::one_batch(&what, train.len(), args.batch)?;
+    config.preprocessing = preprocessing(args.standardize, recorded, &train)?;
+    config.preprocessing.apply(&mut train)?;
+    config.preprocessing.apply(&mut held)?;
+    println!(
+        "{}: {} training and {} validation samples; {} lr {}, batch {}",
+        M::spec(),
+        train.len(),
+        held.len(),
+        args.optimizer,
+        args.lr,
+        args.batch
+    );
+    if start > 0 {
+        println!("resuming after epoch {start}");
+    }
+    let validation = (!held.is_empty()).then_some(&held);
+    let (_, stop) = train::fit(&mut net, &mut opt, &train, validation, &config, start, show)?;
+    match stop {
+        Stop::EarlyStopped { best_epoch } => {
+            // The best parameters were restored; write them.
+            net.checkpoint(&args.checkpoint, &opt, best_epoch, &config.preprocessing)?;
+            println!("stopped early; kept epoch {best_epoch}");
+        }
+        Stop::Interrupted => println!("interrupted; --resume the checkpoint to go on"),
+        Stop::Finished => {}
+    }
+    println!("checkpoint: {}", args.checkpoint.display());
+    Ok(())
+}
+
+/// Prints an epoch's line.
+fn show(r: &EpochReport) {
+    let mut line = format!("epoch {:>3}  train loss {:.4}", r.epoch, r.train_loss);
+    if let Some(v) = &r.validation {
+        line += &format!("  validation loss {:.4}", v.loss);
+        if let Some(a) = v.accuracy {
+            line += &format!("  accuracy {:.2}%", 100.0 * a);
+        }
+    }
+    println!("{line}  {:.2} s", r.seconds);
+}
 
 /// The training and held-out sets: MNIST's own split for a folder, a seeded split of a CSV.
 fn sets<M: Model>(
@@ -132,13 +214,11 @@ fn sets<M: Model>(
         let (train, test) = read_mnist(&data.data)?;
         return Ok((train.into(), test.into()));
     }
-    if !(0.0..1.0).contains(&validation) {
-        return Err(format!("--validation must be in [0, 1), found {validation}").into());
-    }
     let all = read_one::<M>(data)?;
     Ok(all.split(validation, seed))
 }
 
+/// The one dataset of `eval`: MNIST's test set for a folder, else the CSV file.
 fn read_one<M: Model>(data: &DataArgs) -> Result<Dataset, Error> {
     if data.data.is_dir() {
         let (_, test) = read_mnist(&data.data)?;
@@ -153,79 +233,49 @@ fn read_one<M: Model>(data: &DataArgs) -> Result<Dataset, Error> {
     } else {
         CsvTargets::LastValues(data.targets.unwrap_or(M::OUTPUTS))
     };
-    Ok(read_csv(&data.data, targets)?)
+    let options = CsvOptions {
+        targets,
+        header: data.header.header(),
+        classes: M::LABELS.then(|| M::OUTPUTS.try_into().unwrap_or(u32::MAX)),
+    };
+    Ok(read_csv_with(&data.data, &options)?)
 }
 
-fn train<M: Model>(args: TrainArgs) -> Result<(), Error> {
-    if let Some(n) = args.threads {
-        if n == 0 {
-            return Err("--threads must be at least 1".into());
-        }
-        crate::set_num_threads(n);
+/// The network in `checkpoint` and its preprocessing; `--standardize` (not needed) is an
+/// error only when the checkpoint records no standardization.
+fn open<M: Model>(checkpoint: &Path, standardize: bool) -> Result<(M, Preprocessing), Error> {
+    let (net, preprocessing) = M::open(checkpoint)?;
+    if standardize && preprocessing.is_none() {
+        return Err(format!(
+            "--standardize: {} records no standardization (it was trained without --standardize)",
+            checkpoint.display()
+        )
+        .into());
     }
-    let schedule = Schedule::parse(&args.schedule)?;
-    let mut opt = Choice::parse(&args.optimizer, args.lr)?;
-    let init = Init::parse(&args.init)?;
-    let (mut train, mut held) = sets::<M>(&args.data, args.validation, args.seed)?;
-    if args.standardize {
-        let stats = train.statistics();
-        train.standardize(&stats);
-        held.standardize(&stats);
-    }
-    let (mut net, start) = match &args.resume {
-        Some(path) => M::reopen(path, &mut opt)?,
-        None => (M::create(args.seed, init), 0),
-    };
-    println!(
-        "{}: {} training and {} validation samples; {} lr {}, batch {}",
-        M::spec(),
-        train.len(),
-        held.len(),
-        args.optimizer,
-        args.lr,
-        args.batch
-    );
-    let config = Config {
-        epochs: args.epochs,
-        batch: args.batch,
-        seed: args.seed,
-        schedule,
-        patience: args.patience,
-        checkpoint: Some(args.checkpoint.clone()),
-        log: args.log.clone(),
-        progress: true,
-    };
-    let validation = (!held.is_empty()).then_some(&held);
-    let (_, stop) = train::fit(
-        &mut net,
-        &mut opt,
-        &train,
-        validation,
-        &config,
-        start,
-        |r| {
-            let mut line = format!("epoch {:>3}  train loss {:.4}", r.epoch, r.train_loss);
-            if let Some(v) = &r.validation {
-                line += &format!("  validation loss {:.4}", v.loss);
-                if let Some(a) = v.accuracy {
-                    line += &format!("  accuracy {:.2}%", 100.0 * a);
-                }
-            }
-            println!("{line}  {:.2} s", r.seconds);
-        },
-    )?;
-    if let Stop::EarlyStopped { best_epoch } = stop {
-        // The best parameters were restored; write them.
-        net.checkpoint(&args.checkpoint, &opt, best_epoch)?;
-        println!("stopped early; kept epoch {best_epoch}");
-    }
-    println!("checkpoint: {}", args.checkpoint.display());
-    Ok(())
+    Ok((net, preprocessing))
 }
 
-fn eval<M: Model>(checkpoint: &Path, data: &DataArgs) -> Result<(), Error> {
-    let net = M::open(checkpoint)?;
-    let set = read_one::<M>(data)?;
+/// Checks that `set`, read from `path`, has rows as wide as the network's input.
+fn fits<M: Model>(set: &Dataset, path: &Path) -> Result<(), Error> {
+    if set.width == M::INPUTS {
+        return Ok(());
+    }
+    Err(Box::new(DataError {
+        path: path.to_owned(),
+        offset: None,
+        message: format!(
+            "rows have {} input values, the network takes {}",
+            set.width,
+            M::INPUTS
+        ),
+    }))
+}
+
+fn eval<M: Model>(checkpoint: &Path, data: &DataArgs, standardize: bool) -> Result<(), Error> {
+    let (net, preprocessing) = open::<M>(checkpoint, standardize)?;
+    let mut set = read_one::<M>(data)?;
+    fits::<M>(&set, &data.data)?;
+    preprocessing.apply(&mut set)?;
     let e = train::evaluate(&net, &set, 256)?;
     println!("{} samples: loss {:.4}", set.len(), e.loss);
     if let (Some(a), Some(confusion)) = (e.accuracy, e.confusion) {
@@ -239,18 +289,16 @@ fn eval<M: Model>(checkpoint: &Path, data: &DataArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn predict<M: Model>(checkpoint: &Path, input: &Path) -> Result<(), Error> {
-    let net = M::open(checkpoint)?;
-    let set = read_csv(input, CsvTargets::None)?;
-    if set.width != M::INPUTS {
-        return Err(format!(
-            "{}: rows have {} values, the network takes {}",
-            input.display(),
-            set.width,
-            M::INPUTS
-        )
-        .into());
-    }
+fn predict<M: Model>(
+    checkpoint: &Path,
+    input: &Path,
+    options: &CsvOptions,
+    standardize: bool,
+) -> Result<(), Error> {
+    let (net, preprocessing) = open::<M>(checkpoint, standardize)?;
+    let mut set = read_csv_with(input, options)?;
+    fits::<M>(&set, input)?;
+    preprocessing.apply(&mut set)?;
     let mut out = vec![0.0; set.len() * M::OUTPUTS];
     net.outputs(&set.inputs, &mut out);
     for row in out.chunks(M::OUTPUTS) {

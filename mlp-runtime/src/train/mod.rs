@@ -1,121 +1,33 @@
 //! The training loop: epochs over a [`Dataset`] in seeded order, evaluation with loss,
 //! accuracy and confusion matrix, learning-rate schedules, early stopping, a progress bar
 //! (samples/s and ETA; hidden when standard error is not a terminal), a CSV log of each
-//! epoch, a training checkpoint after each epoch, and Ctrl-C handling that saves one before
-//! returning. For a given seed and thread count a run is deterministic, and a run resumed from
-//! a checkpoint equals an uninterrupted one.
+//! epoch, a training checkpoint after each epoch, and, when asked, Ctrl-C handling that saves
+//! one before returning. For a given seed and thread count a run is deterministic, and a run
+//! resumed from a checkpoint equals an uninterrupted one.
+//!
+//! A run that diverges stops: every step's loss is checked, and the parameters after each
+//! epoch's last step (one pass over them per epoch, not per step), so a non-finite value ends
+//! the run with [`TrainError::Diverged`] before any checkpoint could hold it.
+
+mod evaluate;
+mod interrupt;
+mod model;
+mod output;
+mod schedule;
+
+pub use evaluate::{Evaluation, evaluate};
+pub use interrupt::interrupt;
+pub use model::{Model, TargetsRef};
+pub use schedule::Schedule;
 
 use crate::checkpoint::CheckpointError;
-use crate::dataset::{Batch, Dataset, Targets};
+use crate::dataset::{Batch, Dataset, Preprocessing};
 use crate::optim::Optimizer;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use evaluate::{check, targets};
+use interrupt::{CtrlC, INTERRUPTS};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
-
-/// The targets of a batch, as a network's passes read them.
-#[derive(Clone, Copy, Debug)]
-pub enum TargetsRef<'a> {
-    /// Class labels.
-    Labels(&'a [u32]),
-    /// `OUTPUTS` values per sample, flat.
-    Values(&'a [f32]),
-}
-
-/// What the training loop needs of a network; `mlp!` implements it for every network.
-pub trait Model {
-    /// Values per input sample.
-    const INPUTS: usize;
-    /// Values per output.
-    const OUTPUTS: usize;
-    /// Whether the network trains on class labels (`nll`) rather than target values.
-    const LABELS: bool;
-
-    /// One training step on a batch; returns the loss before the update.
-    fn step(&mut self, xs: &[f32], targets: TargetsRef<'_>, opt: &mut impl Optimizer) -> f32;
-    /// The mean loss of a batch.
-    fn batch_loss(&self, xs: &[f32], targets: TargetsRef<'_>) -> f32;
-    /// The outputs of a batch.
-    fn outputs(&self, xs: &[f32], out: &mut [f32]);
-    /// The parameters.
-    fn parameters(&self) -> &[f32];
-    /// The parameters, mutable.
-    fn parameters_mut(&mut self) -> &mut [f32];
-    /// Writes a training checkpoint.
-    fn checkpoint(
-        &self,
-        path: &Path,
-        opt: &impl Optimizer,
-        epoch: u64,
-    ) -> Result<(), CheckpointError>;
-    /// The network in DSL text.
-    fn spec() -> &'static str;
-    /// A network initialized by `init` from `seed`.
-    fn create(seed: u64, init: crate::Init) -> Self
-    where
-        Self: Sized;
-    /// A network with the parameters of a checkpoint.
-    fn open(path: &Path) -> Result<Self, CheckpointError>
-    where
-        Self: Sized;
-    /// A network and optimizer state from a training checkpoint, and its epoch count.
-    fn reopen(path: &Path, opt: &mut impl Optimizer) -> Result<(Self, u64), CheckpointError>
-    where
-        Self: Sized;
-}
-
-/// How the learning rate changes from epoch to epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Schedule {
-    /// The optimizer's rate throughout.
-    Constant,
-    /// Multiplied by `gamma` every `every` epochs (PyTorch's `StepLR`).
-    Step {
-        /// Epochs between decays.
-        every: u64,
-        /// The factor.
-        gamma: f32,
-    },
-    /// Cosine annealing from the initial rate to `min_lr` over the run (PyTorch's
-    /// `CosineAnnealingLR` with `T_max` = epochs).
-    Cosine {
-        /// The final rate.
-        min_lr: f32,
-    },
-}
-
-impl Schedule {
-    /// `constant`, `step` (×0.1 every 10 epochs) or `cosine` (to 0): a command line's
-    /// `--schedule`.
-    pub fn parse(name: &str) -> Result<Schedule, String> {
-        match name {
-            "constant" => Ok(Schedule::Constant),
-            "step" => Ok(Schedule::Step {
-                every: 10,
-                gamma: 0.1,
-            }),
-            "cosine" => Ok(Schedule::Cosine { min_lr: 0.0 }),
-            other => Err(format!(
-                "unknown schedule `{other}`; expected constant, step or cosine"
-            )),
-        }
-    }
-
-    /// The rate of `epoch` (0-based) out of `epochs`, starting from `base`.
-    pub fn rate(&self, base: f32, epoch: u64, epochs: u64) -> f32 {
-        match *self {
-            Schedule::Constant => base,
-            Schedule::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
-            Schedule::Cosine { min_lr } => {
-                let t = epoch as f64 / epochs.max(1) as f64;
-                (min_lr as f64
-                    + (base - min_lr) as f64 * (1.0 + (std::f64::consts::PI * t).cos()) / 2.0)
-                    as f32
-            }
-        }
-    }
-}
 
 /// How to train.
 #[derive(Clone, Debug)]
@@ -129,14 +41,22 @@ pub struct Config {
     /// The learning-rate schedule.
     pub schedule: Schedule,
     /// Stop when the validation loss has not improved for this many epochs, and restore the
-    /// best parameters.
+    /// best parameters. A loss that is not finite is no improvement.
     pub patience: Option<u64>,
-    /// Write a training checkpoint here after each epoch and on Ctrl-C.
+    /// Write a training checkpoint here after each epoch and on an interrupt.
     pub checkpoint: Option<PathBuf>,
+    /// How the inputs were preprocessed before they reached [`fit`]; each checkpoint records
+    /// it, so that whoever loads the checkpoint can do the same (`load_with_preprocessing`).
+    pub preprocessing: Preprocessing,
     /// Append a CSV line per epoch here (a header first when the file is new).
     pub log: Option<PathBuf>,
     /// Show a progress bar (on standard error, and only if it is a terminal).
     pub progress: bool,
+    /// While the run trains, Ctrl-C (SIGINT) asks it to stop after its current step, write a
+    /// checkpoint and return [`Stop::Interrupted`]; when [`fit`] returns, Ctrl-C does again
+    /// what it did before (by default, end the process). Off by default: a library should
+    /// not take a signal from its host unasked. Unix only; elsewhere it has no effect.
+    pub ctrl_c: bool,
 }
 
 impl Default for Config {
@@ -148,21 +68,12 @@ impl Default for Config {
             schedule: Schedule::Constant,
             patience: None,
             checkpoint: None,
+            preprocessing: Preprocessing::default(),
             log: None,
             progress: true,
+            ctrl_c: false,
         }
     }
-}
-
-/// Loss, and for a classifier accuracy and confusion matrix, of a network on a dataset.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    /// The mean loss.
-    pub loss: f32,
-    /// The fraction of samples whose largest output is their label (classifiers).
-    pub accuracy: Option<f32>,
-    /// `confusion[label][predicted]` counts (classifiers).
-    pub confusion: Option<Vec<Vec<u64>>>,
 }
 
 /// One epoch's figures.
@@ -186,12 +97,13 @@ pub enum Stop {
     /// All epochs ran.
     Finished,
     /// Early stopping: no improvement for `patience` epochs; the parameters are those after
-    /// `best_epoch`.
+    /// `best_epoch` (the epoch the run started from, when no validation loss improved on it).
     EarlyStopped {
         /// The epoch with the lowest validation loss.
         best_epoch: u64,
     },
-    /// Ctrl-C: stopped after a step, with a checkpoint of the epochs completed if configured.
+    /// Interrupted: stopped after a step, with a checkpoint of the epochs completed if
+    /// configured.
     Interrupted,
 }
 
@@ -200,6 +112,19 @@ pub enum Stop {
 pub enum TrainError {
     /// The data does not fit the network.
     Data(String),
+    /// The configuration cannot run (a batch of 0, a schedule with impossible numbers).
+    Config(String),
+    /// The loss or the parameters stopped being finite; no checkpoint holds them.
+    Diverged {
+        /// The epoch, from 1.
+        epoch: u64,
+        /// The step within the epoch, from 1.
+        step: u64,
+        /// What was found (the loss's value, or a parameter's).
+        found: String,
+        /// The learning rate of the epoch.
+        lr: f32,
+    },
     /// A checkpoint could not be written.
     Checkpoint(CheckpointError),
     /// The log could not be written.
@@ -209,7 +134,17 @@ pub enum TrainError {
 impl std::fmt::Display for TrainError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TrainError::Data(m) => write!(f, "{m}"),
+            TrainError::Data(m) | TrainError::Config(m) => write!(f, "{m}"),
+            TrainError::Diverged {
+                epoch,
+                step,
+                found,
+                lr,
+            } => write!(
+                f,
+                "training diverged at epoch {epoch}, step {step}: {found} (learning rate {lr}); \
+                 try a smaller learning rate. No checkpoint was written from these parameters"
+            ),
             TrainError::Checkpoint(e) => write!(f, "{e}"),
             TrainError::Log(p, e) => write!(f, "log {}: {e}", p.display()),
         }
@@ -218,111 +153,48 @@ impl std::fmt::Display for TrainError {
 
 impl std::error::Error for TrainError {}
 
-/// Interrupts so far (Ctrl-C or [`interrupt`]); a run stops when the count moves.
-static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
-
-/// Installs (once per process) the Ctrl-C handler that asks running [`fit`]s to stop.
-fn watch_ctrl_c() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        // Another handler may exist (the host program's); then Ctrl-C keeps its meaning.
-        let _ = ctrlc::set_handler(|| {
-            INTERRUPTS.fetch_add(1, Ordering::SeqCst);
-        });
-    });
-}
-
-/// Asks every running [`fit`] to stop after its current step, as Ctrl-C does.
-pub fn interrupt() {
-    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
-}
-
-fn check<M: Model>(data: &Dataset, what: &str) -> Result<(), TrainError> {
-    if data.width != M::INPUTS {
-        return Err(TrainError::Data(format!(
-            "the {what} samples have {} values, the network takes {}",
-            data.width,
-            M::INPUTS
-        )));
-    }
-    match (&data.targets, M::LABELS) {
-        (Targets::Labels(l), true) => match l.iter().position(|t| *t as usize >= M::OUTPUTS) {
-            Some(k) => Err(TrainError::Data(format!(
-                "{what} sample {k} has label {}, the network has {} classes",
-                l[k],
-                M::OUTPUTS
-            ))),
-            None => Ok(()),
-        },
-        (Targets::Values { width, .. }, false) if *width == M::OUTPUTS => Ok(()),
-        (Targets::Values { width, .. }, false) => Err(TrainError::Data(format!(
-            "the {what} targets have {width} values, the network has {} outputs",
-            M::OUTPUTS
-        ))),
-        (Targets::Labels(_), false) => Err(TrainError::Data(format!(
-            "the {what} set has class labels; this network trains on target values"
-        ))),
-        (Targets::Values { .. }, true) => Err(TrainError::Data(format!(
-            "the {what} set has target values; this network trains on class labels (nll)"
-        ))),
-    }
-}
-
-fn targets(batch: &Batch, labels: bool) -> TargetsRef<'_> {
-    if labels {
-        TargetsRef::Labels(&batch.labels)
-    } else {
-        TargetsRef::Values(&batch.values)
-    }
-}
-
-/// Loss, accuracy and confusion matrix of `model` on `data`, in batches of `batch`.
-pub fn evaluate<M: Model>(
-    model: &M,
-    data: &Dataset,
-    batch: usize,
-) -> Result<Evaluation, TrainError> {
-    check::<M>(data, "evaluation")?;
-    let order: Vec<usize> = (0..data.len()).collect();
-    let mut b = Batch::default();
-    let mut out = Vec::new();
-    let (mut loss, mut correct) = (0.0f64, 0u64);
-    let mut confusion = vec![vec![0u64; M::OUTPUTS]; if M::LABELS { M::OUTPUTS } else { 0 }];
-    for idx in order.chunks(batch.max(1)) {
-        b.fill(data, idx);
-        loss += model.batch_loss(&b.inputs, targets(&b, M::LABELS)) as f64 * idx.len() as f64;
-        if M::LABELS {
-            out.resize(idx.len() * M::OUTPUTS, 0.0);
-            model.outputs(&b.inputs, &mut out);
-            for (row, label) in out.chunks_exact(M::OUTPUTS).zip(&b.labels) {
-                let predicted = row
-                    .iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (k, v)| {
-                        if *v > best.1 { (k, *v) } else { best }
-                    })
-                    .0;
-                correct += (predicted == *label as usize) as u64;
-                confusion[*label as usize][predicted] += 1;
-            }
-        }
-    }
-    let n = data.len().max(1);
-    Ok(Evaluation {
-        loss: (loss / n as f64) as f32,
-        accuracy: M::LABELS.then(|| correct as f32 / n as f32),
-        confusion: M::LABELS.then_some(confusion),
-    })
-}
-
 /// Trains `model` with `opt` on `train` for epochs `start + 1 ..= config.epochs` (start is 0,
 /// or the epoch count of a resumed checkpoint), evaluating on `validation` after each epoch;
 /// `on_epoch` sees each report as it is made (after the epoch's checkpoint is written).
 /// Returns the reports and how the run ended; the optimizer's learning rate is back at its
-/// initial value. A checkpoint written on Ctrl-C holds the parameters at the interrupt and the
-/// epochs completed, so resuming repeats the interrupted epoch; checkpoints written at the end
-/// of an epoch resume exactly.
+/// initial value. A checkpoint written on an interrupt holds the parameters at the interrupt
+/// and the epochs completed, so resuming repeats the interrupted epoch; checkpoints written at
+/// the end of an epoch resume exactly. A loss or parameter that is not finite stops the run
+/// with [`TrainError::Diverged`], and the last checkpoint written stays as it was.
 pub fn fit<M: Model, O: Optimizer>(
+    model: &mut M,
+    opt: &mut O,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &Config,
+    start: u64,
+    on_epoch: impl FnMut(&EpochReport),
+) -> Result<(Vec<EpochReport>, Stop), TrainError> {
+    check::<M>(train, "training")?;
+    if let Some(v) = validation {
+        check::<M>(v, "validation")?;
+    }
+    if train.is_empty() {
+        return Err(TrainError::Data("the training set is empty".into()));
+    }
+    if config.batch == 0 {
+        return Err(TrainError::Config(
+            "the batch size must be at least 1".into(),
+        ));
+    }
+    config.schedule.check().map_err(TrainError::Config)?;
+    let _ctrl_c = match config.ctrl_c {
+        true => Some(CtrlC::watch().map_err(TrainError::Config)?),
+        false => None,
+    };
+    let base_lr = opt.lr();
+    let result = run(model, opt, train, validation, config, start, on_epoch);
+    opt.set_lr(base_lr);
+    result
+}
+
+/// The epochs of [`fit`], its arguments checked.
+fn run<M: Model, O: Optimizer>(
     model: &mut M,
     opt: &mut O,
     train: &Dataset,
@@ -331,125 +203,173 @@ pub fn fit<M: Model, O: Optimizer>(
     start: u64,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<(Vec<EpochReport>, Stop), TrainError> {
-    check::<M>(train, "training")?;
-    if let Some(v) = validation {
-        check::<M>(v, "validation")?;
-    }
-    if config.batch == 0 {
-        return Err(TrainError::Data("the batch size must be at least 1".into()));
-    }
-    watch_ctrl_c();
     let interrupts = INTERRUPTS.load(Ordering::SeqCst);
     let base_lr = opt.lr();
     let mut reports = Vec::new();
-    let mut best: Option<(f32, u64, Vec<f32>)> = None;
+    let mut patience = config
+        .patience
+        .map(|p| Patience::new(p, start, model.parameters()));
     let mut batch = Batch::default();
     for epoch in start..config.epochs {
         let lr = config.schedule.rate(base_lr, epoch, config.epochs);
         opt.set_lr(lr);
-        let bar = progress(config, train.len() as u64, epoch + 1, config.epochs);
         let started = Instant::now();
-        let order = train.order(config.seed, epoch);
-        let mut total = 0.0f64;
-        for idx in order.chunks(config.batch) {
-            batch.fill(train, idx);
-            total += model.step(&batch.inputs, targets(&batch, M::LABELS), opt) as f64
-                * idx.len() as f64;
-            bar.inc(idx.len() as u64);
-            if INTERRUPTS.load(Ordering::SeqCst) != interrupts {
-                bar.abandon_with_message("interrupted");
-                opt.set_lr(base_lr);
-                if let Some(path) = &config.checkpoint {
-                    // The epoch is incomplete: resuming repeats it from its start.
-                    model
-                        .checkpoint(path, opt, epoch)
-                        .map_err(TrainError::Checkpoint)?;
-                }
-                return Ok((reports, Stop::Interrupted));
-            }
-        }
+        let steps = Steps {
+            train,
+            config,
+            epoch,
+            interrupts,
+        };
+        let Some(train_loss) = steps.run(model, opt, &mut batch)? else {
+            opt.set_lr(base_lr);
+            // The epoch is incomplete: resuming repeats it from its start.
+            save(model, opt, config, epoch)?;
+            return Ok((reports, Stop::Interrupted));
+        };
         let seconds = started.elapsed().as_secs_f64();
-        bar.finish_and_clear();
         let validation = validation
             .map(|v| evaluate(model, v, config.batch.max(256)))
             .transpose()?;
         let report = EpochReport {
             epoch: epoch + 1,
             lr,
-            train_loss: (total / train.len().max(1) as f64) as f32,
+            train_loss,
             validation,
             seconds,
         };
         if let Some(path) = &config.log {
-            log(path, &report).map_err(|e| TrainError::Log(path.clone(), e))?;
+            output::log(path, &report).map_err(|e| TrainError::Log(path.clone(), e))?;
         }
-        if let Some(path) = &config.checkpoint {
-            model
-                .checkpoint(path, opt, epoch + 1)
-                .map_err(TrainError::Checkpoint)?;
-        }
+        save(model, opt, config, epoch + 1)?;
         on_epoch(&report);
         let val_loss = report.validation.as_ref().map(|v| v.loss);
         reports.push(report);
-        if let (Some(patience), Some(loss)) = (config.patience, val_loss) {
-            match &best {
-                Some((b, _, _)) if loss >= *b => {}
-                _ => best = Some((loss, epoch + 1, model.parameters().to_vec())),
-            }
-            let (_, best_epoch, params) = best.as_ref().expect("set above");
-            if epoch + 1 - best_epoch >= patience {
-                model.parameters_mut().copy_from_slice(params);
-                return Ok((
-                    reports,
-                    Stop::EarlyStopped {
-                        best_epoch: *best_epoch,
-                    },
-                ));
-            }
+        if let (Some(p), Some(loss)) = (&mut patience, val_loss)
+            && let Some(best_epoch) = p.stop(epoch + 1, loss, model.parameters_mut())
+        {
+            return Ok((reports, Stop::EarlyStopped { best_epoch }));
         }
     }
-    opt.set_lr(base_lr);
     Ok((reports, Stop::Finished))
 }
 
-/// A bar over the epoch's samples, showing samples/s and the ETA.
-fn progress(config: &Config, samples: u64, epoch: u64, epochs: u64) -> ProgressBar {
-    if !config.progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(samples), ProgressDrawTarget::stderr());
-    let template = format!(
-        "epoch {epoch}/{epochs} {{bar:30}} {{pos}}/{{len}} samples, {{per_sec}}, ETA {{eta}}"
-    );
-    if let Ok(style) = ProgressStyle::with_template(&template) {
-        bar.set_style(style);
-    }
-    bar
+/// The steps of one epoch.
+struct Steps<'a> {
+    train: &'a Dataset,
+    config: &'a Config,
+    /// The epoch, from 0.
+    epoch: u64,
+    /// The interrupt count when the run started.
+    interrupts: u64,
 }
 
-fn log(path: &Path, r: &EpochReport) -> std::io::Result<()> {
-    let new = !path.exists();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    if new {
-        writeln!(
-            f,
-            "epoch,lr,train_loss,validation_loss,validation_accuracy,seconds"
-        )?;
+impl Steps<'_> {
+    /// Runs the epoch's steps and checks the parameters after the last: the mean loss, or
+    /// `None` after an interrupt.
+    fn run<M: Model, O: Optimizer>(
+        &self,
+        model: &mut M,
+        opt: &mut O,
+        batch: &mut Batch,
+    ) -> Result<Option<f32>, TrainError> {
+        let (train, config) = (self.train, self.config);
+        let bar = output::progress(config, train.len() as u64, self.epoch + 1, config.epochs);
+        let order = train.order(config.seed, self.epoch);
+        let mut total = 0.0f64;
+        let mut steps = 0;
+        for idx in order.chunks(config.batch) {
+            batch.fill(train, idx);
+            let loss = model.step(&batch.inputs, targets(batch, M::LABELS), opt);
+            steps += 1;
+            if !loss.is_finite() {
+                bar.abandon_with_message("diverged");
+                return Err(self.diverged(steps, format!("the loss is {loss}"), opt.lr()));
+            }
+            total += loss as f64 * idx.len() as f64;
+            bar.inc(idx.len() as u64);
+            if INTERRUPTS.load(Ordering::SeqCst) != self.interrupts {
+                bar.abandon_with_message("interrupted");
+                return self.finite(model, steps, opt.lr()).map(|()| None);
+            }
+        }
+        bar.finish_and_clear();
+        self.finite(model, steps, opt.lr())?;
+        Ok(Some((total / train.len() as f64) as f32))
     }
-    let (vl, va) = match &r.validation {
-        Some(v) => (
-            v.loss.to_string(),
-            v.accuracy.map(|a| a.to_string()).unwrap_or_default(),
-        ),
-        None => (String::new(), String::new()),
-    };
-    writeln!(
-        f,
-        "{},{},{},{vl},{va},{:.3}",
-        r.epoch, r.lr, r.train_loss, r.seconds
-    )?;
-    f.flush()
+
+    /// Checks that the parameters after step `step` are finite.
+    fn finite<M: Model>(&self, model: &M, step: u64, lr: f32) -> Result<(), TrainError> {
+        match model.parameters().iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(k) => Err(self.diverged(
+                step,
+                format!(
+                    "after its update, parameter {k} is {}",
+                    model.parameters()[k]
+                ),
+                lr,
+            )),
+        }
+    }
+
+    fn diverged(&self, step: u64, found: String, lr: f32) -> TrainError {
+        TrainError::Diverged {
+            epoch: self.epoch + 1,
+            step,
+            found,
+            lr,
+        }
+    }
+}
+
+/// Writes the configured checkpoint, if any, after `epochs` complete epochs.
+fn save<M: Model, O: Optimizer>(
+    model: &M,
+    opt: &O,
+    config: &Config,
+    epochs: u64,
+) -> Result<(), TrainError> {
+    match &config.checkpoint {
+        None => Ok(()),
+        Some(path) => model
+            .checkpoint(path, opt, epochs, &config.preprocessing)
+            .map_err(TrainError::Checkpoint),
+    }
+}
+
+/// Early stopping: the best validation loss so far, its epoch and its parameters. The run's
+/// starting point counts as an epoch with an infinite loss, so that a run whose validation
+/// loss never becomes finite stops after `patience` epochs too, back where it started.
+struct Patience {
+    patience: u64,
+    loss: f32,
+    epoch: u64,
+    params: Vec<f32>,
+}
+
+impl Patience {
+    fn new(patience: u64, start: u64, params: &[f32]) -> Self {
+        Patience {
+            patience,
+            loss: f32::INFINITY,
+            epoch: start,
+            params: params.to_vec(),
+        }
+    }
+
+    /// Records epoch `epoch`'s validation loss; when `patience` epochs have passed without
+    /// improvement, restores the best parameters into `params` and returns their epoch. A loss
+    /// that is not finite never improves.
+    fn stop(&mut self, epoch: u64, loss: f32, params: &mut [f32]) -> Option<u64> {
+        if loss.is_finite() && loss < self.loss {
+            self.loss = loss;
+            self.epoch = epoch;
+            self.params.copy_from_slice(params);
+        }
+        if epoch - self.epoch < self.patience {
+            return None;
+        }
+        params.copy_from_slice(&self.params);
+        Some(self.epoch)
+    }
 }
