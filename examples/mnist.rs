@@ -11,7 +11,7 @@ use clap::Parser;
 use mlp_runtime::dataset::Dataset;
 use mlp_runtime::optim::Choice;
 use mlp_runtime::train::{self, Config, EpochReport, Schedule, Stop};
-use mlp_runtime::{Init, data::read_mnist};
+use mlp_runtime::{Init, data::read_mnist, options};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,8 +27,8 @@ struct Args {
     /// Passes over the training set (in all, when resuming).
     #[arg(long, default_value_t = 3)]
     epochs: u64,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.1)]
+    /// Learning rate (positive).
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     lr: f32,
     /// Samples per step.
     #[arg(long, default_value_t = 64)]
@@ -36,7 +36,7 @@ struct Args {
     /// Seed of the initialization and the shuffles.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Threads for the kernels (default: MLP_THREADS, else every core).
+    /// Threads for the kernels (default: MLP_THREADS, else every core; at most the CPUs).
     #[arg(long)]
     threads: Option<usize>,
     /// Folder with the four IDX files (gzip or raw).
@@ -80,20 +80,21 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    if args.batch == 0 || args.epochs == 0 {
-        return Err("--batch and --epochs must be at least 1".into());
-    }
-    if !(args.lr.is_finite() && args.lr > 0.0) {
-        return Err(format!("--lr must be a positive number, found {}", args.lr).into());
+    options::at_least_one("--epochs", args.epochs)?;
+    options::at_least_one("--batch", args.batch)?;
+    let lr = options::learning_rate(args.lr)?;
+    if let Some(p) = args.patience {
+        options::at_least_one("--patience", p)?;
     }
     if let Some(n) = args.threads {
-        if n == 0 {
-            return Err("--threads must be at least 1".into());
+        let (n, warning) = options::threads(n)?;
+        if let Some(warning) = warning {
+            eprintln!("warning: {warning}");
         }
         mlp_runtime::set_num_threads(n);
     }
     let schedule = Schedule::parse(&args.schedule)?;
-    let mut opt = Choice::parse(&args.optimizer, args.lr)?;
+    let mut opt = Choice::parse(&args.optimizer, lr)?;
     let init = Init::parse(&args.init)?;
     let (train, test) = read_mnist(&args.data)?;
     let (train, test) = (Dataset::from(train), Dataset::from(test));
@@ -101,6 +102,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => Mnist::resume(path, &mut opt)?,
         None => (Mnist::with_init(args.seed, init), 0),
     };
+    options::epochs_left(start, args.epochs)?;
+    options::one_batch("the data holds", train.len(), args.batch)?;
     println!(
         "{}: {} parameters; {} training and {} test images; batch {}, {} lr {}, {} threads, kernels {:?}",
         Mnist::SPEC,
@@ -125,6 +128,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         checkpoint: args.checkpoint.clone(),
         log: args.log.clone(),
         progress: true,
+        ctrl_c: true,
+        ..Config::default()
     };
     println!("epoch  train loss  test loss  test accuracy  epoch time");
     let (reports, stop) = train::fit(

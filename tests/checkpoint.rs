@@ -201,3 +201,157 @@ fn a_failed_write_leaves_the_target_untouched() {
     Wider::new(2).save(&file).unwrap();
     assert_eq!(Wider::load(&file).unwrap().params(), Wider::new(2).params());
 }
+
+mlp_runtime::mlp! {
+    /// The fixture's shapes with another activation.
+    pub struct ReluFixture = 4 -> relu 8 -> 3 : nll;
+}
+
+/// A checkpoint names its network; one of the same shapes but another network is refused,
+/// naming both. A file without the name (PyTorch's) still loads.
+#[test]
+fn a_checkpoint_of_another_network_is_refused() {
+    let dir = scratch("spec");
+    let path = dir.join("tanh.safetensors");
+    Fixture::new(1).save(&path).unwrap();
+    let err = ReluFixture::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("it holds the network `4 -> tanh 8 -> 3 : nll`, not `4 -> relu 8 -> 3 : nll`"),
+        "{err}"
+    );
+    let mut opt = Adam::new(0.1);
+    let err = ReluFixture::resume(&path, &mut opt)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not `4 -> relu 8 -> 3 : nll`"), "{err}");
+    assert!(ReluFixture::load(fixture("torch_4_tanh8_3.safetensors")).is_ok());
+}
+
+#[test]
+fn values_that_are_not_finite_are_refused_by_name() {
+    let dir = scratch("finite");
+    let path = dir.join("nan.safetensors");
+    let mut net = Fixture::new(1);
+    net.params_mut()[3] = f32::NAN;
+    let last = net.params().len() - 1;
+    net.params_mut()[last] = f32::INFINITY;
+    net.save(&path).unwrap();
+    let err = Fixture::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("`0.weight` holds 1 values that are not finite (value 3 is NaN)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`2.bias` holds 1 values that are not finite (value 2 is inf)"),
+        "{err}"
+    );
+}
+
+/// Resuming checks every optimizer buffer's length against the parameters (buffers of the
+/// same wrong length agree with each other, and Adam would zero them and keep its step).
+#[test]
+fn optimizer_buffers_must_match_the_parameters() {
+    let dir = scratch("buffers");
+    let path = dir.join("short.safetensors");
+    let short = vec![0.5f32; 10];
+    let training = checkpoint::Training {
+        epoch: 1,
+        optimizer: mlp_runtime::optim::State {
+            step: 5,
+            buffers: vec![
+                ("exp_avg".into(), short.clone()),
+                ("exp_avg_sq".into(), short),
+            ],
+        },
+    };
+    let net = Fixture::new(1);
+    net.save_with(&path, &Default::default(), Some(&training))
+        .unwrap();
+    let err = Fixture::resume(&path, &mut Adam::new(0.1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`optimizer.exp_avg` has 10 values, the network has 67 parameters"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`optimizer.exp_avg_sq` has 10 values"),
+        "{err}"
+    );
+}
+
+/// The standardization of training is recorded in the metadata and read back exactly by
+/// `load_with_preprocessing` and `resume_with_preprocessing`; the tensors stay those of the
+/// state_dict (and the optimizer's), so PyTorch's `load_state_dict` takes the file as before.
+#[test]
+fn preprocessing_is_recorded_in_the_metadata() {
+    use mlp_runtime::dataset::{Preprocessing, Standardization};
+    let dir = scratch("preprocessing");
+    let path = dir.join("std.safetensors");
+    let stats = Standardization {
+        mean: vec![0.1, -2.5e-7, 1e30, 3.0],
+        std: vec![0.3, 1.0, 7e-3, 1.0 / 3.0],
+    };
+    let preprocessing = Preprocessing::standardize(stats.clone());
+    let mut net = Fixture::new(4);
+    let mut opt = Adam::new(0.01);
+    steps(&mut net, &mut opt, 0, 1);
+    let training = checkpoint::Training {
+        epoch: 2,
+        optimizer: opt.state(),
+    };
+    net.save_with(&path, &preprocessing, Some(&training))
+        .unwrap();
+    let (loaded, read) = Fixture::load_with_preprocessing(&path).unwrap();
+    assert_eq!((loaded.params(), &read), (net.params(), &preprocessing));
+    let (_, epoch, read) = Fixture::resume_with_preprocessing(&path, &mut Adam::new(0.01)).unwrap();
+    assert_eq!((epoch, read.standardization), (2, Some(stats)));
+
+    let bytes = std::fs::read(&path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names = file.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "0.bias",
+            "0.weight",
+            "2.bias",
+            "2.weight",
+            "optimizer.exp_avg",
+            "optimizer.exp_avg_sq"
+        ]
+    );
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = header.metadata().clone().unwrap();
+    assert_eq!(metadata["mlp.standardize.std"], "[0.3,1,0.007,0.33333334]");
+    // Without preprocessing, none is recorded or read.
+    net.save(&path).unwrap();
+    assert!(Fixture::load_with_preprocessing(&path).unwrap().1.is_none());
+}
+
+/// A write killed before its rename leaves `.NAME.tmp-PID`; the next write of the file removes
+/// it when process PID has ended, and keeps it while the process runs (it may be writing).
+#[cfg(unix)]
+#[test]
+fn stale_temporary_files_are_removed_by_the_next_write() {
+    let dir = scratch("stale");
+    let mut ended = std::process::Command::new("true").spawn().unwrap();
+    ended.wait().unwrap();
+    let dead = dir.join(format!(".net.safetensors.tmp-{}", ended.id()));
+    let mut running = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    let live = dir.join(format!(".net.safetensors.tmp-{}", running.id()));
+    let other = dir.join(format!(".other.safetensors.tmp-{}", ended.id()));
+    for f in [&dead, &live, &other] {
+        std::fs::write(f, b"partial").unwrap();
+    }
+    Fixture::new(1).save(dir.join("net.safetensors")).unwrap();
+    running.kill().unwrap();
+    running.wait().unwrap();
+    assert!(!dead.exists(), "the ended process's file is removed");
+    assert!(live.exists(), "the running process's file is kept");
+    assert!(other.exists(), "another checkpoint's file is not touched");
+}

@@ -308,3 +308,213 @@ fn data_that_does_not_fit_is_rejected() {
     let (reports, _) = train::fit(&mut reg, &mut opt, &values, None, &quiet(2), 0, |_| {}).unwrap();
     assert_eq!(reports.len(), 2);
 }
+
+/// A step schedule run long enough multiplies its rate below what an `f32` holds; the rate
+/// stays at the floor, which every optimizer accepts, and the run finishes.
+#[test]
+fn a_long_step_schedule_never_reaches_a_refused_rate() {
+    let _run = one_run();
+    let step = Schedule::Step {
+        every: 10,
+        gamma: 0.1,
+    };
+    assert_eq!(step.rate(0.1, 460, 1000), Schedule::MIN_RATE);
+    let cos = Schedule::Cosine { min_lr: 0.0 };
+    assert!(cos.rate(1e-30, 999_999, 1_000_000) >= Schedule::MIN_RATE);
+    let train = blobs(32, 3);
+    let mut net = Classifier::new(0);
+    let mut opt = Adam::new(0.01);
+    let config = Config {
+        schedule: Schedule::Step {
+            every: 1,
+            gamma: 0.1,
+        },
+        ..quiet(60)
+    };
+    let (reports, stop) = train::fit(&mut net, &mut opt, &train, None, &config, 0, |_| {}).unwrap();
+    assert_eq!((stop, reports.len()), (Stop::Finished, 60));
+    assert_eq!(reports[59].lr, Schedule::MIN_RATE);
+    // Impossible numbers in a schedule are an error, not a panic.
+    let bad = Config {
+        schedule: Schedule::Step {
+            every: 1,
+            gamma: f32::NAN,
+        },
+        ..quiet(2)
+    };
+    let err = train::fit(&mut net, &mut opt, &train, None, &bad, 0, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("`gamma` in (0, 1]"), "{err}");
+}
+
+/// A learning rate far too large: the run stops at the first loss that is not finite, names
+/// the epoch and step, and the checkpoint of the last good epoch stays as it was.
+#[test]
+fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
+    let _run = one_run();
+    let dir = scratch("diverge");
+    let path = dir.join("c.safetensors");
+    let data = Dataset {
+        inputs: (0..256).map(|k| (k % 7) as f32 / 7.0).collect(),
+        width: 2,
+        targets: Targets::Values {
+            values: (0..128).map(|k| (k % 5) as f32).collect(),
+            width: 1,
+        },
+    };
+    // Batches of 8: 16 steps an epoch, and the error grows 2000-fold a step at lr 1000.
+    let config = Config {
+        checkpoint: Some(path.clone()),
+        batch: 8,
+        ..quiet(2)
+    };
+    let mut net = Regressor::new(0);
+    let mut opt = Sgd::new(0.01);
+    train::fit(&mut net, &mut opt, &data, None, &config, 0, |_| {}).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    let mut opt = Sgd::new(1000.0);
+    let config = Config {
+        epochs: 5,
+        ..config
+    };
+    let err = train::fit(&mut net, &mut opt, &data, None, &config, 2, |_| {}).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, train::TrainError::Diverged { epoch: 3, .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("training diverged at epoch 3, step ")
+            && message.contains("try a smaller learning rate"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        good,
+        "the good checkpoint is kept"
+    );
+    assert_eq!(opt.lr(), 1000.0, "the rate is back at its initial value");
+}
+
+/// A validation loss that is not a number is no improvement: early stopping stops after
+/// `patience` epochs, back at the parameters the run started from.
+#[test]
+fn early_stopping_counts_nan_as_no_improvement() {
+    let _run = one_run();
+    let train = blobs(64, 4);
+    let nan = Dataset {
+        inputs: vec![0.5; 8],
+        width: 2,
+        targets: Targets::Values {
+            values: vec![f32::NAN; 4],
+            width: 1,
+        },
+    };
+    let mut train_values = train.clone();
+    train_values.targets = Targets::Values {
+        values: vec![0.5; train.len()],
+        width: 1,
+    };
+    let mut net = Regressor::new(3);
+    let start = net.params().to_vec();
+    let config = Config {
+        patience: Some(2),
+        ..quiet(10)
+    };
+    let mut opt = Sgd::new(0.05);
+    let (reports, stop) = train::fit(
+        &mut net,
+        &mut opt,
+        &train_values,
+        Some(&nan),
+        &config,
+        0,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        (stop, reports.len()),
+        (Stop::EarlyStopped { best_epoch: 0 }, 2)
+    );
+    assert_eq!(net.params(), start.as_slice());
+}
+
+#[test]
+fn an_empty_training_set_is_an_error() {
+    let _run = one_run();
+    let empty = Dataset {
+        inputs: Vec::new(),
+        width: 2,
+        targets: Targets::Labels(Vec::new()),
+    };
+    let err = train::fit(
+        &mut Classifier::new(0),
+        &mut Sgd::new(0.1),
+        &empty,
+        None,
+        &quiet(1),
+        0,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("the training set is empty"),
+        "{err}"
+    );
+}
+
+/// Ctrl-C is watched only by a run that asks (`ctrl_c`), and only while it runs: in a child
+/// process (this test binary, run again on this test alone), SIGINT during `fit` stops the
+/// run; after `fit` returns, SIGINT ends the process as it did before. Without `ctrl_c`,
+/// SIGINT during `fit` ends the process too.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_is_watched_only_while_a_run_asks() {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(mode) = std::env::var_os("MLP_CTRL_C_CHILD") {
+        return ctrl_c_child(mode == "watch");
+    }
+    for (mode, says) in [("watch", "fit returned Interrupted"), ("ignore", "")] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "ctrl_c_is_watched_only_while_a_run_asks",
+                "--exact",
+                "--nocapture",
+            ])
+            .args(["--test-threads=1"])
+            .env("MLP_CTRL_C_CHILD", mode)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.signal(),
+            Some(nix::libc::SIGINT),
+            "{mode}: {stdout}"
+        );
+        assert!(stdout.contains(says), "{mode}: {stdout}");
+        assert!(!stdout.contains("survived"), "{mode}: {stdout}");
+    }
+}
+
+/// In the child: SIGINT at the end of epoch 2, then again after `fit` returned.
+#[cfg(unix)]
+fn ctrl_c_child(watch: bool) {
+    use nix::sys::signal::{Signal, raise};
+    use std::io::Write;
+    let train = blobs(320, 9);
+    let config = Config {
+        ctrl_c: watch,
+        ..quiet(10)
+    };
+    let (mut net, mut opt) = (Classifier::new(2), Adam::new(0.01));
+    let (_, stop) = train::fit(&mut net, &mut opt, &train, None, &config, 0, |r| {
+        if r.epoch == 2 {
+            raise(Signal::SIGINT).unwrap();
+        }
+    })
+    .unwrap();
+    println!("fit returned {stop:?}");
+    std::io::stdout().flush().unwrap();
+    raise(Signal::SIGINT).unwrap();
+    println!("survived");
+}

@@ -1,6 +1,7 @@
 //! `mlp`: check, explain and expand network specs written in the mlp DSL.
 #![warn(missing_docs)]
 
+mod stored;
 mod trainer;
 
 use clap::{Args, Parser, Subcommand};
@@ -42,11 +43,13 @@ enum Command {
     /// DIR|FILE.csv [--epochs N --lr X --optimizer adam ...]`; `mlp train SPEC -- --help` lists
     /// the trainer's options.
     Train(Run),
-    /// Evaluate a checkpoint: `mlp eval SPEC --checkpoint FILE --data DIR|FILE.csv`.
-    Eval(Run),
+    /// Evaluate a checkpoint: `mlp eval [SPEC] --checkpoint FILE --data DIR|FILE.csv` (the
+    /// spec is read from the checkpoint when not given).
+    Eval(Use),
     /// Print a checkpoint's outputs for a CSV file of inputs:
-    /// `mlp predict SPEC --checkpoint FILE --input FILE.csv`.
-    Predict(Run),
+    /// `mlp predict [SPEC] --checkpoint FILE --input FILE.csv` (the spec is read from the
+    /// checkpoint when not given).
+    Predict(Use),
     /// Print the network and its derived backward data flow as Graphviz DOT
     /// (`mlp graph SPEC | dot -Tsvg > net.svg`).
     Graph {
@@ -66,6 +69,90 @@ struct Run {
     /// Options for the trainer (everything after the spec).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     options: Vec<String>,
+}
+
+/// A checkpoint's trainer: an optional spec, then the options passed to the trainer.
+#[derive(Args)]
+struct Use {
+    /// The spec (or `@FILE`), if given; else the one the checkpoint records. Then the
+    /// trainer's options, `--checkpoint FILE` among them.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "[SPEC] OPTIONS"
+    )]
+    args: Vec<String>,
+}
+
+impl Use {
+    /// The spec and options to run: the spec given, else the one `--checkpoint` records; a
+    /// spec given that is not the checkpoint's is an error naming both.
+    fn resolve(&self) -> Result<Run, String> {
+        let (given, options) = match self.args.split_first() {
+            Some((first, rest)) if !first.starts_with('-') => (Some(first.clone()), rest),
+            _ => (None, &self.args[..]),
+        };
+        let checkpoint =
+            options
+                .iter()
+                .enumerate()
+                .find_map(|(k, o)| match o.strip_prefix("--checkpoint") {
+                    Some("") => options.get(k + 1).map(PathBuf::from),
+                    Some(rest) => rest.strip_prefix('=').map(PathBuf::from),
+                    None => None,
+                });
+        let recorded = match &checkpoint {
+            Some(path) => stored::spec(path)?,
+            None => None,
+        };
+        let spec = match (given, recorded) {
+            (Some(given), Some(recorded)) => {
+                let path = checkpoint.expect("the recorded spec came from it");
+                check_same(&given, &recorded, &path)?;
+                given
+            }
+            (Some(given), None) => given,
+            (None, Some(recorded)) => recorded,
+            (None, None) => {
+                return Err(match checkpoint {
+                    Some(path) => format!(
+                        "{} records no spec (written by PyTorch?): give the spec before the options",
+                        path.display()
+                    ),
+                    None => "give a spec, or --checkpoint FILE to read it from".to_string(),
+                });
+            }
+        };
+        Ok(Run {
+            spec,
+            options: options.to_vec(),
+        })
+    }
+}
+
+/// Checks that the spec `given` (text or `@FILE`) is the network `recorded` in `checkpoint`;
+/// a spec that does not compile is left for the trainer command to report.
+fn check_same(given: &str, recorded: &str, checkpoint: &std::path::Path) -> Result<(), String> {
+    let text = match given.strip_prefix('@') {
+        Some(file) => {
+            std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
+        }
+        None => given.to_string(),
+    };
+    let (Ok(given), Ok(recorded)) = (
+        mlp_compiler::compile_spec(&text),
+        mlp_compiler::compile_spec(recorded),
+    ) else {
+        return Ok(());
+    };
+    let (given, recorded) = (given.spec(), recorded.spec());
+    if given == recorded {
+        return Ok(());
+    }
+    Err(format!(
+        "{} holds the network `{recorded}`, not `{given}`",
+        checkpoint.display()
+    ))
 }
 
 /// Where the spec comes from: the argument, or a file.
@@ -104,9 +191,20 @@ fn main() -> ExitCode {
         Command::Expand { source, name } => expand(&source, &name),
         Command::Graph { source, output } => graph(&source, output.as_deref()),
         Command::Train(run) => trainer_command("train", &run),
-        Command::Eval(run) => trainer_command("eval", &run),
-        Command::Predict(run) => trainer_command("predict", &run),
+        Command::Eval(using) => match using.resolve() {
+            Ok(run) => trainer_command("eval", &run),
+            Err(e) => fail(&e),
+        },
+        Command::Predict(using) => match using.resolve() {
+            Ok(run) => trainer_command("predict", &run),
+            Err(e) => fail(&e),
+        },
     }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
 }
 
 /// Builds (or finds) the trainer for `run.spec` and runs its `command` with the options.

@@ -127,17 +127,94 @@ fn train_eval_predict_through_a_compiled_trainer() {
         text(&bad.stderr)
     );
 
-    let wrong = mlp(&[
+    // The spec is optional for eval and predict: the checkpoint records it.
+    let eval = mlp(&[
         "eval",
-        "2 -> tanh 9 -> 2 : nll",
         "--checkpoint",
         ckpt.to_str().unwrap(),
         "--data",
         data.to_str().unwrap(),
     ]);
+    let out = text(&eval.stdout);
     assert!(
-        text(&wrong.stderr).contains("`0.weight` has shape [8, 2], expected [9, 2]"),
-        "{}",
-        text(&wrong.stderr)
+        eval.status.success() && out.contains("300 samples"),
+        "{out}{}",
+        text(&eval.stderr)
     );
+    let predict = mlp(&[
+        "predict",
+        &format!("--checkpoint={}", ckpt.display()),
+        "--input",
+        inputs.to_str().unwrap(),
+        "--no-header",
+    ]);
+    assert!(!predict.status.success(), "the inputs file has a short row");
+    assert!(text(&predict.stderr).contains("line 2: 1 fields, expected 2"));
+
+    // A spec that is not the checkpoint's is refused before any trainer is built.
+    let wrong = mlp(&[
+        "eval",
+        "2 -> relu 8 -> 2 : nll",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let err = text(&wrong.stderr);
+    assert!(!wrong.status.success());
+    assert!(
+        err.contains("holds the network `2 -> tanh 8 -> 2 : nll`, not `2 -> relu 8 -> 2 : nll`"),
+        "{err}"
+    );
+    assert!(!err.contains("building the trainer"), "{err}");
+}
+
+/// `--standardize` is recorded in the checkpoint and applied by `eval`: on data far from the
+/// origin, the raw file evaluates as well as the training run validated.
+#[test]
+fn eval_applies_the_standardization_of_training() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("trainer-std-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::new();
+    for k in 0..300u32 {
+        let x = ((k * 37) % 101) as f32 / 50.0 - 1.0;
+        let y = ((k * 61) % 103) as f32 / 51.0 - 1.0;
+        csv += &format!("{},{},{}\n", 100.0 + x, 100.0 + y, u32::from(x + y > 0.0));
+    }
+    let data = dir.join("far.csv");
+    std::fs::write(&data, csv).unwrap();
+    let ckpt = dir.join("std.safetensors");
+    let (data, ckpt) = (data.to_str().unwrap(), ckpt.to_str().unwrap());
+    let train = mlp(&[
+        "train",
+        "2 -> tanh 8 -> 2 : nll",
+        "--data",
+        data,
+        "--epochs",
+        "4",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--batch",
+        "16",
+        "--checkpoint",
+        ckpt,
+        "--standardize",
+    ]);
+    assert!(
+        train.status.success(),
+        "{}{}",
+        text(&train.stdout),
+        text(&train.stderr)
+    );
+    let eval = mlp(&["eval", "--checkpoint", ckpt, "--data", data]);
+    let out = text(&eval.stdout);
+    let accuracy: f32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("accuracy "))
+        .and_then(|a| a.trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("an accuracy line: {out}{}", text(&eval.stderr)));
+    assert!(accuracy > 90.0, "{out}");
 }

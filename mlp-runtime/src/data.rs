@@ -1,8 +1,8 @@
 //! Datasets: IDX files (MNIST's format, raw or gzip) read into memory, with errors that name
-//! the file and the byte offset of the problem.
+//! the file and the byte offset of the problem, and reads bounded by what the header promises.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// Why a data file could not be read.
@@ -36,75 +36,175 @@ pub struct Idx {
     pub data: Vec<u8>,
 }
 
+/// How much deflate can expand at most: 258 bytes from a match coded in about 2 bits, so
+/// 1032-fold. A gzip file of `n` bytes holds at most this many times `n` bytes.
+const MAX_INFLATION: u64 = 1032;
+
 /// Reads an IDX file of unsigned bytes (type code 0x08), gzip-compressed or raw.
+///
+/// The header is read first, and then no more data than its dimensions promise: a raw file
+/// must be exactly as long as they say before anything is read, a gzip file must be large
+/// enough to hold that much once inflated, and a stream that goes on past it (a decompression
+/// bomb whose header says 1×28×28) is an error after one byte more.
 pub fn read_idx(path: &Path) -> Result<Idx, DataError> {
     let err = |offset, message: String| DataError {
         path: path.to_owned(),
         offset,
         message,
     };
-    let raw = std::fs::read(path).map_err(|e| err(None, format!("cannot read the file: {e}")))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| err(None, format!("not a valid gzip stream: {e}")))?;
-        out
-    } else {
-        raw
+    let file =
+        std::fs::File::open(path).map_err(|e| err(None, format!("cannot read the file: {e}")))?;
+    let size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let mut buffered = std::io::BufReader::new(file);
+    let gzip = buffered
+        .fill_buf()
+        .map_err(|e| err(None, format!("cannot read the file: {e}")))?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut stream = Stream {
+        reader: if gzip {
+            Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+        } else {
+            Box::new(buffered)
+        },
+        gzip,
+        path,
+        at: 0,
     };
-    if bytes.len() < 4 {
-        return Err(err(
-            Some(bytes.len()),
-            "the file ends before its 4-byte IDX header".to_owned(),
-        ));
-    }
-    if bytes[0] != 0 || bytes[1] != 0 {
-        return Err(err(
-            Some(0),
-            format!(
-                "not an IDX file: it starts with {:02x} {:02x}, expected 00 00",
-                bytes[0], bytes[1]
-            ),
-        ));
-    }
-    if bytes[2] != 0x08 {
-        return Err(err(
-            Some(2),
-            format!(
-                "element type 0x{:02x} is not supported; expected 0x08 (unsigned bytes)",
-                bytes[2]
-            ),
-        ));
-    }
-    let rank = bytes[3] as usize;
-    let header = 4 + 4 * rank;
-    if bytes.len() < header {
-        return Err(err(
-            Some(bytes.len()),
-            format!("the file ends inside its header, which holds {rank} dimensions"),
-        ));
-    }
-    let dims: Vec<usize> = (0..rank)
-        .map(|k| {
-            u32::from_be_bytes(bytes[4 + 4 * k..8 + 4 * k].try_into().expect("four bytes")) as usize
-        })
-        .collect();
+    let dims = header(&mut stream)?;
     let count = dims
         .iter()
         .try_fold(1usize, |a, d| a.checked_mul(*d))
         .ok_or_else(|| err(Some(4), format!("dimensions {dims:?} overflow")))?;
-    let have = bytes.len() - header;
-    if have != count {
+    let header = stream.at;
+    let promised = (header as u64).saturating_add(count as u64);
+    let room = size.map(|s| {
+        if gzip {
+            s.saturating_mul(MAX_INFLATION)
+        } else {
+            s
+        }
+    });
+    if room.is_some_and(|room| promised > room || (!gzip && promised < room)) {
+        let size = size.expect("room comes from the size");
+        return Err(if gzip {
+            err(
+                Some(header),
+                format!(
+                    "dimensions {dims:?} need {count} values after the header; a gzip file of {size} bytes cannot hold that many"
+                ),
+            )
+        } else {
+            err(
+                Some(size as usize),
+                format!(
+                    "dimensions {dims:?} need {count} values after the header, found {}",
+                    size - header as u64
+                ),
+            )
+        });
+    }
+    let data = stream.read(count)?;
+    if data.len() < count {
         return Err(err(
-            Some(bytes.len()),
-            format!("dimensions {dims:?} need {count} values after the header, found {have}"),
+            Some(stream.at),
+            format!(
+                "dimensions {dims:?} need {count} values after the header, found {}",
+                data.len()
+            ),
         ));
     }
-    Ok(Idx {
-        dims,
-        data: bytes[header..].to_vec(),
-    })
+    if !stream.read(1)?.is_empty() {
+        return Err(err(
+            Some(stream.at - 1),
+            format!("the data goes on past the {count} values its dimensions {dims:?} promise"),
+        ));
+    }
+    Ok(Idx { dims, data })
+}
+
+/// An IDX file's bytes (decompressed), counted.
+struct Stream<'a> {
+    reader: Box<dyn Read + 'a>,
+    gzip: bool,
+    path: &'a Path,
+    /// Bytes read so far.
+    at: usize,
+}
+
+impl Stream<'_> {
+    /// Up to `n` bytes, fewer only at the end of the data.
+    fn read(&mut self, n: usize) -> Result<Vec<u8>, DataError> {
+        let mut out = Vec::new();
+        out.try_reserve_exact(n).map_err(|_| DataError {
+            path: self.path.to_owned(),
+            offset: Some(self.at),
+            message: format!("cannot hold the {n} values the header promises in memory"),
+        })?;
+        (&mut self.reader)
+            .take(n as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| DataError {
+                path: self.path.to_owned(),
+                offset: None,
+                message: if self.gzip {
+                    format!("not a valid gzip stream: {e}")
+                } else {
+                    format!("cannot read the file: {e}")
+                },
+            })?;
+        self.at += out.len();
+        Ok(out)
+    }
+}
+
+/// The dimensions in an IDX header, its magic number and element type checked.
+fn header(stream: &mut Stream<'_>) -> Result<Vec<usize>, DataError> {
+    let err = |offset, message: String| DataError {
+        path: stream.path.to_owned(),
+        offset: Some(offset),
+        message,
+    };
+    let magic = stream.read(4)?;
+    if magic.len() < 4 {
+        return Err(err(
+            magic.len(),
+            "the file ends before its 4-byte IDX header".to_owned(),
+        ));
+    }
+    if magic[0] != 0 || magic[1] != 0 {
+        return Err(err(
+            0,
+            format!(
+                "not an IDX file: it starts with {:02x} {:02x}, expected 00 00",
+                magic[0], magic[1]
+            ),
+        ));
+    }
+    if magic[2] != 0x08 {
+        return Err(err(
+            2,
+            format!(
+                "element type 0x{:02x} is not supported; expected 0x08 (unsigned bytes)",
+                magic[2]
+            ),
+        ));
+    }
+    let rank = magic[3] as usize;
+    let dims = stream.read(4 * rank)?;
+    if dims.len() < 4 * rank {
+        return Err(err(
+            stream.at,
+            format!("the file ends inside its header, which holds {rank} dimensions"),
+        ));
+    }
+    Ok(dims
+        .chunks_exact(4)
+        .map(|d| u32::from_be_bytes(d.try_into().expect("four bytes")) as usize)
+        .collect())
 }
 
 /// Images with class labels, in memory.

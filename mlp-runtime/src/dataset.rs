@@ -1,10 +1,11 @@
-//! Datasets in memory: inputs with class labels or target values, read from IDX or CSV;
-//! seeded shuffling, batching (with a final partial batch), train/validation split and
-//! normalization.
+//! Datasets in memory: inputs with class labels or target values, read from IDX or CSV
+//! ([`read_csv`]); seeded shuffling, batching (with a final partial batch), train/validation
+//! split and normalization, and the [`Preprocessing`] a checkpoint records.
 
-use crate::data::{DataError, Labeled};
+use crate::data::Labeled;
 use crate::init::Rng;
-use std::path::Path;
+
+pub use crate::csv::{CsvOptions, CsvTargets, Header, LabelColumn, read_csv, read_csv_with};
 
 /// What each sample is trained towards.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +76,10 @@ impl Dataset {
 
     /// Splits off a validation set: `fraction` of the samples, drawn by a seeded shuffle;
     /// returns `(train, validation)`.
+    ///
+    /// # Panics
+    /// If `fraction` is not in [0, 1): check a fraction a user typed first
+    /// ([`crate::options::fraction`]).
     pub fn split(&self, fraction: f32, seed: u64) -> (Dataset, Dataset) {
         assert!(
             (0.0..1.0).contains(&fraction),
@@ -137,6 +142,10 @@ impl Dataset {
 
     /// Subtracts `s.mean` from each feature and divides by `s.std` (statistics of the training
     /// set, applied to every set).
+    ///
+    /// # Panics
+    /// If the statistics are of another width than the samples ([`Preprocessing::apply`]
+    /// returns an error instead).
     pub fn standardize(&mut self, s: &Standardization) {
         assert_eq!(s.mean.len(), self.width, "statistics of another width");
         for row in self.inputs.chunks_exact_mut(self.width) {
@@ -144,6 +153,57 @@ impl Dataset {
                 *v = (*v - m) / sd;
             }
         }
+    }
+}
+
+/// How inputs are transformed before they reach a network: what a checkpoint records, so that
+/// `eval`, `predict` and `load_with_preprocessing` feed the network what it was trained on.
+/// Stored in the checkpoint's metadata (`mlp.standardize.mean` and `mlp.standardize.std`,
+/// JSON arrays), not as tensors, so that PyTorch's `load_state_dict` sees only parameters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Preprocessing {
+    /// Per-feature standardization by the training set's statistics, if the inputs were
+    /// standardized. (A plain scaling, `x · f`, is the standardization with mean 0 and
+    /// deviation `1/f`.)
+    pub standardization: Option<Standardization>,
+}
+
+impl Preprocessing {
+    /// Standardization by `statistics`.
+    pub fn standardize(statistics: Standardization) -> Self {
+        Preprocessing {
+            standardization: Some(statistics),
+        }
+    }
+
+    /// True when inputs go to the network as they are.
+    pub fn is_none(&self) -> bool {
+        self.standardization.is_none()
+    }
+
+    /// Transforms the inputs of `data`; an error if they are not as wide as the statistics.
+    pub fn apply(&self, data: &mut Dataset) -> Result<(), String> {
+        self.apply_to_rows(&mut data.inputs, data.width)
+    }
+
+    /// Transforms rows of `width` inputs, flat (as [`Dataset::inputs`] or a batch holds
+    /// them); an error if `width` is not the statistics' width.
+    pub fn apply_to_rows(&self, inputs: &mut [f32], width: usize) -> Result<(), String> {
+        let Some(s) = &self.standardization else {
+            return Ok(());
+        };
+        if s.mean.len() != width {
+            return Err(format!(
+                "the samples have {width} values; the standardization recorded in training has {}",
+                s.mean.len()
+            ));
+        }
+        for row in inputs.chunks_exact_mut(width) {
+            for ((v, m), sd) in row.iter_mut().zip(&s.mean).zip(&s.std) {
+                *v = (*v - m) / sd;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -180,128 +240,4 @@ impl Batch {
     pub fn len(&self, width: usize) -> usize {
         self.inputs.len() / width
     }
-}
-
-/// Which CSV column holds the label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LabelColumn {
-    /// The first column (MNIST in CSV: `label, pixel0, …`).
-    First,
-    /// The last column.
-    Last,
-}
-
-/// How to read a CSV file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CsvTargets {
-    /// One integer class label per row, in this column.
-    Label(LabelColumn),
-    /// The last `n` columns are target values.
-    LastValues(usize),
-    /// Every column is an input (data to predict on).
-    None,
-}
-
-/// Reads a CSV file of numbers: every row the same number of fields, an optional header row
-/// (a first row that is not all numbers), targets as `targets` says. Errors name the file and
-/// the line (and column) of the problem.
-pub fn read_csv(path: &Path, targets: CsvTargets) -> Result<Dataset, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DataError {
-        path: path.to_owned(),
-        offset: None,
-        message: format!("cannot read the file: {e}"),
-    })?;
-    let err = |line: usize, message: String| DataError {
-        path: path.to_owned(),
-        offset: None,
-        message: format!("line {line}: {message}"),
-    };
-    let mut inputs = Vec::new();
-    let mut labels = Vec::new();
-    let mut values = Vec::new();
-    let mut fields_per_row = None;
-    for (k, line) in text.lines().enumerate() {
-        let number = k + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let parsed: Vec<Result<f32, usize>> = fields
-            .iter()
-            .enumerate()
-            .map(|(c, f)| f.parse::<f32>().map_err(|_| c))
-            .collect();
-        if k == 0 && parsed.iter().any(|p| p.is_err()) {
-            continue; // a header
-        }
-        let expected = *fields_per_row.get_or_insert(fields.len());
-        if fields.len() != expected {
-            return Err(err(
-                number,
-                format!("{} fields, expected {expected}", fields.len()),
-            ));
-        }
-        let mut row = Vec::with_capacity(fields.len());
-        for (c, p) in parsed.into_iter().enumerate() {
-            match p {
-                Ok(v) if v.is_finite() => row.push(v),
-                _ => {
-                    return Err(err(
-                        number,
-                        format!("column {}: `{}` is not a finite number", c + 1, fields[c]),
-                    ));
-                }
-            }
-        }
-        match targets {
-            CsvTargets::Label(column) => {
-                let (at, v) = match column {
-                    LabelColumn::First => (0, row.remove(0)),
-                    LabelColumn::Last => (row.len() - 1, row.pop().expect("a field")),
-                };
-                if v < 0.0 || v.fract() != 0.0 || v > u32::MAX as f32 {
-                    return Err(err(
-                        number,
-                        format!(
-                            "column {}: label `{}` is not a class index",
-                            at + 1,
-                            fields[at]
-                        ),
-                    ));
-                }
-                labels.push(v as u32);
-            }
-            CsvTargets::None => {}
-            CsvTargets::LastValues(n) => {
-                if n == 0 || n >= row.len() {
-                    return Err(err(
-                        number,
-                        format!(
-                            "{} fields cannot hold {n} target values and an input",
-                            row.len()
-                        ),
-                    ));
-                }
-                values.extend(row.drain(row.len() - n..));
-            }
-        }
-        inputs.extend(row);
-    }
-    let Some(fields) = fields_per_row else {
-        return Err(DataError {
-            path: path.to_owned(),
-            offset: None,
-            message: "no data rows".into(),
-        });
-    };
-    let (width, targets) = match targets {
-        CsvTargets::Label(_) => (fields - 1, Targets::Labels(labels)),
-        CsvTargets::LastValues(n) => (fields - n, Targets::Values { values, width: n }),
-        CsvTargets::None => (fields, Targets::Values { values, width: 0 }),
-    };
-    Ok(Dataset {
-        inputs,
-        width,
-        targets,
-    })
 }

@@ -28,6 +28,7 @@
 
 mod aligned;
 pub mod checkpoint;
+mod csv;
 pub mod data;
 pub mod dataset;
 mod dot;
@@ -39,6 +40,7 @@ pub mod init;
 mod kernel;
 mod mat;
 pub mod optim;
+pub mod options;
 mod pack;
 pub mod params;
 pub mod scalar;

@@ -118,3 +118,48 @@ fn images_and_labels_must_agree() {
         "{e}"
     );
 }
+
+/// A decompression bomb: a gzip file of a few hundred KB whose header says 1×28×28 and whose
+/// stream goes on for 64 MB. The read stops one byte past what the header promises.
+#[test]
+fn a_gzip_bomb_is_refused_after_what_its_header_promises() {
+    let d = dir("bomb");
+    let path = d.join("bomb.gz");
+    std::fs::write(&path, bomb(64 << 20)).unwrap();
+    let e = error(&path);
+    assert!(
+        e.contains(
+            "at byte 800: the data goes on past the 784 values its dimensions [1, 28, 28] promise"
+        ),
+        "{e}"
+    );
+}
+
+/// A gzip file whose IDX header says 1×28×28, followed by `zeros` bytes of zeros.
+fn bomb(zeros: usize) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(&idx(&[1, 28, 28], &[])).unwrap();
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..zeros / block.len() {
+        e.write_all(&block).unwrap();
+    }
+    e.finish().unwrap()
+}
+
+/// A raw file is checked against its header before its data is read, and a gzip file that
+/// could not hold what its header promises is refused before it is inflated.
+#[test]
+fn sizes_are_checked_against_the_header_first() {
+    let d = dir("sizes");
+    let long = d.join("long");
+    std::fs::write(&long, idx(&[2, 3], &[0; 9])).unwrap();
+    let e = error(&long);
+    assert!(
+        e.contains("at byte 21: dimensions [2, 3] need 6 values after the header, found 9"),
+        "{e}"
+    );
+    let big = d.join("big.gz");
+    std::fs::write(&big, gzip(&idx(&[60_000, 28, 28], &[1, 2, 3]))).unwrap();
+    let e = error(&big);
+    assert!(e.contains("cannot hold that many"), "{e}");
+}

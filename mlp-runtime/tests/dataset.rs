@@ -1,15 +1,22 @@
 //! CSV reading with errors that name the line, seeded orders, splits, batches and
 //! normalization.
 
-use mlp_runtime::dataset::{Batch, CsvTargets, Dataset, LabelColumn, Targets, read_csv};
+use mlp_runtime::dataset::{
+    Batch, CsvOptions, CsvTargets, Dataset, Header, LabelColumn, Preprocessing, Targets, read_csv,
+    read_csv_with,
+};
 use std::path::PathBuf;
 
-fn file(name: &str, text: &str) -> PathBuf {
+fn file(name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mlp-dataset-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
+}
+
+fn labels_last() -> CsvTargets {
+    CsvTargets::Label(LabelColumn::Last)
 }
 
 #[test]
@@ -169,4 +176,103 @@ fn standardization_uses_training_statistics() {
     let mut scaled = labeled(1);
     scaled.scale(0.5);
     assert_eq!(scaled.inputs, [0.0, 0.5, 1.0]);
+}
+
+/// The header rule: a first row is a header only when none of its fields is a number, so a
+/// first data row with a typo is an error naming it, not a row silently dropped.
+#[test]
+fn a_first_row_with_a_typo_is_an_error_not_a_header() {
+    let path = file("typo.csv", "O.2,1,2\n0.5,1,0\n");
+    let err = read_csv(&path, labels_last()).unwrap_err().to_string();
+    assert!(
+        err.contains("typo.csv: line 1: column 1: `O.2` is not a finite number"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a header only when none of its fields is a number"),
+        "{err}"
+    );
+    // A header of names, and one forced or refused by the caller.
+    let path = file("named.csv", "x,y,label\n0.5,1,2\n");
+    assert_eq!(read_csv(&path, labels_last()).unwrap().len(), 1);
+    let path = file("numbered.csv", "0,1,2\n0.5,1,2\n");
+    assert_eq!(read_csv(&path, labels_last()).unwrap().len(), 2);
+    let forced = CsvOptions {
+        header: Header::Present,
+        ..CsvOptions::new(labels_last())
+    };
+    assert_eq!(read_csv_with(&path, &forced).unwrap().len(), 1);
+    let absent = CsvOptions {
+        header: Header::Absent,
+        ..CsvOptions::new(labels_last())
+    };
+    let path = file("absent.csv", "x,y,label\n0.5,1,2\n");
+    let err = read_csv_with(&path, &absent).unwrap_err().to_string();
+    assert!(
+        err.contains("line 1: column 1: `x` is not a finite number"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let path = file("bom.csv", "\u{feff}0.5,1,2\r\n-1,3.25,0\r\n");
+    let d = read_csv(&path, labels_last()).unwrap();
+    assert_eq!(d.inputs, [0.5, 1.0, -1.0, 3.25]);
+    assert_eq!(d.targets, Targets::Labels(vec![2, 0]));
+    let path = file("bom-header.csv", "\u{feff}a,b,label\n0.5,1,2\n");
+    assert_eq!(read_csv(&path, labels_last()).unwrap().len(), 1);
+}
+
+#[test]
+fn text_that_is_not_utf8_names_its_line() {
+    let path = file("latin1.csv", b"1,2,3\n4,\xe9,6\n".as_slice());
+    let err = read_csv(&path, labels_last()).unwrap_err().to_string();
+    assert!(
+        err.contains("latin1.csv: line 2: byte 3 of the line is not UTF-8 text"),
+        "{err}"
+    );
+}
+
+/// Given the class count, a label out of range is reported where it is in the file, not by
+/// its position after shuffling.
+#[test]
+fn an_out_of_range_label_names_its_line() {
+    let path = file("range.csv", "x,y,label\n0,0,1\n0,1,2\n1,1,5\n");
+    let options = CsvOptions {
+        classes: Some(3),
+        ..CsvOptions::new(labels_last())
+    };
+    let err = read_csv_with(&path, &options).unwrap_err().to_string();
+    assert!(
+        err.contains("range.csv: line 4: column 3: label 5 is out of range: the network has 3 classes (0 to 2)"),
+        "{err}"
+    );
+    let path = file("lonely.csv", "1\n");
+    let err = read_csv(&path, labels_last()).unwrap_err().to_string();
+    assert!(
+        err.contains("line 1: 1 field cannot hold a label and an input"),
+        "{err}"
+    );
+}
+
+#[test]
+fn preprocessing_applies_statistics_and_checks_widths() {
+    let mut d = Dataset {
+        inputs: vec![1.0, 10.0, 3.0, 10.0],
+        width: 2,
+        targets: Targets::Labels(vec![0, 1]),
+    };
+    let p = Preprocessing::standardize(d.statistics());
+    let mut copy = d.clone();
+    p.apply(&mut d).unwrap();
+    copy.standardize(p.standardization.as_ref().unwrap());
+    assert_eq!(d, copy);
+    let mut narrow = labeled(1);
+    let err = p.apply(&mut narrow).unwrap_err();
+    assert!(
+        err.contains("the samples have 3 values; the standardization recorded in training has 2"),
+        "{err}"
+    );
+    assert!(Preprocessing::default().apply(&mut narrow).is_ok());
 }

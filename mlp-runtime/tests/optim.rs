@@ -304,3 +304,46 @@ fn threads_do_not_change_updates() {
         "RMSprop",
     );
 }
+
+/// A rate a user typed goes through `Choice::parse`, which refuses what the optimizers would
+/// panic on.
+#[test]
+fn bad_rates_are_errors_not_panics() {
+    for lr in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+        for name in ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"] {
+            let err = mlp_runtime::optim::Choice::parse(name, lr).unwrap_err();
+            assert!(
+                err.contains("learning rate must be a positive number"),
+                "{name} {lr}: {err}"
+            );
+        }
+    }
+    assert!(mlp_runtime::optim::Choice::parse("adam", 1e-3).is_ok());
+}
+
+/// A state with steps but no buffers (written by another optimizer) would restart Adam's
+/// moments mid-run with the old step count: refused.
+#[test]
+fn a_state_without_buffers_after_steps_is_refused() {
+    let err = Adam::new(0.1)
+        .load_state(State {
+            step: 7,
+            buffers: Vec::new(),
+        })
+        .unwrap_err();
+    assert!(
+        err.contains("7 steps taken but the buffer `exp_avg` is missing"),
+        "{err}"
+    );
+    // Before the first step there are no buffers, and plain SGD never has any.
+    let fresh = State {
+        step: 0,
+        buffers: Vec::new(),
+    };
+    assert!(Adam::new(0.1).load_state(fresh).is_ok());
+    let sgd = State {
+        step: 7,
+        buffers: Vec::new(),
+    };
+    assert!(Sgd::new(0.1).load_state(sgd).is_ok());
+}

@@ -27,6 +27,10 @@ pub struct Adam {
 
 impl Adam {
     /// Adam with PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, no weight decay.
+    ///
+    /// # Panics
+    /// If `lr` is not positive and finite: check a rate a user typed with
+    /// [`super::check_rate`] (or build through [`super::Choice::parse`]) first.
     pub fn new(lr: f32) -> Self {
         check_lr(lr);
         Adam {

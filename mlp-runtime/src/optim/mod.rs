@@ -71,6 +71,10 @@ pub trait Optimizer {
     fn lr(&self) -> f32;
 
     /// Sets the learning rate (a schedule's job).
+    ///
+    /// # Panics
+    /// The optimizers of this crate panic on a rate that is not positive and finite (see
+    /// [`check_rate`]); [`crate::train::Schedule`] never produces one.
     fn set_lr(&mut self, lr: f32);
 
     /// For a training step that folds the update into the gradient's computation: when this
@@ -108,9 +112,18 @@ pub struct State {
 impl State {
     /// Moves the buffers named `names` into `slots`, checking that each is present with as many
     /// values as the first, and that no other buffer is present. A state without buffers
-    /// (before the first step) empties the slots. Returns the step count.
+    /// empties the slots; it must be from before the first step when the optimizer keeps
+    /// buffers (else it was written by another optimizer, and resuming from it would restart
+    /// the buffers mid-run). Returns the step count. The lengths are checked against the
+    /// parameters by [`crate::checkpoint::load`].
     fn restore(mut self, names: &[&str], slots: &mut [&mut Vec<f32>]) -> Result<u64, String> {
         if self.buffers.is_empty() {
+            if let Some(name) = names.first().filter(|_| self.step > 0) {
+                return Err(format!(
+                    "optimizer state: {} steps taken but the buffer `{name}` is missing (written by another optimizer?)",
+                    self.step
+                ));
+            }
             for s in slots.iter_mut() {
                 s.clear();
             }
@@ -139,11 +152,22 @@ impl State {
     }
 }
 
+/// `lr` if it is a learning rate every optimizer accepts (positive and finite), else a message
+/// saying why not: what a command line's `--lr` goes through before an optimizer sees it.
+pub fn check_rate(lr: f32) -> Result<f32, String> {
+    if lr.is_finite() && lr > 0.0 {
+        Ok(lr)
+    } else {
+        Err(format!(
+            "the learning rate must be a positive number, found {lr}"
+        ))
+    }
+}
+
 fn check_lr(lr: f32) {
-    assert!(
-        lr.is_finite() && lr > 0.0,
-        "the learning rate must be positive and finite, found {lr}"
-    );
+    if let Err(message) = check_rate(lr) {
+        panic!("{message}");
+    }
 }
 
 fn check_unit(what: &str, v: f32) {
@@ -190,8 +214,10 @@ pub enum Choice {
 
 impl Choice {
     /// `sgd`, `momentum` (SGD with momentum 0.9), `nesterov`, `adam`, `adamw` or `rmsprop`,
-    /// with learning rate `lr` and PyTorch's other defaults.
+    /// with learning rate `lr` and PyTorch's other defaults; an unknown name or a rate that is
+    /// not positive and finite is an error.
     pub fn parse(name: &str, lr: f32) -> Result<Choice, String> {
+        let lr = check_rate(lr)?;
         Ok(match name {
             "sgd" => Choice::Sgd(Sgd::new(lr)),
             "momentum" => Choice::Sgd(Sgd::new(lr).momentum(0.9)),

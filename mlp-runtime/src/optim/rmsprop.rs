@@ -30,6 +30,10 @@ pub struct RmsProp {
 
 impl RmsProp {
     /// RMSprop with PyTorch's defaults: alpha 0.99, eps 1e-8, no decay, momentum or centering.
+    ///
+    /// # Panics
+    /// If `lr` is not positive and finite: check a rate a user typed with
+    /// [`super::check_rate`] (or build through [`super::Choice::parse`]) first.
     pub fn new(lr: f32) -> Self {
         check_lr(lr);
         RmsProp {

@@ -26,6 +26,10 @@ pub struct Sgd {
 
 impl Sgd {
     /// Plain SGD with learning rate `lr`: `θ ← θ − lr·g`.
+    ///
+    /// # Panics
+    /// If `lr` is not positive and finite: check a rate a user typed with
+    /// [`super::check_rate`] (or build through [`super::Choice::parse`]) first.
     pub fn new(lr: f32) -> Self {
         check_lr(lr);
         Sgd {

@@ -1,0 +1,316 @@
+//! The command line of a compiled trainer: what `mlp train` builds for a spec and runs
+//! (`train`, `eval`, `predict`). A trainer's `main` is `mlp_runtime::driver::main::<Net>()`.
+//! Needs the `driver` feature.
+//!
+//! Every option is checked before any work starts ([`crate::options`]); a checkpoint carries
+//! the preprocessing of training, which `eval`, `predict` and a resumed `train` apply; Ctrl-C
+//! stops a run after its current step with a checkpoint; a run that diverges stops with the
+//! last good checkpoint kept.
+
+mod args;
+
+use crate::Init;
+use crate::data::{DataError, read_mnist};
+use crate::dataset::{CsvOptions, CsvTargets, Dataset, LabelColumn, Preprocessing, read_csv_with};
+use crate::optim::Choice;
+use crate::options;
+use crate::train::{self, Config, EpochReport, Model, Schedule, Stop};
+use args::{Cli, Command, DataArgs, TrainArgs};
+use clap::Parser;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Runs the trainer's command line (from the process's arguments) for network `M`.
+pub fn main<M: Model>() -> ExitCode {
+    match execute::<M>(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the trainer's command line for network `M` with `args` (the program's name first),
+/// as [`main`] does, but returns what went wrong instead of printing it; `--help` is an
+/// error holding the help text.
+pub fn run<M: Model>(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<(), Error> {
+    execute::<M>(Cli::try_parse_from(args)?)
+}
+
+/// What went wrong, as a message for the user.
+pub type Error = Box<dyn std::error::Error>;
+
+fn execute<M: Model>(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Train(args) => train::<M>(args),
+        Command::Eval {
+            checkpoint,
+            data,
+            standardize,
+        } => eval::<M>(&checkpoint, &data, standardize),
+        Command::Predict {
+            checkpoint,
+            input,
+            header,
+            standardize,
+        } => {
+            let options = CsvOptions {
+                header: header.header(),
+                ..CsvOptions::new(CsvTargets::None)
+            };
+            predict::<M>(&checkpoint, &input, &options, standardize)
+        }
+    }
+}
+
+/// The options of `train`, checked: everything but the data.
+struct Plan<M> {
+    net: M,
+    start: u64,
+    opt: Choice,
+    config: Config,
+    /// The preprocessing a resumed checkpoint records.
+    recorded: Option<Preprocessing>,
+}
+
+fn plan<M: Model>(args: &TrainArgs) -> Result<Plan<M>, Error> {
+    if let Some(n) = args.threads {
+        let (n, warning) = options::threads(n)?;
+        if let Some(warning) = warning {
+            eprintln!("warning: {warning}");
+        }
+        crate::set_num_threads(n);
+    }
+    let lr = options::learning_rate(args.lr)?;
+    options::at_least_one("--epochs", args.epochs)?;
+    options::at_least_one("--batch", args.batch)?;
+    if let Some(p) = args.patience {
+        options::at_least_one("--patience", p)?;
+    }
+    options::fraction("--validation", args.validation)?;
+    let schedule = Schedule::parse(&args.schedule)?;
+    let mut opt = Choice::parse(&args.optimizer, lr)?;
+    let init = Init::parse(&args.init)?;
+    let (net, start, recorded) = match &args.resume {
+        Some(path) => {
+            let (net, start, recorded) = M::reopen(path, &mut opt)?;
+            options::epochs_left(start, args.epochs)?;
+            (net, start, Some(recorded))
+        }
+        None => (M::create(args.seed, init), 0, None),
+    };
+    let config = Config {
+        epochs: args.epochs,
+        batch: args.batch,
+        seed: args.seed,
+        schedule,
+        patience: args.patience,
+        checkpoint: Some(args.checkpoint.clone()),
+        preprocessing: Preprocessing::default(),
+        log: args.log.clone(),
+        progress: true,
+        ctrl_c: true,
+    };
+    Ok(Plan {
+        net,
+        start,
+        opt,
+        config,
+        recorded,
+    })
+}
+
+/// The preprocessing of a run: a resumed checkpoint's, else the training set's statistics
+/// with `--standardize`, else none.
+fn preprocessing(
+    standardize: bool,
+    recorded: Option<Preprocessing>,
+    train: &Dataset,
+) -> Result<Preprocessing, Error> {
+    match recorded {
+        Some(p) if standardize && p.is_none() => Err(
+            "--standardize: the checkpoint was trained without it; resume without --standardize"
+                .into(),
+        ),
+        Some(p) => {
+            if !p.is_none() && !standardize {
+                println!("standardizing the inputs as the checkpoint records");
+            }
+            Ok(p)
+        }
+        None if standardize => Ok(Preprocessing::standardize(train.statistics())),
+        None => Ok(Preprocessing::default()),
+    }
+}
+
+fn train<M: Model>(args: TrainArgs) -> Result<(), Error> {
+    let Plan {
+        mut net,
+        start,
+        mut opt,
+        mut config,
+        recorded,
+    } = plan::<M>(&args)?;
+    let (mut train, mut held) = sets::<M>(&args.data, args.validation, args.seed)?;
+    let what = if args.data.data.is_dir() {
+        "the data holds".to_string()
+    } else {
+        format!("--validation {} leaves", args.validation)
+    };
+    options::one_batch(&what, train.len(), args.batch)?;
+    config.preprocessing = preprocessing(args.standardize, recorded, &train)?;
+    config.preprocessing.apply(&mut train)?;
+    config.preprocessing.apply(&mut held)?;
+    println!(
+        "{}: {} training and {} validation samples; {} lr {}, batch {}",
+        M::spec(),
+        train.len(),
+        held.len(),
+        args.optimizer,
+        args.lr,
+        args.batch
+    );
+    if start > 0 {
+        println!("resuming after epoch {start}");
+    }
+    let validation = (!held.is_empty()).then_some(&held);
+    let (_, stop) = train::fit(&mut net, &mut opt, &train, validation, &config, start, show)?;
+    match stop {
+        Stop::EarlyStopped { best_epoch } => {
+            // The best parameters were restored; write them.
+            net.checkpoint(&args.checkpoint, &opt, best_epoch, &config.preprocessing)?;
+            println!("stopped early; kept epoch {best_epoch}");
+        }
+        Stop::Interrupted => println!("interrupted; --resume the checkpoint to go on"),
+        Stop::Finished => {}
+    }
+    println!("checkpoint: {}", args.checkpoint.display());
+    Ok(())
+}
+
+/// Prints an epoch's line.
+fn show(r: &EpochReport) {
+    let mut line = format!("epoch {:>3}  train loss {:.4}", r.epoch, r.train_loss);
+    if let Some(v) = &r.validation {
+        line += &format!("  validation loss {:.4}", v.loss);
+        if let Some(a) = v.accuracy {
+            line += &format!("  accuracy {:.2}%", 100.0 * a);
+        }
+    }
+    println!("{line}  {:.2} s", r.seconds);
+}
+
+/// The training and held-out sets: MNIST's own split for a folder, a seeded split of a CSV.
+fn sets<M: Model>(
+    data: &DataArgs,
+    validation: f32,
+    seed: u64,
+) -> Result<(Dataset, Dataset), Error> {
+    if data.data.is_dir() {
+        let (train, test) = read_mnist(&data.data)?;
+        return Ok((train.into(), test.into()));
+    }
+    let all = read_one::<M>(data)?;
+    Ok(all.split(validation, seed))
+}
+
+/// The one dataset of `eval`: MNIST's test set for a folder, else the CSV file.
+fn read_one<M: Model>(data: &DataArgs) -> Result<Dataset, Error> {
+    if data.data.is_dir() {
+        let (_, test) = read_mnist(&data.data)?;
+        return Ok(test.into());
+    }
+    let targets = if M::LABELS {
+        match data.label.as_str() {
+            "first" => CsvTargets::Label(LabelColumn::First),
+            "last" => CsvTargets::Label(LabelColumn::Last),
+            other => return Err(format!("--label must be first or last, found `{other}`").into()),
+        }
+    } else {
+        CsvTargets::LastValues(data.targets.unwrap_or(M::OUTPUTS))
+    };
+    let options = CsvOptions {
+        targets,
+        header: data.header.header(),
+        classes: M::LABELS.then(|| M::OUTPUTS.try_into().unwrap_or(u32::MAX)),
+    };
+    Ok(read_csv_with(&data.data, &options)?)
+}
+
+/// The network in `checkpoint` and its preprocessing; `--standardize` (not needed) is an
+/// error only when the checkpoint records no standardization.
+fn open<M: Model>(checkpoint: &Path, standardize: bool) -> Result<(M, Preprocessing), Error> {
+    let (net, preprocessing) = M::open(checkpoint)?;
+    if standardize && preprocessing.is_none() {
+        return Err(format!(
+            "--standardize: {} records no standardization (it was trained without --standardize)",
+            checkpoint.display()
+        )
+        .into());
+    }
+    Ok((net, preprocessing))
+}
+
+/// Checks that `set`, read from `path`, has rows as wide as the network's input.
+fn fits<M: Model>(set: &Dataset, path: &Path) -> Result<(), Error> {
+    if set.width == M::INPUTS {
+        return Ok(());
+    }
+    Err(Box::new(DataError {
+        path: path.to_owned(),
+        offset: None,
+        message: format!(
+            "rows have {} input values, the network takes {}",
+            set.width,
+            M::INPUTS
+        ),
+    }))
+}
+
+fn eval<M: Model>(checkpoint: &Path, data: &DataArgs, standardize: bool) -> Result<(), Error> {
+    let (net, preprocessing) = open::<M>(checkpoint, standardize)?;
+    let mut set = read_one::<M>(data)?;
+    fits::<M>(&set, &data.data)?;
+    preprocessing.apply(&mut set)?;
+    let e = train::evaluate(&net, &set, 256)?;
+    println!("{} samples: loss {:.4}", set.len(), e.loss);
+    if let (Some(a), Some(confusion)) = (e.accuracy, e.confusion) {
+        println!("accuracy {:.2}%", 100.0 * a);
+        println!("confusion matrix (rows: label, columns: predicted):");
+        for row in confusion {
+            let cells: Vec<String> = row.iter().map(|c| format!("{c:>6}")).collect();
+            println!("{}", cells.join(""));
+        }
+    }
+    Ok(())
+}
+
+fn predict<M: Model>(
+    checkpoint: &Path,
+    input: &Path,
+    options: &CsvOptions,
+    standardize: bool,
+) -> Result<(), Error> {
+    let (net, preprocessing) = open::<M>(checkpoint, standardize)?;
+    let mut set = read_csv_with(input, options)?;
+    fits::<M>(&set, input)?;
+    preprocessing.apply(&mut set)?;
+    let mut out = vec![0.0; set.len() * M::OUTPUTS];
+    net.outputs(&set.inputs, &mut out);
+    for row in out.chunks(M::OUTPUTS) {
+        let values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        if M::LABELS {
+            let class = (0..row.len())
+                .max_by(|a, b| row[*a].total_cmp(&row[*b]))
+                .unwrap_or(0);
+            println!("{class},{}", values.join(","));
+        } else {
+            println!("{}", values.join(","));
+        }
+    }
+    Ok(())
+}

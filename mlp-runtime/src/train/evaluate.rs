@@ -1,0 +1,95 @@
+//! Evaluation, and the checks that a dataset fits a network.
+
+use super::{Model, TargetsRef, TrainError};
+use crate::dataset::{Batch, Dataset, Targets};
+
+/// Loss, and for a classifier accuracy and confusion matrix, of a network on a dataset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// The mean loss.
+    pub loss: f32,
+    /// The fraction of samples whose largest output is their label (classifiers).
+    pub accuracy: Option<f32>,
+    /// `confusion[label][predicted]` counts (classifiers).
+    pub confusion: Option<Vec<Vec<u64>>>,
+}
+
+/// Checks that `data` fits network `M`: its width, and labels or values as `M` trains on.
+pub(super) fn check<M: Model>(data: &Dataset, what: &str) -> Result<(), TrainError> {
+    if data.width != M::INPUTS {
+        return Err(TrainError::Data(format!(
+            "the {what} samples have {} values, the network takes {}",
+            data.width,
+            M::INPUTS
+        )));
+    }
+    match (&data.targets, M::LABELS) {
+        (Targets::Labels(l), true) => match l.iter().position(|t| *t as usize >= M::OUTPUTS) {
+            Some(k) => Err(TrainError::Data(format!(
+                "{what} sample {k} has label {}, the network has {} classes",
+                l[k],
+                M::OUTPUTS
+            ))),
+            None => Ok(()),
+        },
+        (Targets::Values { width, .. }, false) if *width == M::OUTPUTS => Ok(()),
+        (Targets::Values { width, .. }, false) => Err(TrainError::Data(format!(
+            "the {what} targets have {width} values, the network has {} outputs",
+            M::OUTPUTS
+        ))),
+        (Targets::Labels(_), false) => Err(TrainError::Data(format!(
+            "the {what} set has class labels; this network trains on target values"
+        ))),
+        (Targets::Values { .. }, true) => Err(TrainError::Data(format!(
+            "the {what} set has target values; this network trains on class labels (nll)"
+        ))),
+    }
+}
+
+/// The targets of `batch` as a network's passes read them.
+pub(super) fn targets(batch: &Batch, labels: bool) -> TargetsRef<'_> {
+    if labels {
+        TargetsRef::Labels(&batch.labels)
+    } else {
+        TargetsRef::Values(&batch.values)
+    }
+}
+
+/// Loss, accuracy and confusion matrix of `model` on `data`, in batches of `batch`.
+pub fn evaluate<M: Model>(
+    model: &M,
+    data: &Dataset,
+    batch: usize,
+) -> Result<Evaluation, TrainError> {
+    check::<M>(data, "evaluation")?;
+    let order: Vec<usize> = (0..data.len()).collect();
+    let mut b = Batch::default();
+    let mut out = Vec::new();
+    let (mut loss, mut correct) = (0.0f64, 0u64);
+    let mut confusion = vec![vec![0u64; M::OUTPUTS]; if M::LABELS { M::OUTPUTS } else { 0 }];
+    for idx in order.chunks(batch.max(1)) {
+        b.fill(data, idx);
+        loss += model.batch_loss(&b.inputs, targets(&b, M::LABELS)) as f64 * idx.len() as f64;
+        if M::LABELS {
+            out.resize(idx.len() * M::OUTPUTS, 0.0);
+            model.outputs(&b.inputs, &mut out);
+            for (row, label) in out.chunks_exact(M::OUTPUTS).zip(&b.labels) {
+                let predicted = row
+                    .iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |best, (k, v)| {
+                        if *v > best.1 { (k, *v) } else { best }
+                    })
+                    .0;
+                correct += (predicted == *label as usize) as u64;
+                confusion[*label as usize][predicted] += 1;
+            }
+        }
+    }
+    let n = data.len().max(1);
+    Ok(Evaluation {
+        loss: (loss / n as f64) as f32,
+        accuracy: M::LABELS.then(|| correct as f32 / n as f32),
+        confusion: M::LABELS.then_some(confusion),
+    })
+}

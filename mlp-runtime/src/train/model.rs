@@ -1,0 +1,62 @@
+//! What the training loop needs of a network.
+
+use crate::checkpoint::CheckpointError;
+use crate::dataset::Preprocessing;
+use crate::optim::Optimizer;
+use std::path::Path;
+
+/// The targets of a batch, as a network's passes read them.
+#[derive(Clone, Copy, Debug)]
+pub enum TargetsRef<'a> {
+    /// Class labels.
+    Labels(&'a [u32]),
+    /// `OUTPUTS` values per sample, flat.
+    Values(&'a [f32]),
+}
+
+/// What the training loop needs of a network; `mlp!` implements it for every network.
+pub trait Model {
+    /// Values per input sample.
+    const INPUTS: usize;
+    /// Values per output.
+    const OUTPUTS: usize;
+    /// Whether the network trains on class labels (`nll`) rather than target values.
+    const LABELS: bool;
+
+    /// One training step on a batch; returns the loss before the update.
+    fn step(&mut self, xs: &[f32], targets: TargetsRef<'_>, opt: &mut impl Optimizer) -> f32;
+    /// The mean loss of a batch.
+    fn batch_loss(&self, xs: &[f32], targets: TargetsRef<'_>) -> f32;
+    /// The outputs of a batch.
+    fn outputs(&self, xs: &[f32], out: &mut [f32]);
+    /// The parameters.
+    fn parameters(&self) -> &[f32];
+    /// The parameters, mutable.
+    fn parameters_mut(&mut self) -> &mut [f32];
+    /// Writes a training checkpoint that records `preprocessing`.
+    fn checkpoint(
+        &self,
+        path: &Path,
+        opt: &impl Optimizer,
+        epoch: u64,
+        preprocessing: &Preprocessing,
+    ) -> Result<(), CheckpointError>;
+    /// The network in DSL text.
+    fn spec() -> &'static str;
+    /// A network initialized by `init` from `seed`.
+    fn create(seed: u64, init: crate::Init) -> Self
+    where
+        Self: Sized;
+    /// A network with the parameters of a checkpoint, and the preprocessing it records.
+    fn open(path: &Path) -> Result<(Self, Preprocessing), CheckpointError>
+    where
+        Self: Sized;
+    /// A network and optimizer state from a training checkpoint, its epoch count and the
+    /// preprocessing it records.
+    fn reopen(
+        path: &Path,
+        opt: &mut impl Optimizer,
+    ) -> Result<(Self, u64, Preprocessing), CheckpointError>
+    where
+        Self: Sized;
+}

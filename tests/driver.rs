@@ -1,0 +1,231 @@
+//! The trainer driver (`mlp train | eval | predict`), run in-process on its command line:
+//! every option a user can type is checked into a clear error before any work; the
+//! standardization of training travels in the checkpoint; a checkpoint of another network is
+//! refused; a diverging run is an error.
+
+use mlp_runtime::dataset::{CsvTargets, LabelColumn, read_csv};
+use mlp_runtime::driver;
+use mlp_runtime::train;
+use std::path::{Path, PathBuf};
+
+mlp_runtime::mlp! {
+    /// A classifier of three classes.
+    pub struct Net = 2 -> tanh 16 -> 3 : nll;
+    /// The same shapes, another network.
+    pub struct Relu = 2 -> relu 16 -> 3 : nll;
+    /// A regressor.
+    pub struct Fit = 2 -> tanh 8 -> 1 : mse;
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlp-driver-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Three classes far from the origin (around x = 1000, y = 500): without standardization a
+/// tanh network sees only saturated inputs.
+fn far_classes(dir: &Path) -> PathBuf {
+    let mut csv = String::from("x,y,label\n");
+    for k in 0..300u32 {
+        let class = k % 3;
+        let jitter = ((k * 37) % 11) as f32 / 11.0 - 0.5;
+        let x = 1000.0 + 3.0 * class as f32 + jitter;
+        let y = 500.0 - 2.0 * class as f32 + ((k * 17) % 7) as f32 / 7.0;
+        csv += &format!("{x},{y},{class}\n");
+    }
+    let path = dir.join("far.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+fn run<M: train::Model>(args: &[&str]) -> Result<(), String> {
+    let all = std::iter::once("trainer").chain(args.iter().copied());
+    driver::run::<M>(all).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_bad_option_is_a_clear_error() {
+    let dir = scratch("options");
+    let data = far_classes(&dir);
+    let ckpt = dir.join("m.safetensors");
+    let base = [
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+    ];
+    let cases: [(&[&str], &str); 11] = [
+        (&["--lr", "0"], "--lr must be a positive number, found 0"),
+        (&["--lr=-1"], "--lr must be a positive number, found -1"),
+        (&["--lr", "-1"], "--lr must be a positive number, found -1"),
+        (
+            &["--lr", "nan"],
+            "--lr must be a positive number, found NaN",
+        ),
+        (&["--batch", "0"], "--batch must be at least 1"),
+        (&["--epochs", "0"], "--epochs must be at least 1"),
+        (&["--threads", "0"], "--threads must be at least 1"),
+        (&["--patience", "0"], "--patience must be at least 1"),
+        (
+            &["--validation", "1.5"],
+            "--validation must be in [0, 1), found 1.5",
+        ),
+        (
+            &["--validation", "0.999"],
+            "--validation 0.999 leaves 0 training samples, fewer than one batch of 64",
+        ),
+        (
+            &["--validation", "0.9", "--batch", "31"],
+            "leaves 30 training samples, fewer than one batch of 31",
+        ),
+    ];
+    for (extra, want) in cases {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let err = run::<Net>(&args).unwrap_err();
+        assert!(err.contains(want), "{extra:?}: {err}");
+    }
+    assert!(!ckpt.exists(), "no run started");
+}
+
+/// `--standardize` is recorded in the checkpoint: `eval` on the raw file applies it, as does
+/// `load_with_preprocessing` for a program; a resumed run keeps it.
+#[test]
+fn the_standardization_of_training_travels_in_the_checkpoint() {
+    let dir = scratch("standardize");
+    let data = far_classes(&dir);
+    let ckpt = dir.join("m.safetensors");
+    let (data, ckpt_text) = (data.to_str().unwrap(), ckpt.to_str().unwrap());
+    let train = [
+        "train",
+        "--data",
+        data,
+        "--checkpoint",
+        ckpt_text,
+        "--optimizer",
+        "adam",
+    ];
+    let args: Vec<&str> = train
+        .iter()
+        .chain(&[
+            "--lr",
+            "0.05",
+            "--batch",
+            "16",
+            "--epochs",
+            "4",
+            "--standardize",
+        ])
+        .copied()
+        .collect();
+    run::<Net>(&args).unwrap();
+    let (net, preprocessing) = Net::load_with_preprocessing(&ckpt).unwrap();
+    let stats = preprocessing.standardization.as_ref().expect("recorded");
+    assert!((stats.mean[0] - 1003.0).abs() < 1.0, "{stats:?}");
+    let mut raw = read_csv(Path::new(data), CsvTargets::Label(LabelColumn::Last)).unwrap();
+    preprocessing.apply(&mut raw).unwrap();
+    let accuracy = train::evaluate(&net, &raw, 64).unwrap().accuracy.unwrap();
+    assert!(accuracy > 0.95, "accuracy {accuracy}");
+    run::<Net>(&["eval", "--checkpoint", ckpt_text, "--data", data]).unwrap();
+    run::<Net>(&[
+        "eval",
+        "--checkpoint",
+        ckpt_text,
+        "--data",
+        data,
+        "--standardize",
+    ])
+    .unwrap();
+
+    // Resumed without the flag, the run keeps the recorded statistics.
+    let resumed: Vec<&str> = train
+        .iter()
+        .chain(&["--resume", ckpt_text, "--epochs", "5"])
+        .copied()
+        .collect();
+    run::<Net>(&resumed).unwrap();
+    let (_, again) = Net::load_with_preprocessing(&ckpt).unwrap();
+    assert_eq!(again, preprocessing);
+    let done: Vec<&str> = train
+        .iter()
+        .chain(&["--resume", ckpt_text, "--epochs", "5"])
+        .copied()
+        .collect();
+    let err = run::<Net>(&done).unwrap_err();
+    assert!(err.contains("the checkpoint has trained 5 epochs"), "{err}");
+}
+
+/// A checkpoint of `2 -> tanh 16 -> 3` evaluated as `2 -> relu 16 -> 3` is an error naming
+/// both, not a wrong accuracy; `--standardize` on a checkpoint without statistics is refused.
+#[test]
+fn a_checkpoint_of_another_network_is_refused() {
+    let dir = scratch("spec");
+    let data = far_classes(&dir);
+    let ckpt = dir.join("m.safetensors");
+    let (data, ckpt) = (data.to_str().unwrap(), ckpt.to_str().unwrap());
+    run::<Net>(&[
+        "train",
+        "--data",
+        data,
+        "--checkpoint",
+        ckpt,
+        "--epochs",
+        "1",
+    ])
+    .unwrap();
+    let err = run::<Relu>(&["eval", "--checkpoint", ckpt, "--data", data]).unwrap_err();
+    assert!(
+        err.contains(
+            "it holds the network `2 -> tanh 16 -> 3 : nll`, not `2 -> relu 16 -> 3 : nll`"
+        ),
+        "{err}"
+    );
+    let err = run::<Net>(&[
+        "eval",
+        "--checkpoint",
+        ckpt,
+        "--data",
+        data,
+        "--standardize",
+    ])
+    .unwrap_err();
+    assert!(err.contains("records no standardization"), "{err}");
+}
+
+/// `--lr 1000` on a regression: the run stops at the first loss that is not finite and says
+/// so, instead of training on NaN and exiting 0.
+#[test]
+fn a_diverging_run_is_an_error() {
+    let dir = scratch("diverge");
+    let mut csv = String::new();
+    for k in 0..256u32 {
+        csv += &format!("{},{},{}\n", (k % 7) as f32 / 7.0, (k % 3) as f32, k % 5);
+    }
+    let data = dir.join("values.csv");
+    std::fs::write(&data, csv).unwrap();
+    let ckpt = dir.join("m.safetensors");
+    let args = [
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+    ];
+    let args: Vec<&str> = args
+        .iter()
+        .chain(&["--lr", "1000", "--batch", "8", "--epochs", "3"])
+        .copied()
+        .collect();
+    let err = run::<Fit>(&args).unwrap_err();
+    assert!(
+        err.contains("training diverged at epoch 1, step ")
+            && err.contains("try a smaller learning rate"),
+        "{err}"
+    );
+    assert!(
+        !ckpt.exists(),
+        "no checkpoint holds the diverged parameters"
+    );
+}
