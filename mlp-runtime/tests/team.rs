@@ -168,3 +168,55 @@ fn panic_on_a_kernel_thread_reaches_the_caller() {
     panics_on(false, true);
     panics_on(true, true);
 }
+
+/// Four callers share the team, one of them changing the thread count as it goes, and one
+/// product in five panics in its epilogue: every product that does not panic is right, every
+/// one that does raises its own panic, and nothing hangs.
+#[test]
+fn concurrent_callers_with_panics() {
+    let _one = TEAM.lock().unwrap_or_else(|e| e.into_inner());
+    let (tx, rx) = mpsc::channel();
+    for caller in 0..4usize {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let (a, b) = (values(M * K, 1), values(K * N, 2));
+            let want = reference(false);
+            for round in 0..40usize {
+                if caller == 0 {
+                    mlp_runtime::set_num_threads(1 + round % 3);
+                }
+                let fail = (round + caller) % 5 == 0;
+                let mut c = vec![0.0; M * N];
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let (am, bm) = (Mat::rows(&a, K), Mat::transposed(&b, K));
+                    gemm_then(M, N, K, am, bm, &mut c, N, &mut [], |row, col, _, _| {
+                        if fail && row == 0 && col == 0 {
+                            panic!("caller {caller}, round {round}");
+                        }
+                    })
+                }));
+                match run {
+                    Ok(()) => {
+                        assert!(!fail, "caller {caller}, round {round}: no panic raised");
+                        for (got, want) in c.iter().zip(&want) {
+                            assert!((*got as f64 - want).abs() < 1e-3, "{got} vs {want}");
+                        }
+                    }
+                    Err(payload) => {
+                        let message = payload.downcast::<String>().map(|s| *s);
+                        assert_eq!(
+                            message.ok(),
+                            Some(format!("caller {caller}, round {round}"))
+                        );
+                    }
+                }
+            }
+            let _ = tx.send(caller);
+        });
+    }
+    drop(tx);
+    for _ in 0..4 {
+        rx.recv_timeout(Duration::from_secs(120))
+            .expect("every caller finished within two minutes (a hang or a failure otherwise)");
+    }
+}
