@@ -26,27 +26,23 @@
 // Every `unsafe` block names the invariant it relies on.
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+// The kernels: shared leaves, instruction sets, the thread team, and linear algebra.
 mod aligned;
-pub mod checkpoint;
-mod csv;
-pub mod data;
-pub mod dataset;
-mod dot;
-#[cfg(feature = "driver")]
-pub mod driver;
-mod epilogue;
-pub mod gemm;
-pub mod init;
-mod kernel;
-mod mat;
-pub mod optim;
-pub mod options;
-mod pack;
-pub mod params;
+mod linalg;
 pub mod scalar;
 pub mod simd;
 pub mod threads;
+// The trainer: initial values, optimizers, and the training loop with its data, checkpoints
+// and command line.
+pub mod init;
+pub mod optim;
 pub mod train;
+
+// The paths generated code and users call, kept short.
+pub use linalg::{gemm, params};
+#[cfg(feature = "driver")]
+pub use train::driver;
+pub use train::{checkpoint, data, dataset, options};
 
 pub use aligned::Aligned;
 pub use init::{Init, Rng};

@@ -81,7 +81,7 @@ pub trait Optimizer {
     /// step's update is plain descent, `θ ← θ − lr·g` for every parameter (as SGD without
     /// momentum or weight decay), counts the step as [`Optimizer::step`] would and returns
     /// `lr`, and the caller applies the update itself as each gradient is finished
-    /// ([`crate::gemm::gemm_descend`]); otherwise `None`, and the caller computes the whole
+    /// ([`crate::linalg::gemm::gemm_descend`]); otherwise `None`, and the caller computes the whole
     /// gradient and calls [`Optimizer::step`]. The default is `None`.
     fn descend(&mut self) -> Option<f32> {
         None
@@ -115,7 +115,7 @@ impl State {
     /// empties the slots; it must be from before the first step when the optimizer keeps
     /// buffers (else it was written by another optimizer, and resuming from it would restart
     /// the buffers mid-run). Returns the step count. The lengths are checked against the
-    /// parameters by [`crate::checkpoint::load`].
+    /// parameters by [`crate::train::checkpoint::load`].
     fn restore(mut self, names: &[&str], slots: &mut [&mut Vec<f32>]) -> Result<u64, String> {
         if self.buffers.is_empty() {
             if let Some(name) = names.first().filter(|_| self.step > 0) {

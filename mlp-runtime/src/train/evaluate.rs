@@ -1,18 +1,8 @@
 //! Evaluation, and the checks that a dataset fits a network.
 
-use super::{Model, TargetsRef, TrainError};
-use crate::dataset::{Batch, Dataset, Targets};
-
-/// Loss, and for a classifier accuracy and confusion matrix, of a network on a dataset.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Evaluation {
-    /// The mean loss.
-    pub loss: f32,
-    /// The fraction of samples whose largest output is their label (classifiers).
-    pub accuracy: Option<f32>,
-    /// `confusion[label][predicted]` counts (classifiers).
-    pub confusion: Option<Vec<Vec<u64>>>,
-}
+use super::config::{Evaluation, TrainError};
+use super::model::{Model, TargetsRef};
+use crate::train::dataset::{Batch, Dataset, Targets};
 
 /// Checks that `data` fits network `M`: its width, and labels or values as `M` trains on.
 pub(super) fn check<M: Model>(data: &Dataset, what: &str) -> Result<(), TrainError> {

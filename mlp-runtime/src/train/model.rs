@@ -1,8 +1,8 @@
 //! What the training loop needs of a network.
 
-use crate::checkpoint::CheckpointError;
-use crate::dataset::Preprocessing;
 use crate::optim::Optimizer;
+use crate::train::checkpoint::CheckpointError;
+use crate::train::dataset::Preprocessing;
 use std::path::Path;
 
 /// The targets of a batch, as a network's passes read them.

@@ -1,6 +1,6 @@
 //! What a run shows and writes as it goes: the progress bar and the CSV log.
 
-use super::{Config, EpochReport};
+use super::config::{Config, EpochReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
 use std::path::Path;

@@ -2,8 +2,8 @@
 //! (A in panels of MR rows, B in panels of NR columns), zero-padded. Contiguous runs are read
 //! whole; a transposed B (a weight matrix read as Wᵀ) is transposed 8×8 at a time with AVX2.
 
-use crate::gemm::Mat;
-use crate::kernel::{MR, NR};
+use super::kernel::{MR, NR};
+use super::mat::Mat;
 use crate::simd::Avx2Token;
 
 /// Packs `A[ic..ic+mc, pc..pc+kc]` as panels of MR rows, zero-padded: panel `q`, column `p`,

@@ -7,8 +7,8 @@
 //! fields is a number, so that a first data row with a typo (`O.2`) is an error, not a header
 //! silently dropped. A label is checked against the class count when one is given.
 
-use crate::data::DataError;
-use crate::dataset::{Dataset, Targets};
+use super::set::{Dataset, Targets};
+use crate::train::data::DataError;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 

@@ -9,9 +9,9 @@
 //! about 256 KiB; within a block, one tile column's rows of Bᵀ stay in L1 while the tiles go
 //! down the rows. A finished block goes through the epilogue while it is still in cache.
 
-use crate::epilogue::Finish;
-use crate::kernel::{Lanes, Portable};
-use crate::mat::{Out, Product};
+use super::epilogue::Finish;
+use super::mat::{Out, Product};
+use crate::simd::lanes::{Lanes, Portable};
 
 /// Rows of C per tile. A 3×4 tile keeps 12 accumulators, 3 rows of A and one row of Bᵀ in the
 /// 16 AVX registers, and loads 7 vectors per 12 multiply-adds; measured here against 2×6
@@ -93,7 +93,7 @@ struct Block {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn block_avx2(t: crate::simd::Avx2Token, p: Product<'_>, c: Corner, b: Block) {
     // SAFETY: the caller's promise.
-    unsafe { block::<crate::kernel::avx2::Avx2>(t, p, c, b) }
+    unsafe { block::<crate::simd::lanes::avx2::Avx2>(t, p, c, b) }
 }
 
 /// The portable blocks: one copy, not one per epilogue.

@@ -1,8 +1,8 @@
 //! What runs on a block of C once its sums are complete: the epilogue a caller of
-//! [`crate::gemm::gemm_then`] gives (a bias, an activation, a derivative mask, a second
+//! [`super::gemm::gemm_then`] gives (a bias, an activation, a derivative mask, a second
 //! output in D), compiled for the product's instruction set.
 
-use crate::mat::Out;
+use super::mat::Out;
 use crate::simd::Avx2Token;
 
 /// The kernels' instruction set and the epilogue to run on finished rows.

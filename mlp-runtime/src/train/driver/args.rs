@@ -1,6 +1,6 @@
 //! The trainer's command line, as clap reads it.
 
-use crate::dataset::Header;
+use crate::train::dataset::Header;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 

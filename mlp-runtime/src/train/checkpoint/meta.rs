@@ -8,8 +8,8 @@
 //! as `json.loads(safe_open(path, "pt").metadata()["mlp.standardize.mean"])`.
 
 use super::Training;
-use crate::dataset::{Preprocessing, Standardization};
 use crate::optim::State;
+use crate::train::dataset::{Preprocessing, Standardization};
 use std::collections::HashMap;
 
 const MEAN: &str = "mlp.standardize.mean";

@@ -2,6 +2,8 @@
 //! path written as a peer of the SIMD one. Detected once; `MLP_FORCE_PORTABLE=1` in the
 //! environment forces the portable path, and [`kernels_run`] tells which path really ran.
 
+pub(crate) mod lanes;
+
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 

@@ -2,7 +2,7 @@
 //! (`train`, `eval`, `predict`). A trainer's `main` is `mlp_runtime::driver::main::<Net>()`.
 //! Needs the `driver` feature.
 //!
-//! Every option is checked before any work starts ([`crate::options`]); a checkpoint carries
+//! Every option is checked before any work starts ([`crate::train::options`]); a checkpoint carries
 //! the preprocessing of training, which `eval`, `predict` and a resumed `train` apply; Ctrl-C
 //! stops a run after its current step with a checkpoint; a run that diverges stops with the
 //! last good checkpoint kept.
@@ -10,10 +10,12 @@
 mod args;
 
 use crate::Init;
-use crate::data::{DataError, read_mnist};
-use crate::dataset::{CsvOptions, CsvTargets, Dataset, LabelColumn, Preprocessing, read_csv_with};
 use crate::optim::Choice;
-use crate::options;
+use crate::train::data::{DataError, read_mnist};
+use crate::train::dataset::{
+    CsvOptions, CsvTargets, Dataset, LabelColumn, Preprocessing, read_csv_with,
+};
+use crate::train::options;
 use crate::train::{self, Config, EpochReport, Model, Schedule, Stop};
 use args::{Cli, Command, DataArgs, TrainArgs};
 use clap::Parser;

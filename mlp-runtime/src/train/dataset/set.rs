@@ -1,11 +1,7 @@
-//! Datasets in memory: inputs with class labels or target values, read from IDX or CSV
-//! ([`read_csv`]); seeded shuffling, batching (with a final partial batch), train/validation
-//! split and normalization, and the [`Preprocessing`] a checkpoint records.
+//! Samples in memory, their batches, and how their inputs are preprocessed.
 
-use crate::data::Labeled;
 use crate::init::Rng;
-
-pub use crate::csv::{CsvOptions, CsvTargets, Header, LabelColumn, read_csv, read_csv_with};
+use crate::train::data::Labeled;
 
 /// What each sample is trained towards.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,7 +75,7 @@ impl Dataset {
     ///
     /// # Panics
     /// If `fraction` is not in [0, 1): check a fraction a user typed first
-    /// ([`crate::options::fraction`]).
+    /// ([`crate::train::options::fraction`]).
     pub fn split(&self, fraction: f32, seed: u64) -> (Dataset, Dataset) {
         assert!(
             (0.0..1.0).contains(&fraction),

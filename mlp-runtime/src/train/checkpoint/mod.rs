@@ -20,8 +20,8 @@ mod write;
 
 pub use write::write_atomically;
 
-use crate::dataset::Preprocessing;
 use crate::optim::State;
+use crate::train::dataset::Preprocessing;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::fmt;
 use std::path::{Path, PathBuf};

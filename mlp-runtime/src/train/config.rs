@@ -1,0 +1,142 @@
+//! What configures a run of [`super::fit`], what it reports after each epoch, and how it
+//! ends.
+
+use super::checkpoint::CheckpointError;
+use super::dataset::Preprocessing;
+use super::schedule::Schedule;
+use std::path::PathBuf;
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Epochs in all (a resumed run continues up to this count).
+    pub epochs: u64,
+    /// Samples per step; the last batch of an epoch may be smaller.
+    pub batch: usize,
+    /// Seed of the epoch orders.
+    pub seed: u64,
+    /// The learning-rate schedule.
+    pub schedule: Schedule,
+    /// Stop when the validation loss has not improved for this many epochs, and restore the
+    /// best parameters. A loss that is not finite is no improvement.
+    pub patience: Option<u64>,
+    /// Write a training checkpoint here after each epoch and on an interrupt.
+    pub checkpoint: Option<PathBuf>,
+    /// How the inputs were preprocessed before they reached [`fit`](super::fit); each checkpoint records
+    /// it, so that whoever loads the checkpoint can do the same (`load_with_preprocessing`).
+    pub preprocessing: Preprocessing,
+    /// Append a CSV line per epoch here (a header first when the file is new).
+    pub log: Option<PathBuf>,
+    /// Show a progress bar (on standard error, and only if it is a terminal).
+    pub progress: bool,
+    /// While the run trains, Ctrl-C (SIGINT) asks it to stop after its current step, write a
+    /// checkpoint and return [`Stop::Interrupted`]; when [`fit`](super::fit) returns, Ctrl-C does again
+    /// what it did before (by default, end the process). Off by default: a library should
+    /// not take a signal from its host unasked. Unix only; elsewhere it has no effect.
+    pub ctrl_c: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            epochs: 3,
+            batch: 64,
+            seed: 0,
+            schedule: Schedule::Constant,
+            patience: None,
+            checkpoint: None,
+            preprocessing: Preprocessing::default(),
+            log: None,
+            progress: true,
+            ctrl_c: false,
+        }
+    }
+}
+
+/// One epoch's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// The epoch, from 1.
+    pub epoch: u64,
+    /// Its learning rate.
+    pub lr: f32,
+    /// Mean training loss over its steps (each step's loss before its update).
+    pub train_loss: f32,
+    /// The evaluation on the validation set, if one was given.
+    pub validation: Option<Evaluation>,
+    /// Wall time of the epoch's training, in seconds.
+    pub seconds: f64,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// All epochs ran.
+    Finished,
+    /// Early stopping: no improvement for `patience` epochs; the parameters are those after
+    /// `best_epoch` (the epoch the run started from, when no validation loss improved on it).
+    EarlyStopped {
+        /// The epoch with the lowest validation loss.
+        best_epoch: u64,
+    },
+    /// Interrupted: stopped after a step, with a checkpoint of the epochs completed if
+    /// configured.
+    Interrupted,
+}
+
+/// What went wrong in a run.
+#[derive(Debug)]
+pub enum TrainError {
+    /// The data does not fit the network.
+    Data(String),
+    /// The configuration cannot run (a batch of 0, a schedule with impossible numbers).
+    Config(String),
+    /// The loss or the parameters stopped being finite; no checkpoint holds them.
+    Diverged {
+        /// The epoch, from 1.
+        epoch: u64,
+        /// The step within the epoch, from 1.
+        step: u64,
+        /// What was found (the loss's value, or a parameter's).
+        found: String,
+        /// The learning rate of the epoch.
+        lr: f32,
+    },
+    /// A checkpoint could not be written.
+    Checkpoint(CheckpointError),
+    /// The log could not be written.
+    Log(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrainError::Data(m) | TrainError::Config(m) => write!(f, "{m}"),
+            TrainError::Diverged {
+                epoch,
+                step,
+                found,
+                lr,
+            } => write!(
+                f,
+                "training diverged at epoch {epoch}, step {step}: {found} (learning rate {lr}); \
+                 try a smaller learning rate. No checkpoint was written from these parameters"
+            ),
+            TrainError::Checkpoint(e) => write!(f, "{e}"),
+            TrainError::Log(p, e) => write!(f, "log {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+/// Loss, and for a classifier accuracy and confusion matrix, of a network on a dataset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// The mean loss.
+    pub loss: f32,
+    /// The fraction of samples whose largest output is their label (classifiers).
+    pub accuracy: Option<f32>,
+    /// `confusion[label][predicted]` counts (classifiers).
+    pub confusion: Option<Vec<Vec<u64>>>,
+}

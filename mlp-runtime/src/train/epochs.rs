@@ -1,0 +1,232 @@
+//! The loop over epochs: [`fit`] and what configures and reports it.
+
+use super::config::{Config, EpochReport, Stop, TrainError};
+use super::dataset::{Batch, Dataset};
+use super::evaluate::{check, evaluate, targets};
+use super::interrupt::{CtrlC, INTERRUPTS};
+use super::model::Model;
+use super::output;
+use crate::optim::Optimizer;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Trains `model` with `opt` on `train` for epochs `start + 1 ..= config.epochs` (start is 0,
+/// or the epoch count of a resumed checkpoint), evaluating on `validation` after each epoch;
+/// `on_epoch` sees each report as it is made (after the epoch's checkpoint is written).
+/// Returns the reports and how the run ended; the optimizer's learning rate is back at its
+/// initial value. A checkpoint written on an interrupt holds the parameters at the interrupt
+/// and the epochs completed, so resuming repeats the interrupted epoch; checkpoints written at
+/// the end of an epoch resume exactly. A loss or parameter that is not finite stops the run
+/// with [`TrainError::Diverged`], and the last checkpoint written stays as it was.
+pub fn fit<M: Model, O: Optimizer>(
+    model: &mut M,
+    opt: &mut O,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &Config,
+    start: u64,
+    on_epoch: impl FnMut(&EpochReport),
+) -> Result<(Vec<EpochReport>, Stop), TrainError> {
+    check::<M>(train, "training")?;
+    if let Some(v) = validation {
+        check::<M>(v, "validation")?;
+    }
+    if train.is_empty() {
+        return Err(TrainError::Data("the training set is empty".into()));
+    }
+    if config.batch == 0 {
+        return Err(TrainError::Config(
+            "the batch size must be at least 1".into(),
+        ));
+    }
+    config.schedule.check().map_err(TrainError::Config)?;
+    let _ctrl_c = match config.ctrl_c {
+        true => Some(CtrlC::watch().map_err(TrainError::Config)?),
+        false => None,
+    };
+    let base_lr = opt.lr();
+    let result = run(model, opt, train, validation, config, start, on_epoch);
+    opt.set_lr(base_lr);
+    result
+}
+
+/// The epochs of [`fit`], its arguments checked.
+fn run<M: Model, O: Optimizer>(
+    model: &mut M,
+    opt: &mut O,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &Config,
+    start: u64,
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> Result<(Vec<EpochReport>, Stop), TrainError> {
+    let interrupts = INTERRUPTS.load(Ordering::SeqCst);
+    let base_lr = opt.lr();
+    let mut reports = Vec::new();
+    let mut patience = config
+        .patience
+        .map(|p| Patience::new(p, start, model.parameters()));
+    let mut batch = Batch::default();
+    for epoch in start..config.epochs {
+        let lr = config.schedule.rate(base_lr, epoch, config.epochs);
+        opt.set_lr(lr);
+        let started = Instant::now();
+        let steps = Steps {
+            train,
+            config,
+            epoch,
+            interrupts,
+        };
+        let Some(train_loss) = steps.run(model, opt, &mut batch)? else {
+            opt.set_lr(base_lr);
+            // The epoch is incomplete: resuming repeats it from its start.
+            save(model, opt, config, epoch)?;
+            return Ok((reports, Stop::Interrupted));
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        let validation = validation
+            .map(|v| evaluate(model, v, config.batch.max(256)))
+            .transpose()?;
+        let report = EpochReport {
+            epoch: epoch + 1,
+            lr,
+            train_loss,
+            validation,
+            seconds,
+        };
+        if let Some(path) = &config.log {
+            output::log(path, &report).map_err(|e| TrainError::Log(path.clone(), e))?;
+        }
+        save(model, opt, config, epoch + 1)?;
+        on_epoch(&report);
+        let val_loss = report.validation.as_ref().map(|v| v.loss);
+        reports.push(report);
+        if let (Some(p), Some(loss)) = (&mut patience, val_loss)
+            && let Some(best_epoch) = p.stop(epoch + 1, loss, model.parameters_mut())
+        {
+            return Ok((reports, Stop::EarlyStopped { best_epoch }));
+        }
+    }
+    Ok((reports, Stop::Finished))
+}
+
+/// The steps of one epoch.
+struct Steps<'a> {
+    train: &'a Dataset,
+    config: &'a Config,
+    /// The epoch, from 0.
+    epoch: u64,
+    /// The interrupt count when the run started.
+    interrupts: u64,
+}
+
+impl Steps<'_> {
+    /// Runs the epoch's steps and checks the parameters after the last: the mean loss, or
+    /// `None` after an interrupt.
+    fn run<M: Model, O: Optimizer>(
+        &self,
+        model: &mut M,
+        opt: &mut O,
+        batch: &mut Batch,
+    ) -> Result<Option<f32>, TrainError> {
+        let (train, config) = (self.train, self.config);
+        let bar = output::progress(config, train.len() as u64, self.epoch + 1, config.epochs);
+        let order = train.order(config.seed, self.epoch);
+        let mut total = 0.0f64;
+        let mut steps = 0;
+        for idx in order.chunks(config.batch) {
+            batch.fill(train, idx);
+            let loss = model.step(&batch.inputs, targets(batch, M::LABELS), opt);
+            steps += 1;
+            if !loss.is_finite() {
+                bar.abandon_with_message("diverged");
+                return Err(self.diverged(steps, format!("the loss is {loss}"), opt.lr()));
+            }
+            total += loss as f64 * idx.len() as f64;
+            bar.inc(idx.len() as u64);
+            if INTERRUPTS.load(Ordering::SeqCst) != self.interrupts {
+                bar.abandon_with_message("interrupted");
+                return self.finite(model, steps, opt.lr()).map(|()| None);
+            }
+        }
+        bar.finish_and_clear();
+        self.finite(model, steps, opt.lr())?;
+        Ok(Some((total / train.len() as f64) as f32))
+    }
+
+    /// Checks that the parameters after step `step` are finite.
+    fn finite<M: Model>(&self, model: &M, step: u64, lr: f32) -> Result<(), TrainError> {
+        match model.parameters().iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(k) => Err(self.diverged(
+                step,
+                format!(
+                    "after its update, parameter {k} is {}",
+                    model.parameters()[k]
+                ),
+                lr,
+            )),
+        }
+    }
+
+    fn diverged(&self, step: u64, found: String, lr: f32) -> TrainError {
+        TrainError::Diverged {
+            epoch: self.epoch + 1,
+            step,
+            found,
+            lr,
+        }
+    }
+}
+
+/// Writes the configured checkpoint, if any, after `epochs` complete epochs.
+fn save<M: Model, O: Optimizer>(
+    model: &M,
+    opt: &O,
+    config: &Config,
+    epochs: u64,
+) -> Result<(), TrainError> {
+    match &config.checkpoint {
+        None => Ok(()),
+        Some(path) => model
+            .checkpoint(path, opt, epochs, &config.preprocessing)
+            .map_err(TrainError::Checkpoint),
+    }
+}
+
+/// Early stopping: the best validation loss so far, its epoch and its parameters. The run's
+/// starting point counts as an epoch with an infinite loss, so that a run whose validation
+/// loss never becomes finite stops after `patience` epochs too, back where it started.
+struct Patience {
+    patience: u64,
+    loss: f32,
+    epoch: u64,
+    params: Vec<f32>,
+}
+
+impl Patience {
+    fn new(patience: u64, start: u64, params: &[f32]) -> Self {
+        Patience {
+            patience,
+            loss: f32::INFINITY,
+            epoch: start,
+            params: params.to_vec(),
+        }
+    }
+
+    /// Records epoch `epoch`'s validation loss; when `patience` epochs have passed without
+    /// improvement, restores the best parameters into `params` and returns their epoch. A loss
+    /// that is not finite never improves.
+    fn stop(&mut self, epoch: u64, loss: f32, params: &mut [f32]) -> Option<u64> {
+        if loss.is_finite() && loss < self.loss {
+            self.loss = loss;
+            self.epoch = epoch;
+            self.params.copy_from_slice(params);
+        }
+        if epoch - self.epoch < self.patience {
+            return None;
+        }
+        params.copy_from_slice(&self.params);
+        Some(self.epoch)
+    }
+}
