@@ -10,6 +10,7 @@ use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
 use crate::lower::{Kernel, lower};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
+use std::cell::Cell;
 
 /// Where each tensor lives in generated code.
 pub struct Layout<'p> {
@@ -24,6 +25,8 @@ pub struct Layout<'p> {
     /// Whether the code is a backward pass: it reads the parameters through the runtime's
     /// `Params`, which may update each tensor as soon as its gradient is finished.
     pub backward: bool,
+    /// The multiply-adds the pass may still unroll ([`crate::limits::UNROLL_BUDGET`] at first).
+    pub unroll: Cell<usize>,
 }
 
 /// What emitted code does with the kept row normalizers.
@@ -74,6 +77,7 @@ impl<'p> Layout<'p> {
             offsets,
             lse_rows: (Vec::new(), None),
             backward: false,
+            unroll: Cell::new(crate::limits::UNROLL_BUDGET),
         }
     }
 
