@@ -1,9 +1,10 @@
 //! `mlp train | eval | predict`: a specialized trainer is compiled for the spec (once: the
-//! second run reuses it), trains on a CSV file, writes a checkpoint that `eval` and `predict`
-//! read, and bad input is reported with the file and line. Builds a real crate in release (about
-//! a minute the first time; the cache is `target/tmp/mlp-cache`).
+//! second run reuses it, until a source it is built from changes), trains on a CSV file,
+//! writes a checkpoint that `eval` and `predict` read, and bad input is reported with the file
+//! and line. Builds real crates in release (a few minutes the first time; the cache is
+//! `target/tmp/mlp-cache`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn mlp(args: &[&str]) -> Output {
@@ -140,4 +141,77 @@ fn train_eval_predict_through_a_compiled_trainer() {
         "{}",
         text(&wrong.stderr)
     );
+}
+
+/// Copies the source tree into `to`, all but its data and build output: what a trainer is
+/// built from, and the root package's targets, which Cargo reads with its manifest.
+fn copy_source_tree(to: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::create_dir_all(to).unwrap();
+    for file in ["Cargo.toml", "Cargo.lock", "build.rs"] {
+        std::fs::copy(root.join(file), to.join(file)).unwrap();
+    }
+    for dir in [
+        "examples",
+        "benches",
+        "tests",
+        "grammar",
+        "mlp-runtime",
+        "mlp-macros",
+        "mlp-compiler",
+        "mlp-cli",
+    ] {
+        copy_dir(&root.join(dir), &to.join(dir));
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        if name == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_dir(&path, &to.join(name));
+        } else {
+            std::fs::copy(&path, to.join(name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_trainer_is_built_again_when_a_source_it_is_built_from_changes() {
+    // A copy of the source tree, so that the test changes the copy, never the repository.
+    let tree =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("source-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tree);
+    copy_source_tree(&tree);
+    let help = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_mlp"))
+            .args(["train", "3 -> tanh 5 -> 1 : mse", "--", "--help"])
+            .env(
+                "MLP_CACHE",
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mlp-cache"),
+            )
+            .env("MLP_SOURCE", &tree)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stderr).contains("building the trainer")
+    };
+    help();
+    assert!(!help(), "an unchanged tree reuses the trainer");
+    let lib = tree.join("mlp-runtime/src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, source + "\n// A change to the runtime.\n").unwrap();
+    assert!(help(), "a changed runtime source builds the trainer again");
+    assert!(!help());
+    std::fs::remove_dir_all(&tree).unwrap();
 }
