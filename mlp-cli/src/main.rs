@@ -145,7 +145,7 @@ fn trainer_command(command: &str, run: &Run) -> ExitCode {
         .args(&run.options)
         .status()
     {
-        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+        Ok(status) => trainer::exit_code(status),
         Err(e) => {
             eprintln!("error: cannot run {}: {e}", exe.display());
             ExitCode::FAILURE

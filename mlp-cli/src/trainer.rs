@@ -182,6 +182,49 @@ pub fn executable(canonical: &str) -> Result<PathBuf, String> {
     Ok(exe)
 }
 
+/// `mlp`'s exit code for a trainer that ended with `status`: the trainer's own code; or, when
+/// a signal ended it, 128 plus the signal's number, as a shell reports it, after saying which
+/// signal it was.
+pub fn exit_code(status: std::process::ExitStatus) -> std::process::ExitCode {
+    if let Some(code) = status.code() {
+        return std::process::ExitCode::from(code.clamp(0, 255) as u8);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            let name = signal_name(signal).map_or(String::new(), |n| format!(" ({n})"));
+            let core = if status.core_dumped() {
+                ", core dumped"
+            } else {
+                ""
+            };
+            eprintln!("error: the trainer was killed by signal {signal}{name}{core}");
+            return std::process::ExitCode::from((128 + signal).clamp(0, 255) as u8);
+        }
+    }
+    std::process::ExitCode::FAILURE
+}
+
+/// The names of the signals whose numbers POSIX systems share.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! `mlp train | eval | predict`: a specialized trainer is compiled for the spec (once: the
 //! second run reuses it, until a source it is built from changes), trains on a CSV file,
 //! writes a checkpoint that `eval` and `predict` read, and bad input is reported with the file
-//! and line. Builds real crates in release (a few minutes the first time; the cache is
-//! `target/tmp/mlp-cache`).
+//! and line; a trainer ended by a signal is named. Builds real crates in release (a few
+//! minutes the first time; the cache is `target/tmp/mlp-cache`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -214,4 +214,70 @@ fn a_trainer_is_built_again_when_a_source_it_is_built_from_changes() {
     assert!(help(), "a changed runtime source builds the trainer again");
     assert!(!help());
     std::fs::remove_dir_all(&tree).unwrap();
+}
+
+/// The processes whose parent is `pid`, from `/proc`.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`; the command name may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.extend(
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<u32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn a_trainer_ended_by_a_signal_is_named_and_exits_like_a_shell() {
+    use std::io::BufRead;
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("signal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data.csv");
+    let rows: String = (0..50).map(|k| format!("{},{}\n", k % 7, k % 2)).collect();
+    std::fs::write(&data, format!("x,label\n{rows}")).unwrap();
+    let mut mlp = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(["train", "1 -> tanh 4 -> 2 : nll", "--data"])
+        .arg(&data)
+        .args(["--epochs", "100000000", "--batch", "1"])
+        .env(
+            "MLP_CACHE",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mlp-cache"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // Once the trainer reports its first epoch it is running: kill it as the OOM killer would.
+    let mut lines = std::io::BufReader::new(mlp.stdout.take().unwrap()).lines();
+    let first = lines.find(|l| l.as_ref().is_ok_and(|l| l.contains("epoch")));
+    assert!(first.is_some(), "the trainer started");
+    let trainers = children(mlp.id());
+    assert_eq!(trainers.len(), 1, "one trainer runs under mlp");
+    let killed = Command::new("kill")
+        .args(["-KILL", &trainers[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    drop(lines);
+    let out = mlp.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(128 + 9), "{stderr}");
+    assert!(
+        stderr.contains("error: the trainer was killed by signal 9 (SIGKILL)"),
+        "{stderr}"
+    );
 }
