@@ -253,6 +253,8 @@ fn a_trainer_ended_by_a_signal_is_named_and_exits_like_a_shell() {
         .args(["train", "1 -> tanh 4 -> 2 : nll", "--data"])
         .arg(&data)
         .args(["--epochs", "100000000", "--batch", "1"])
+        // The trainer writes its checkpoint (`model.safetensors`) where it runs.
+        .current_dir(&dir)
         .env(
             "MLP_CACHE",
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mlp-cache"),
@@ -280,4 +282,5 @@ fn a_trainer_ended_by_a_signal_is_named_and_exits_like_a_shell() {
         stderr.contains("error: the trainer was killed by signal 9 (SIGKILL)"),
         "{stderr}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
