@@ -169,6 +169,27 @@ proptest! {
     }
 }
 
+/// Inputs the fuzzers (`fuzz/`) found, each a crash once: they stay tests.
+const FUZZ_FINDINGS: &[&str] = &[
+    // A constant past f32's range (1.1·10⁵⁰, folded with the others into the derivative's
+    // coefficient) panicked in emission: no f32 literal spells infinity.
+    "act c(x) = x * x *111111111111111111111111111111111111111111111111111* x * x * x * x * x * x * x; 4 -> c 4 -> 2 : mse",
+];
+
+#[test]
+fn fuzz_findings_compile() {
+    for text in FUZZ_FINDINGS {
+        check_pipeline(text);
+    }
+    // The constant is f32's infinity in the generated code, as f32 arithmetic would make it.
+    let c = mlp_compiler::derive_spec(FUZZ_FINDINGS[0]).unwrap();
+    let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
+    let code = mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name)
+        .unwrap()
+        .to_string();
+    assert!(code.contains("f32 :: INFINITY"), "{code}");
+}
+
 #[test]
 fn the_valid_corpus_is_valid() {
     for spec in VALID_SPECS {

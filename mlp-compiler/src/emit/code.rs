@@ -12,6 +12,23 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 use std::cell::Cell;
 
+/// A constant as the generated code's `f32`: a literal, or, past `f32`'s range (`1e50`, or a
+/// product of constants folded past it), the infinity or NaN that f32 arithmetic would give,
+/// which no literal can spell.
+pub(super) fn f32_constant(v: f64) -> TokenStream {
+    let v = v as f32;
+    if v.is_finite() {
+        let lit = Literal::f32_suffixed(v);
+        quote!(#lit)
+    } else if v.is_nan() {
+        quote!(f32::NAN)
+    } else if v > 0.0 {
+        quote!(f32::INFINITY)
+    } else {
+        quote!(f32::NEG_INFINITY)
+    }
+}
+
 /// Where each tensor lives in generated code.
 pub struct Layout<'p> {
     /// The program.
@@ -541,10 +558,7 @@ impl Code<'_, '_> {
 
     pub(super) fn expr(&mut self, e: &Expr) -> TokenStream {
         match e {
-            Expr::Num(v) => {
-                let lit = Literal::f32_suffixed(*v as f32);
-                quote!(#lit)
-            }
+            Expr::Num(v) => f32_constant(*v),
             Expr::BatchSize => quote!((batch as f32)),
             Expr::Ref(r) => {
                 if let Some((_, code)) = self.substitute.iter().find(|(s, _)| s == r) {
