@@ -110,10 +110,19 @@ pub fn derive_spec(text: &str) -> Result<Compiled, Diagnostics> {
     })
 }
 
-/// Differentiates a validated network, within the [`limits`].
+/// Differentiates a validated network, within the [`limits`]. A network built without
+/// validation is held to the limits validation checks as well (its layers, its formulas), so
+/// that no network makes this run without bound.
 pub fn derive_network(network: Network) -> Result<Compiled, LimitError> {
     if network.layers.len() > limits::MAX_LAYERS {
         return Err(LimitError::too_deep(network.layers.len()));
+    }
+    for (k, layer) in network.layers.iter().enumerate() {
+        if let Activation::Custom(c) = &layer.activation
+            && c.formula.size() > limits::MAX_FORMULA_SIZE
+        {
+            return Err(LimitError::formula(k, c.formula.size()));
+        }
     }
     let program = forward::program(&network);
     let derived =

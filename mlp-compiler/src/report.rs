@@ -6,7 +6,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::forward::L;
 #[cfg(doc)]
 use crate::limits::MAX_EMITTED_TOKENS;
-use crate::limits::{MAX_DERIVATION_SIZE, MAX_DERIVED_SIZE, MAX_LAYERS};
+use crate::limits::{MAX_DERIVATION_SIZE, MAX_DERIVED_SIZE, MAX_FORMULA_SIZE, MAX_LAYERS};
 use crate::network::{Activation, Network};
 use std::fmt;
 
@@ -29,6 +29,16 @@ impl LimitError {
             message: format!(
                 "too many layers: a network has at most {MAX_LAYERS}, and this one has {layers}"
             ),
+            notes: Vec::new(),
+        }
+    }
+
+    /// A custom activation of layer `k` (counted from 0) whose formula holds `size`
+    /// operations, more than [`MAX_FORMULA_SIZE`] (which validation never returns).
+    pub fn formula(k: usize, size: usize) -> Self {
+        LimitError {
+            layer: Some(k),
+            message: format!("formula too large: {size} operations, at most {MAX_FORMULA_SIZE}"),
             notes: Vec::new(),
         }
     }

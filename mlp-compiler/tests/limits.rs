@@ -6,7 +6,9 @@
 use mlp_compiler::ir::{Expr, Var};
 use mlp_compiler::limits::{MAX_EMITTED_TOKENS, MAX_LAYERS, UNROLL_BUDGET};
 use mlp_compiler::simplify::{Context, RuleLog, VISIT_LIMIT, simplify};
-use mlp_compiler::{Diagnostics, compile_items, compile_spec, derive_spec};
+use mlp_compiler::{Activation, CustomActivation, Layer, Loss, Network};
+use mlp_compiler::{Diagnostics, compile_items, compile_spec, derive_network, derive_spec};
+use std::sync::Arc;
 
 /// `4 -> relu 4 -> … -> 2 : nll` with `layers` layers in all.
 fn deep(layers: usize, activation: &str) -> String {
@@ -219,6 +221,47 @@ fn unrolled_code_stays_within_its_budget() {
     let gemm = |code: &str| code.matches(":: gemm :: gemm").count();
     assert_eq!(gemm(&forward(4)), 0, "four layers unroll");
     assert_eq!(gemm(&forward(8)), 4, "the last four of eight call the GEMM");
+}
+
+#[test]
+fn networks_built_without_validation_are_held_to_its_limits() {
+    let net = |layers: usize, formula: &str| {
+        let f = mlp_compiler::validate::formula(formula).unwrap();
+        let act = Activation::Custom(Arc::new(CustomActivation {
+            name: "c".to_owned(),
+            formula: f,
+        }));
+        let layer = Layer {
+            inputs: 2,
+            units: 2,
+            activation: act,
+            bias: true,
+        };
+        Network {
+            inputs: 2,
+            layers: vec![layer; layers],
+            loss: Loss::Mse,
+        }
+    };
+    // 300 layers: refused, where numbering them would wrap a byte.
+    let deep = derive_network(net(300, "x")).unwrap_err();
+    assert_eq!(deep.layer, Some(MAX_LAYERS));
+    assert!(deep.message.contains("this one has 300"), "{deep}");
+    // A formula too large to derive, built by substitution as validation never would.
+    let x = mlp_compiler::validate::formula("x * x + x").unwrap();
+    let mut f = x.clone();
+    for _ in 0..3 {
+        f = f.substitute(&f);
+    }
+    let mut big = net(1, "x");
+    if let Activation::Custom(c) = &mut big.layers[0].activation {
+        Arc::get_mut(c).unwrap().formula = f;
+    }
+    let error = derive_network(big).unwrap_err();
+    assert_eq!(
+        error.message,
+        "formula too large: 13121 operations, at most 256"
+    );
 }
 
 #[test]
