@@ -43,11 +43,11 @@ pub const MAX_FORMULA_SIZE: usize = 256;
 /// (`DERIVATION` and `derivation_latex()`). At 64 layers of `tanh` it is 4.3 MB of text and
 /// 4.3 MB of LaTeX (`gelu`: 5.9 + 6.6 MB); `mlp explain` takes 0.4 s (`gelu`: 0.7 s), and
 /// `mlp!` spends about 5.5 s at opt-level 0 deriving, tracing and emitting. At 128 layers the
-/// trace is 17 + 17 MB and `mlp!` takes about 20 s; at 256, four times that again. Compiling a
-/// generated trainer then costs rustc about 1.5 s per layer in release (32 layers of width 64:
-/// 43 s; 128 layers: 194 s). Layer numbers are superscripts held in a byte, so the limit must
-/// stay below 256 in any case (at 256 layers the last one used to be named `W⁰`, and at 257
-/// the derivation looped forever). Raise it when the trace becomes linear in depth.
+/// trace is 17 + 17 MB and `mlp!` takes about 20 s; at 256, four times that again. A trainer
+/// of 64 layers of width 64 builds in 37 s in release (`gelu`: 41 s; 4 layers: 9 s). Layer
+/// numbers are superscripts held in a byte, so the limit must stay below 256 in any case (at
+/// 256 layers the last one used to be named `W⁰`, and at 257 the derivation looped forever).
+/// Raise it when the trace becomes linear in depth.
 pub const MAX_LAYERS: usize = 64;
 
 /// The most operations one Jacobian or adjoint may hold as the sum, product and chain rules
@@ -78,9 +78,9 @@ pub const MAX_DERIVATION_SIZE: usize = 40_000;
 /// products always do.
 ///
 /// A pass is one function, and rustc's time on it grows faster than its length: trainers of
-/// 4, 8 and 16 layers of width 16 (768 unrolled multiply-adds each) took 24 s, 97 s and over
-/// six minutes to build in release, against 43 s for 32 layers of width 64, which run on the
-/// GEMM.
+/// 4, 8 and 16 layers of width 16 (768 unrolled multiply-adds per layer) took 12 s, 38 s and
+/// 153 s (2.8 GB) to build in release when everything was unrolled; with this budget, 9 s,
+/// 14 s and 18 s (0.4 GB), and 64 such layers 46 s.
 pub const UNROLL_BUDGET: usize = 1_024;
 
 /// The most tokens the generated code of one network may hold (a string constant counts as
