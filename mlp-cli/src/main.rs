@@ -18,7 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate a spec and print its layers, shapes, parameter count and FLOPs per sample.
+    /// Validate a spec (and derive its gradients, within the compiler's limits) and print its
+    /// layers, shapes, parameter count and FLOPs per sample.
     Check(SpecSource),
     /// Print the Rust code `mlp!` generates for a spec.
     Expand {
@@ -242,7 +243,7 @@ fn trainer_command(command: &str, run: &Run) -> ExitCode {
         .args(&run.options)
         .status()
     {
-        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+        Ok(status) => trainer::exit_code(status),
         Err(e) => {
             eprintln!("error: cannot run {}: {e}", exe.display());
             ExitCode::FAILURE
@@ -297,8 +298,18 @@ fn expand(source: &SpecSource, name: &str) -> ExitCode {
         eprintln!("error: `{name}` is not a Rust identifier");
         return ExitCode::FAILURE;
     };
-    let tokens =
-        mlp_compiler::emit::network_item(&compiled, quote::quote!(), quote::quote!(pub), &name);
+    let tokens = match mlp_compiler::emit::network_item(
+        &compiled,
+        quote::quote!(),
+        quote::quote!(pub),
+        &name,
+    ) {
+        Ok(tokens) => tokens,
+        Err(limit) => {
+            eprintln!("error: {limit}");
+            return ExitCode::FAILURE;
+        }
+    };
     match syn::parse2::<syn::File>(tokens.clone()) {
         Ok(file) => {
             print!("{}", prettyplease::unparse(&file));
@@ -341,18 +352,13 @@ fn explain(source: &SpecSource, latex: bool, param: Option<&str>) -> ExitCode {
 }
 
 fn check(source: &SpecSource) -> ExitCode {
-    let (text, origin) = match read(source) {
-        Ok(read) => read,
-        Err(code) => return code,
-    };
-    match mlp_compiler::compile_spec(&text) {
-        Ok(net) => {
-            print!("{}", mlp_compiler::summary::describe(&net));
+    // Derived as well as validated, so that `check` refuses what `mlp!` would (a derivation
+    // past the compiler's limits).
+    match derive(source) {
+        Ok(compiled) => {
+            print!("{}", mlp_compiler::summary::describe(&compiled.network));
             ExitCode::SUCCESS
         }
-        Err(diags) => {
-            eprint!("{}", diags.render(&origin, &text));
-            ExitCode::FAILURE
-        }
+        Err(code) => code,
     }
 }

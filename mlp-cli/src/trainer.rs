@@ -1,26 +1,93 @@
 //! Specialized trainers for `mlp train | eval | predict`: for a spec, a small crate whose
 //! `main` is `mlp_runtime::driver::main::<Net>()` over `mlp! { pub struct Net = SPEC; }`,
-//! built in release once and cached by a hash of the canonical spec and the tool's version.
+//! built in release once and cached by a hash of the canonical spec, the tool's version and
+//! every source file the trainer is built from.
 //!
 //! The cache is `$MLP_CACHE`, else `$XDG_CACHE_HOME/mlp`, else `~/.cache/mlp`: one folder per
 //! trainer under `trainers/`, and one shared `target/` so that the runtime and its
-//! dependencies compile once for all trainers. The crate depends on this repository's
-//! `mlp-runtime` by path and starts from its `Cargo.lock`, so trainers build with the versions
-//! the tests ran with.
+//! dependencies compile once for all trainers. The crate depends on the `mlp-runtime` of the
+//! mlp source tree (`$MLP_SOURCE`, else the tree this binary was built from) by path and
+//! starts from the tree's `Cargo.lock`, so trainers build with the versions the tests ran
+//! with. The key hashes the tree's manifests, lock file, grammar and the sources of the
+//! runtime, the macro and the compiler as they are when `mlp` runs, so a trainer built before
+//! any of them changed is built again, never reused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The runtime crate the trainers depend on.
-const RUNTIME: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../mlp-runtime");
-/// The workspace's lock file.
-const LOCK: &str = include_str!("../../Cargo.lock");
+/// The mlp source tree this binary was built from.
+const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// The crates a trainer is built from, besides its own: their manifests, build scripts and
+/// sources go into the cache key.
+const CRATES: [&str; 3] = ["mlp-runtime", "mlp-macros", "mlp-compiler"];
 
 /// FNV-1a, 64 bits: a stable name for a spec's trainer.
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// The mlp source tree trainers are built from: `$MLP_SOURCE`, else [`SOURCE`].
+fn source_tree() -> PathBuf {
+    std::env::var_os("MLP_SOURCE").map_or_else(|| PathBuf::from(SOURCE), PathBuf::from)
+}
+
+/// The files of `root` a trainer is built from, in a fixed order: the workspace manifest (the
+/// crates inherit from it) and lock file, the grammar, and each crate's manifest, build script
+/// and sources.
+fn inputs(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = vec![root.join("Cargo.toml"), root.join("Cargo.lock")];
+    let grammar = files_under(&root.join("grammar"))?;
+    files.extend(
+        grammar
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "pest")),
+    );
+    for krate in CRATES {
+        let dir = root.join(krate);
+        files.push(dir.join("Cargo.toml"));
+        if dir.join("build.rs").exists() {
+            files.push(dir.join("build.rs"));
+        }
+        files.extend(files_under(&dir.join("src"))?);
+    }
+    Ok(files)
+}
+
+/// Every file under `dir`, at any depth, sorted by path.
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .path();
+        if path.is_dir() {
+            out.extend(files_under(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A hash of the trainer's inputs in `root` (a few hundred KB): each file's path within the
+/// tree, its length and its bytes.
+fn source_hash(root: &Path) -> Result<u64, String> {
+    let mut bytes = Vec::new();
+    for file in inputs(root)? {
+        let content =
+            std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let name = file.strip_prefix(root).unwrap_or(&file);
+        bytes.extend_from_slice(name.to_string_lossy().as_bytes());
+        bytes.extend_from_slice(&(content.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&content);
+    }
+    Ok(fnv(&bytes))
 }
 
 fn cache() -> Result<PathBuf, String> {
@@ -46,15 +113,25 @@ fn macro_body(canonical: &str) -> String {
 /// The trainer executable for `canonical` (a validated spec in canonical form), built now if
 /// the cache does not hold it. Build output goes to standard error.
 pub fn executable(canonical: &str) -> Result<PathBuf, String> {
-    let runtime = Path::new(RUNTIME);
+    let root = source_tree();
+    let runtime = root.join("mlp-runtime");
     if !runtime.join("Cargo.toml").exists() {
         return Err(format!(
-            "the runtime crate is not at {RUNTIME}; `mlp train` runs from a build of the mlp repository"
+            "the runtime crate is not at {}; `mlp train` runs from a build of the mlp repository (or set MLP_SOURCE to one)",
+            runtime.display()
         ));
     }
-    let key = fnv(format!("{canonical}\n{}\n{RUNTIME}", env!("CARGO_PKG_VERSION")).as_bytes());
-    let root = cache()?;
-    let dir = root.join("trainers").join(format!("{key:016x}"));
+    let sources = source_hash(&root)?;
+    let key = fnv(format!(
+        "{canonical}\n{}\n{}\n{sources:016x}",
+        env!("CARGO_PKG_VERSION"),
+        runtime.display()
+    )
+    .as_bytes());
+    let lock = std::fs::read(root.join("Cargo.lock"))
+        .map_err(|e| format!("cannot read {}: {e}", root.join("Cargo.lock").display()))?;
+    let cache = cache()?;
+    let dir = cache.join("trainers").join(format!("{key:016x}"));
     let exe = dir.join(format!("trainer{}", std::env::consts::EXE_SUFFIX));
     if exe.exists() {
         return Ok(exe);
@@ -79,13 +156,13 @@ pub fn executable(canonical: &str) -> Result<PathBuf, String> {
     std::fs::write(dir.join("Cargo.toml"), manifest).map_err(io)?;
     std::fs::write(dir.join("src/main.rs"), main).map_err(io)?;
     if !dir.join("Cargo.lock").exists() {
-        std::fs::write(dir.join("Cargo.lock"), LOCK).map_err(io)?;
+        std::fs::write(dir.join("Cargo.lock"), lock).map_err(io)?;
     }
     eprintln!(
         "building the trainer for `{canonical}` in {} (once)",
         dir.display()
     );
-    let target = root.join("target");
+    let target = cache.join("target");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["build", "--release", "--quiet", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
@@ -105,6 +182,49 @@ pub fn executable(canonical: &str) -> Result<PathBuf, String> {
     Ok(exe)
 }
 
+/// `mlp`'s exit code for a trainer that ended with `status`: the trainer's own code; or, when
+/// a signal ended it, 128 plus the signal's number, as a shell reports it, after saying which
+/// signal it was.
+pub fn exit_code(status: std::process::ExitStatus) -> std::process::ExitCode {
+    if let Some(code) = status.code() {
+        return std::process::ExitCode::from(code.clamp(0, 255) as u8);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            let name = signal_name(signal).map_or(String::new(), |n| format!(" ({n})"));
+            let core = if status.core_dumped() {
+                ", core dumped"
+            } else {
+                ""
+            };
+            eprintln!("error: the trainer was killed by signal {signal}{name}{core}");
+            return std::process::ExitCode::from((128 + signal).clamp(0, 255) as u8);
+        }
+    }
+    std::process::ExitCode::FAILURE
+}
+
+/// The names of the signals whose numbers POSIX systems share.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +236,38 @@ mod tests {
             macro_body("act sq(x) = x * x; 2 -> sq 3 -> 1 : mse"),
             "act sq(x) = x * x;\n    pub struct Net = 2 -> sq 3 -> 1 : mse;"
         );
+    }
+
+    #[test]
+    fn the_key_covers_every_source_the_trainer_is_built_from() {
+        let root = Path::new(SOURCE);
+        let files = inputs(root).unwrap();
+        let has = |rel: &str| files.contains(&root.join(rel));
+        for rel in [
+            "Cargo.toml",
+            "Cargo.lock",
+            "grammar/mlp.pest",
+            "mlp-runtime/Cargo.toml",
+            "mlp-runtime/src/lib.rs",
+            "mlp-runtime/src/optim/sgd.rs",
+            "mlp-macros/src/lib.rs",
+            "mlp-compiler/Cargo.toml",
+            "mlp-compiler/src/emit/mod.rs",
+        ] {
+            assert!(has(rel), "{rel} is not hashed");
+        }
+        // Tests and documentation do not change what a trainer is.
+        assert!(
+            !files
+                .iter()
+                .any(|f| f.components().any(|c| c.as_os_str() == "tests"))
+        );
+        let bytes: u64 = files
+            .iter()
+            .map(|f| std::fs::metadata(f).unwrap().len())
+            .sum();
+        assert!(bytes < 2_000_000, "{bytes} bytes to hash");
+        assert_eq!(source_hash(root), source_hash(root), "deterministic");
     }
 
     #[test]

@@ -183,3 +183,68 @@ fn graph_prints_dot_of_both_passes() {
     assert_eq!(out.status.code(), Some(0));
     assert!(std::fs::read_to_string(&file).unwrap().contains("digraph"));
 }
+
+/// `4 -> relu 4 -> … -> 2 : nll` with `layers` layers in all.
+fn deep(layers: usize) -> String {
+    let mut spec = "4".to_owned();
+    for _ in 1..layers {
+        spec += " -> relu 4";
+    }
+    spec + " -> 2 : nll"
+}
+
+#[test]
+fn too_many_layers_is_one_error_under_layer_65_in_every_command() {
+    let cache = std::env::temp_dir().join(format!("mlp-cli-deep-{}", std::process::id()));
+    for layers in [256, 257, 300] {
+        let spec = deep(layers);
+        // Layer 65 starts after the input and 64 arrows.
+        let start = spec.match_indices(" -> ").nth(64).unwrap().0 + 4;
+        let caret = format!("  │ {}^^^^^^\n", " ".repeat(start));
+        for command in ["check", "explain", "expand", "graph", "train"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_mlp"))
+                .args([command, &spec])
+                .env("MLP_CACHE", &cache)
+                .output()
+                .expect("the binary runs");
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{command} {layers}: {stderr}");
+            assert_eq!(
+                stderr.matches("error:").count(),
+                1,
+                "{command} {layers}: {stderr}"
+            );
+            assert!(
+                stderr.contains(
+                    "error: too many layers: a network has at most 64, and this is layer 65"
+                ),
+                "{command} {layers}: {stderr}"
+            );
+            assert!(stderr.contains(&caret), "{command} {layers}: {stderr}");
+        }
+    }
+    // Nothing was built for a spec that does not validate.
+    assert!(!cache.exists());
+    let out = mlp(&["check", &deep(64)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn derivations_past_the_limits_are_errors_under_their_activation() {
+    let product = vec!["x"; 30].join(" * ");
+    let spec = format!("act c(x) = {product}; 3 -> tanh 4 -> c 4 -> 2 : mse");
+    let column = spec.find("-> c").unwrap() + 3;
+    for command in ["check", "explain", "expand", "graph"] {
+        let out = mlp(&[command, &spec]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains("error: the derivative of layer 2 (`c`) is too large: 1047 operations before simplification, at most 1000"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("  │ {}^\n", " ".repeat(column))),
+            "{command}: {stderr}"
+        );
+    }
+}

@@ -1,9 +1,10 @@
 //! `mlp train | eval | predict`: a specialized trainer is compiled for the spec (once: the
-//! second run reuses it), trains on a CSV file, writes a checkpoint that `eval` and `predict`
-//! read, and bad input is reported with the file and line. Builds a real crate in release (about
-//! a minute the first time; the cache is `target/tmp/mlp-cache`).
+//! second run reuses it, until a source it is built from changes), trains on a CSV file,
+//! writes a checkpoint that `eval` and `predict` read, and bad input is reported with the file
+//! and line; a trainer ended by a signal is named. Builds real crates in release (a few
+//! minutes the first time; the cache is `target/tmp/mlp-cache`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn mlp(args: &[&str]) -> Output {
@@ -217,4 +218,146 @@ fn eval_applies_the_standardization_of_training() {
         .and_then(|a| a.trim_end_matches('%').parse().ok())
         .unwrap_or_else(|| panic!("an accuracy line: {out}{}", text(&eval.stderr)));
     assert!(accuracy > 90.0, "{out}");
+}
+
+/// Copies the source tree into `to`, all but its data and build output: what a trainer is
+/// built from, and the root package's targets, which Cargo reads with its manifest.
+fn copy_source_tree(to: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::create_dir_all(to).unwrap();
+    for file in ["Cargo.toml", "Cargo.lock", "build.rs"] {
+        std::fs::copy(root.join(file), to.join(file)).unwrap();
+    }
+    for dir in [
+        "examples",
+        "benches",
+        "tests",
+        "grammar",
+        "mlp-runtime",
+        "mlp-macros",
+        "mlp-compiler",
+        "mlp-cli",
+    ] {
+        copy_dir(&root.join(dir), &to.join(dir));
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        if name == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_dir(&path, &to.join(name));
+        } else {
+            std::fs::copy(&path, to.join(name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_trainer_is_built_again_when_a_source_it_is_built_from_changes() {
+    // A copy of the source tree, so that the test changes the copy, never the repository.
+    let tree =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("source-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tree);
+    copy_source_tree(&tree);
+    let help = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_mlp"))
+            .args(["train", "3 -> tanh 5 -> 1 : mse", "--", "--help"])
+            .env(
+                "MLP_CACHE",
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mlp-cache"),
+            )
+            .env("MLP_SOURCE", &tree)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stderr).contains("building the trainer")
+    };
+    help();
+    assert!(!help(), "an unchanged tree reuses the trainer");
+    let lib = tree.join("mlp-runtime/src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, source + "\n// A change to the runtime.\n").unwrap();
+    assert!(help(), "a changed runtime source builds the trainer again");
+    assert!(!help());
+    std::fs::remove_dir_all(&tree).unwrap();
+}
+
+/// The processes whose parent is `pid`, from `/proc`.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`; the command name may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let ppid = rest.split(' ').nth(1).and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.extend(
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<u32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn a_trainer_ended_by_a_signal_is_named_and_exits_like_a_shell() {
+    use std::io::BufRead;
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("signal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data.csv");
+    let rows: String = (0..50).map(|k| format!("{},{}\n", k % 7, k % 2)).collect();
+    std::fs::write(&data, format!("x,label\n{rows}")).unwrap();
+    let mut mlp = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(["train", "1 -> tanh 4 -> 2 : nll", "--data"])
+        .arg(&data)
+        .args(["--epochs", "100000000", "--batch", "1"])
+        // The trainer writes its checkpoint (`model.safetensors`) where it runs.
+        .current_dir(&dir)
+        .env(
+            "MLP_CACHE",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mlp-cache"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // Once the trainer reports its first epoch it is running: kill it as the OOM killer would.
+    let mut lines = std::io::BufReader::new(mlp.stdout.take().unwrap()).lines();
+    let first = lines.find(|l| l.as_ref().is_ok_and(|l| l.contains("epoch")));
+    assert!(first.is_some(), "the trainer started");
+    let trainers = children(mlp.id());
+    assert_eq!(trainers.len(), 1, "one trainer runs under mlp");
+    let killed = Command::new("kill")
+        .args(["-KILL", &trainers[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    drop(lines);
+    let out = mlp.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(128 + 9), "{stderr}");
+    assert!(
+        stderr.contains("error: the trainer was killed by signal 9 (SIGKILL)"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

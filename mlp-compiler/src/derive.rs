@@ -8,6 +8,7 @@
 
 use crate::forward::{L, Program};
 use crate::ir::{Equation, Expr, Idx, Ix, Ref, Var};
+use crate::limits::{MAX_DERIVATION_SIZE, MAX_DERIVED_SIZE};
 use crate::scalar;
 use crate::simplify::{self, Context, RuleLog, Runaway};
 use std::collections::BTreeSet;
@@ -76,6 +77,41 @@ pub fn jacobian(e: &Expr, v: Var, at: &[Idx]) -> Expr {
     }
 }
 
+/// What stopped a derivation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Exceeded {
+    /// An expression held this many operations before simplification, more than
+    /// [`MAX_DERIVED_SIZE`].
+    Size(usize),
+    /// Simplification reached one of its limits.
+    Runaway(Runaway),
+    /// The network's Jacobians and adjoints held this many operations in all, more than
+    /// [`MAX_DERIVATION_SIZE`].
+    Total(usize),
+}
+
+/// A derivation stopped at a limit, and where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TooLarge {
+    /// The tensor being worked on: its adjoint, or (for `adjoint: false`) its forward
+    /// definition in stable form.
+    pub var: Var,
+    /// Whether it was the adjoint of `var` (else its forward definition).
+    pub adjoint: bool,
+    /// The equation whose formula made the expression: the consumer `u` of the Jacobian
+    /// `∂u/∂var` (for an adjoint), or `var` itself (for a forward definition).
+    pub equation: Var,
+    /// The limit reached.
+    pub exceeded: Exceeded,
+}
+
+/// The number of operations of `e`.
+fn size(e: &Expr) -> usize {
+    let mut n = 0usize;
+    e.visit(&mut |_| n += 1);
+    n
+}
+
 fn mentions_var(e: &Expr, v: Var) -> bool {
     e.any(&|x| matches!(x, Expr::Ref(r) if r.var == v))
 }
@@ -129,14 +165,15 @@ impl Derived {
 }
 
 /// Differentiates every parameter of `program` and simplifies the result.
-pub fn derive(program: &Program) -> Result<Derived, Runaway> {
+pub fn derive(program: &Program) -> Result<Derived, TooLarge> {
     let forward = stable_forward(program)?;
     // Values the backward pass may reuse instead of recomputing: every stored value.
     let stored: Vec<Equation> = forward.iter().filter(|e| e.lhs.var != L).cloned().collect();
     let cx = Context { stored: &stored };
+    let mut total = 0;
     let mut adjoints = Vec::new();
     for eq in program.forward.iter().rev().filter(|e| e.lhs.var != L) {
-        adjoints.push(adjoint(program, eq.lhs.var, cx)?);
+        adjoints.push(counted(adjoint(program, eq.lhs.var, cx)?, &mut total)?);
     }
     for p in program.params().collect::<Vec<_>>().into_iter().rev() {
         let at = adjoints.iter().position(|a: &Adjoint| {
@@ -146,7 +183,7 @@ pub fn derive(program: &Program) -> Result<Derived, Runaway> {
                 .iter()
                 .any(|e| e.lhs.var == a.equation.lhs.var && mentions_var(&e.rhs, p.var))
         });
-        let adj = adjoint(program, p.var, cx)?;
+        let adj = counted(adjoint(program, p.var, cx)?, &mut total)?;
         match at {
             Some(k) => adjoints.insert(k + 1, adj),
             None => adjoints.push(adj),
@@ -159,14 +196,47 @@ pub fn derive(program: &Program) -> Result<Derived, Runaway> {
     })
 }
 
+/// `adj`, after adding its operations (every Jacobian and the adjoint, as first given and
+/// simplified) to the network's `total`, which may not pass [`MAX_DERIVATION_SIZE`].
+fn counted(adj: Adjoint, total: &mut usize) -> Result<Adjoint, TooLarge> {
+    *total += size(&adj.raw) + size(&adj.equation.rhs);
+    for c in &adj.contributions {
+        *total += size(&c.raw) + size(&c.simplified);
+    }
+    if *total <= MAX_DERIVATION_SIZE {
+        return Ok(adj);
+    }
+    Err(TooLarge {
+        var: adj.equation.lhs.var,
+        adjoint: true,
+        equation: largest(&adj.contributions).unwrap_or(adj.equation.lhs.var),
+        exceeded: Exceeded::Total(*total),
+    })
+}
+
+/// The consumer whose Jacobian is the largest, which an adjoint too large is blamed on.
+fn largest(contributions: &[Contribution]) -> Option<Var> {
+    contributions
+        .iter()
+        .max_by_key(|c| size(&c.raw))
+        .map(|c| c.consumer)
+}
+
 /// The forward equations with the stable forms recognized, for evaluation.
-pub fn stable_forward(program: &Program) -> Result<Vec<Equation>, Runaway> {
+pub fn stable_forward(program: &Program) -> Result<Vec<Equation>, TooLarge> {
     program
         .forward
         .iter()
         .map(|eq| {
             let mut log = RuleLog::default();
-            let rhs = simplify::simplify(&eq.rhs, Context::default(), &mut log)?;
+            let rhs = simplify::simplify(&eq.rhs, Context::default(), &mut log).map_err(|r| {
+                TooLarge {
+                    var: eq.lhs.var,
+                    adjoint: false,
+                    equation: eq.lhs.var,
+                    exceeded: Exceeded::Runaway(r),
+                }
+            })?;
             let free: Vec<Idx> = eq.lhs.ix.iter().map(|x| x.idx()).collect();
             Ok(Equation {
                 lhs: eq.lhs.clone(),
@@ -176,7 +246,13 @@ pub fn stable_forward(program: &Program) -> Result<Vec<Equation>, Runaway> {
         .collect()
 }
 
-fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, Runaway> {
+fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, TooLarge> {
+    let stop = |equation: Var, exceeded: Exceeded| TooLarge {
+        var: v,
+        adjoint: true,
+        equation,
+        exceeded,
+    };
     let tensor = program
         .tensor(v)
         .expect("every differentiated tensor is declared");
@@ -196,8 +272,13 @@ fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, Runawa
         }
         let rhs = rhs.rename_bound(&mut taken);
         let raw = jacobian(&rhs, v, &own);
+        let raw_size = size(&raw);
+        if raw_size > MAX_DERIVED_SIZE {
+            return Err(stop(eq.lhs.var, Exceeded::Size(raw_size)));
+        }
         let mut rules = RuleLog::default();
-        let simplified = simplify::simplify(&raw, cx, &mut rules)?;
+        let simplified = simplify::simplify(&raw, cx, &mut rules)
+            .map_err(|r| stop(eq.lhs.var, Exceeded::Runaway(r)))?;
         contributions.push(Contribution {
             consumer: eq.lhs.var,
             at,
@@ -226,8 +307,15 @@ fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, Runawa
         })
         .collect();
     let raw = Expr::Add(terms);
+    // Blamed on the consumer whose Jacobian is the largest part of the sum.
+    let largest = largest(&contributions).unwrap_or(v);
+    let raw_size = size(&raw);
+    if raw_size > MAX_DERIVED_SIZE {
+        return Err(stop(largest, Exceeded::Size(raw_size)));
+    }
     let mut rules = RuleLog::default();
-    let rhs = simplify::simplify(&raw, cx, &mut rules)?;
+    let rhs = simplify::simplify(&raw, cx, &mut rules)
+        .map_err(|r| stop(largest, Exceeded::Runaway(r)))?;
     let lhs = Ref {
         var: v,
         adjoint: true,

@@ -111,6 +111,39 @@ impl Formula {
         }
     }
 
+    /// The number of operations: constants, `x`, operators and calls, each one.
+    pub fn size(&self) -> usize {
+        1 + self.children().iter().map(|c| c.size()).sum::<usize>()
+    }
+
+    /// How many times `x` occurs, which is how many copies of an argument inlining makes.
+    pub fn uses_of_x(&self) -> usize {
+        match self {
+            Formula::X => 1,
+            other => other.children().iter().map(|c| c.uses_of_x()).sum(),
+        }
+    }
+
+    /// The size of the formula with its variable replaced by a formula of `arg_size`
+    /// operations, without building it (saturating, for formulas far past any limit).
+    pub fn size_with_argument(&self, arg_size: usize) -> usize {
+        let uses = self.uses_of_x();
+        (self.size() - uses).saturating_add(uses.saturating_mul(arg_size))
+    }
+
+    fn children(&self) -> Vec<&Formula> {
+        match self {
+            Formula::Const(_) | Formula::X => Vec::new(),
+            Formula::Neg(a) => vec![a],
+            Formula::Add(a, b)
+            | Formula::Sub(a, b)
+            | Formula::Mul(a, b)
+            | Formula::Div(a, b)
+            | Formula::Pow(a, b) => vec![a, b],
+            Formula::Call(_, args) => args.iter().collect(),
+        }
+    }
+
     /// Binding strength when printed: higher binds tighter.
     fn precedence(&self) -> u8 {
         match self {

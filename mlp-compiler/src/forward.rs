@@ -76,7 +76,22 @@ impl Program {
     }
 }
 
+/// The number layer `k` (counted from 0) is written with: `k + 1`, a superscript.
+///
+/// # Panics
+///
+/// Past layer 255. Validation allows at most [`crate::limits::MAX_LAYERS`] layers, and
+/// [`crate::derive_network`] refuses a network with more.
+pub fn layer_number(k: usize) -> u8 {
+    u8::try_from(k + 1).expect("at most 255 layers: validation allows no more than MAX_LAYERS")
+}
+
 /// Writes the forward equations of `net`.
+///
+/// # Panics
+///
+/// For a network of more than 255 layers, which validation never returns (see
+/// [`layer_number`]).
 pub fn program(net: &Network) -> Program {
     let mut tensors = vec![Tensor {
         var: X,
@@ -87,7 +102,7 @@ pub fn program(net: &Network) -> Program {
     let mut forward = Vec::new();
     let mut input = X;
     for (k, layer) in net.layers.iter().enumerate() {
-        let l = k as u8 + 1;
+        let l = layer_number(k);
         let (w, b, z, a) = (
             Var::layered('W', l),
             Var::layered('b', l),

@@ -8,8 +8,10 @@
 //! the named [`rules`]) → [`lower`] (kernels and matrix forms) → [`trace`] (the derivation,
 //! readable) → [`emit`] (Rust tokens). Every stage before `emit` is free of `syn` and `quote`.
 //! Errors are [`Diagnostics`] carrying the byte span of the offending text, so a caller (the
-//! `mlp!` macro, the CLI) can point at it. [`interp`] evaluates equations in `f64` or dual
-//! numbers: the oracle that tests hold the derivation and the generated code to.
+//! `mlp!` macro, the CLI) can point at it. Every stage is bounded in time and size by the
+//! [`limits`], whatever the input; past one, the error ([`LimitError`] after validation) points
+//! at the text that caused it. [`interp`] evaluates equations in `f64` or dual numbers: the
+//! oracle that tests hold the derivation and the generated code to.
 //!
 //! ```
 //! let net = mlp_compiler::compile_spec("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
@@ -54,10 +56,12 @@ pub mod graph;
 pub mod interp;
 pub mod ir;
 pub mod ir_parse;
+pub mod limits;
 pub mod lower;
 pub mod network;
 pub mod notation;
 pub mod parse;
+pub mod report;
 pub mod rules;
 pub mod scalar;
 pub mod simplify;
@@ -68,6 +72,7 @@ pub mod validate;
 pub use diag::{Diagnostic, Diagnostics, Span};
 pub use formula::{Formula, Func};
 pub use network::{Activation, CustomActivation, Layer, Loss, Network};
+pub use report::LimitError;
 pub use validate::NetItem;
 
 /// Parses and validates what the CLI reads: `act` definitions followed by one network.
@@ -87,26 +92,41 @@ pub struct Compiled {
     pub derivation: trace::Derivation,
 }
 
-/// Parses, validates and differentiates a spec.
+/// Parses, validates and differentiates a spec. An error of the derivation (one of the
+/// [`limits`]) points at the layer that caused it.
 pub fn derive_spec(text: &str) -> Result<Compiled, Diagnostics> {
-    let network = compile_spec(text)?;
-    derive_network(network).map_err(|runaway| {
+    let ast = parse::parse_spec(text)?;
+    let network = validate::validate_spec(&ast)?;
+    let spans: Vec<Span> = ast
+        .network
+        .layers
+        .iter()
+        .map(validate::layer_span)
+        .collect();
+    derive_network(network).map_err(|e| {
         let mut d = Diagnostics::new();
-        d.error(
-            Span::new(0, text.len()),
-            format!(
-                "simplification did not finish within its limit: {}",
-                runaway.expr
-            ),
-        );
+        d.push(e.diagnostic(&spans, ast.network.span));
         d
     })
 }
 
-/// Differentiates a validated network.
-pub fn derive_network(network: Network) -> Result<Compiled, simplify::Runaway> {
+/// Differentiates a validated network, within the [`limits`]. A network built without
+/// validation is held to the limits validation checks as well (its layers, its formulas), so
+/// that no network makes this run without bound.
+pub fn derive_network(network: Network) -> Result<Compiled, LimitError> {
+    if network.layers.len() > limits::MAX_LAYERS {
+        return Err(LimitError::too_deep(network.layers.len()));
+    }
+    for (k, layer) in network.layers.iter().enumerate() {
+        if let Activation::Custom(c) = &layer.activation
+            && c.formula.size() > limits::MAX_FORMULA_SIZE
+        {
+            return Err(LimitError::formula(k, c.formula.size()));
+        }
+    }
     let program = forward::program(&network);
-    let derived = derive::derive(&program)?;
+    let derived =
+        derive::derive(&program).map_err(|stop| LimitError::derivation(&network, &stop))?;
     let derivation = trace::trace(&network.spec(), &derived);
     Ok(Compiled {
         network,

@@ -184,9 +184,12 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
             distinct.push(i);
         }
     }
+    // Placeholders `q` with 10 primes and more, which no derivation uses. `k` counts the
+    // Jacobian's distinct indices (the axes of u and v, at most four), far below the 245 that
+    // would not fit in a byte; saturating keeps even that from wrapping onto a real index.
     let temp = |k: usize| Idx {
         letter: 'q',
-        primes: 10 + k as u8,
+        primes: u8::try_from(k).map_or(u8::MAX, |k| k.saturating_add(10)),
     };
     for (k, i) in distinct.iter().enumerate() {
         entries = entries.replace_index(*i, Ix::Var(temp(k)));

@@ -42,7 +42,8 @@ proptest! {
         let _ = compiled.derivation.text(None);
         let _ = compiled.derivation.latex(None);
         let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
-        let tokens = mlp_compiler::emit::network_item(&compiled, quote::quote!(), quote::quote!(pub), &name);
+        let tokens = mlp_compiler::emit::network_item(&compiled, quote::quote!(), quote::quote!(pub), &name)
+            .map_err(|e| TestCaseError::fail(format!("{spec}: {e}")))?;
         prop_assert!(syn::parse2::<syn::File>(tokens).is_ok(), "{}: generated code does not parse", spec);
     }
 }

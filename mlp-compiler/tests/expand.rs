@@ -8,7 +8,8 @@ fn generated_code() {
         let compiled = mlp_compiler::derive_spec(&text).unwrap();
         let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
         let tokens =
-            mlp_compiler::emit::network_item(&compiled, quote::quote!(), quote::quote!(pub), &name);
+            mlp_compiler::emit::network_item(&compiled, quote::quote!(), quote::quote!(pub), &name)
+                .expect("within the limits");
         let file: syn::File = syn::parse2(tokens).expect("generated code parses");
         insta::assert_snapshot!(prettyplease::unparse(&file));
     });

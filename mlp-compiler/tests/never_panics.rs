@@ -1,7 +1,9 @@
-//! The parser and validator never panic: random text and mutations of valid specs always give
-//! `Ok` or `Err` with spans inside the text, and an accepted network's canonical text reads
-//! back to the same network. 100,000 cases in all (three strategies); `cargo fuzz` runs the
-//! same check for longer (see `fuzz/`).
+//! The compiler never panics and never runs without bound: random text and mutations of
+//! valid specs always give `Ok` or `Err` with spans inside the text, and an accepted network's
+//! canonical text reads back to the same network (parse and validate, 100,000 cases in three
+//! strategies); generated and mutated specs, deep networks and nested custom activations among
+//! them, are derived, traced, drawn and emitted, or refused with errors under their text. Each case is bounded by the compiler's limits, not by a timer. `cargo fuzz`
+//! runs the same checks for longer (see `fuzz/`).
 
 use mlp_compiler::{Diagnostics, compile_items, compile_spec};
 use proptest::prelude::*;
@@ -167,6 +169,27 @@ proptest! {
     }
 }
 
+/// Inputs the fuzzers (`fuzz/`) found, each a crash once: they stay tests.
+const FUZZ_FINDINGS: &[&str] = &[
+    // A constant past f32's range (1.1·10⁵⁰, folded with the others into the derivative's
+    // coefficient) panicked in emission: no f32 literal spells infinity.
+    "act c(x) = x * x *111111111111111111111111111111111111111111111111111* x * x * x * x * x * x * x; 4 -> c 4 -> 2 : mse",
+];
+
+#[test]
+fn fuzz_findings_compile() {
+    for text in FUZZ_FINDINGS {
+        check_pipeline(text);
+    }
+    // The constant is f32's infinity in the generated code, as f32 arithmetic would make it.
+    let c = mlp_compiler::derive_spec(FUZZ_FINDINGS[0]).unwrap();
+    let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
+    let code = mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name)
+        .unwrap()
+        .to_string();
+    assert!(code.contains("f32 :: INFINITY"), "{code}");
+}
+
 #[test]
 fn the_valid_corpus_is_valid() {
     for spec in VALID_SPECS {
@@ -174,5 +197,148 @@ fn the_valid_corpus_is_valid() {
     }
     for items in VALID_ITEMS {
         compile_items(items).unwrap_or_else(|(_, e)| panic!("{items}: {e}"));
+    }
+}
+
+/// Runs every stage after validation on `text`, read as the CLI reads it and as the macro does:
+/// each gives a value or errors under the text, and emitted code parses.
+fn check_pipeline(text: &str) {
+    let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
+    match mlp_compiler::derive_spec(text) {
+        Ok(c) => {
+            let _ = c.derivation.text(None);
+            let _ = c.derivation.latex(None);
+            let _ = mlp_compiler::graph::dot(&c.derived, &c.network.spec());
+            match mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name) {
+                Ok(tokens) => assert!(
+                    syn::parse2::<syn::File>(tokens).is_ok(),
+                    "generated code for {text:?} does not parse"
+                ),
+                Err(limit) => assert!(!limit.message.is_empty()),
+            }
+        }
+        Err(diags) => assert_sound(text, Err(diags)),
+    }
+    let items = match text.rsplit_once(';') {
+        Some((acts, network)) => format!("{acts}; struct Net = {network};"),
+        None => format!("struct Net = {text};"),
+    };
+    let Ok(nets) = compile_items(&items) else {
+        return;
+    };
+    for item in nets {
+        let Some(net) = item.network else { continue };
+        let derived = mlp_compiler::derive_network(net).and_then(|c| {
+            mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name)
+        });
+        if let Err(limit) = derived {
+            let d = limit.diagnostic(&item.layer_spans, item.name.span);
+            let mut diags = Diagnostics::new();
+            diags.push(d);
+            assert_sound(&items, Err(diags));
+        }
+    }
+}
+
+/// `4 -> relu 4 -> … -> 2 : nll` with `layers` layers in all.
+fn deep(layers: usize) -> String {
+    (1..layers).fold("4".to_owned(), |s, _| s + " -> relu 4") + " -> 2 : nll"
+}
+
+/// A random formula in `x`: constants, operators, functions, nested up to `depth`.
+fn formula(depth: u32) -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("x".to_owned()),
+        (0u32..30).prop_map(|k| format!("{}", k as f64 / 10.0)),
+    ];
+    leaf.prop_recursive(depth, 64, 2, |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                prop::sample::select(vec!["+", "-", "*", "/", "^"]),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("({a}) {op} ({b})")),
+            (
+                prop::sample::select(vec!["exp", "log", "sqrt", "abs", "tanh", "sigmoid", "erf"]),
+                inner.clone()
+            )
+                .prop_map(|(f, a)| format!("{f}({a})")),
+            (
+                prop::sample::select(vec!["max", "min"]),
+                inner.clone(),
+                inner
+            )
+                .prop_map(|(f, a, b)| format!("{f}({a}, {b})")),
+        ]
+    })
+}
+
+/// `act c1(x) = BASE; act c2(x) = …c1…; …`: custom activations each built on the one before,
+/// so that sizes multiply, and the name of the last.
+fn nested_acts() -> impl Strategy<Value = (String, String)> {
+    let step = prop::sample::select(vec![
+        "p(p(x))",
+        "p(x) * p(x) + x",
+        "tanh(p(x))",
+        "p(x) / (1 + abs(p(x)))",
+        "p(p(p(x)))",
+    ]);
+    (formula(3), prop::collection::vec(step, 0..7)).prop_map(|(base, steps)| {
+        let mut text = format!("act c1(x) = {base}; ");
+        for (k, step) in steps.iter().enumerate() {
+            let body = step.replace('p', &format!("c{}", k + 1));
+            text += &format!("act c{}(x) = {body}; ", k + 2);
+        }
+        (text, format!("c{}", steps.len() + 1))
+    })
+}
+
+/// A spec: nested custom activations, then a network of a few layers, or of more than the
+/// limit allows (the deepest allowed networks take seconds each: `tests/limits.rs` has them).
+fn generated_spec() -> impl Strategy<Value = String> {
+    let activation = prop::sample::select(vec![
+        "", "relu", "tanh", "gelu", "softmax", "elu(0.5)", "custom",
+    ]);
+    let layer = (activation, 1usize..12, any::<bool>());
+    let depth = prop_oneof![8 => 1usize..7, 1 => 60usize..300];
+    let loss = prop::sample::select(vec!["nll", "ce", "mse", "bce", "l2"]);
+    (
+        nested_acts(),
+        1usize..12,
+        depth,
+        prop::collection::vec(layer, 1..8),
+        loss,
+    )
+        .prop_map(|((acts, custom), inputs, depth, layers, loss)| {
+            let mut text = format!("{acts}{inputs}");
+            for k in 0..depth {
+                let (act, units, bias) = layers[k % layers.len()];
+                let act = if act == "custom" {
+                    custom.as_str()
+                } else {
+                    act
+                };
+                let no_bias = if bias { "" } else { " no_bias" };
+                text += &format!(" -> {act} {units}{no_bias}");
+            }
+            text + &format!(" : {loss}")
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_specs_derive_and_emit_or_fail_with_spans(text in generated_spec()) {
+        check_pipeline(&text);
+    }
+
+    #[test]
+    fn mutated_specs_derive_and_emit_or_fail_with_spans(base in 0..VALID_SPECS.len() + 3, edits in prop::collection::vec(edit(), 1..4)) {
+        let nested = "act b1(x) = x*x + x; act b2(x) = b1(b1(x)); act b3(x) = b2(b2(x)); 3 -> b3 4 -> 2 : mse";
+        let seeds = [deep(16), deep(65), nested.to_owned()];
+        let base = VALID_SPECS.get(base).map_or_else(|| seeds[base - VALID_SPECS.len()].clone(), |s| (*s).to_owned());
+        check_pipeline(&apply(&base, &edits));
     }
 }

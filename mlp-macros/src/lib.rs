@@ -56,14 +56,15 @@ fn item_tokens(map: &SourceMap, item: &NetItem) -> TokenStream {
     let Some(net) = &item.network else {
         return mlp_compiler::emit::stub_item(attrs, vis, &name);
     };
-    match mlp_compiler::derive_network(net.clone()) {
-        Ok(compiled) => mlp_compiler::emit::network_item(&compiled, attrs, vis, &name),
-        Err(runaway) => {
-            let message = format!(
-                "mlp: the derivation did not finish within its limit: {}",
-                runaway.expr
-            );
-            let mut out = syn::Error::new(name.span(), message).to_compile_error();
+    let generated = mlp_compiler::derive_network(net.clone()).and_then(|compiled| {
+        mlp_compiler::emit::network_item(&compiled, attrs.clone(), vis.clone(), &name)
+    });
+    match generated {
+        Ok(tokens) => tokens,
+        Err(limit) => {
+            // Under the layer that caused it, else under the struct's name.
+            let d = limit.diagnostic(&item.layer_spans, item.name.span);
+            let mut out = error_tokens(map, &d);
             out.extend(mlp_compiler::emit::stub_item(attrs, vis, &name));
             out
         }

@@ -10,6 +10,24 @@ use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
 use crate::lower::{Kernel, lower};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
+use std::cell::Cell;
+
+/// A constant as the generated code's `f32`: a literal, or, past `f32`'s range (`1e50`, or a
+/// product of constants folded past it), the infinity or NaN that f32 arithmetic would give,
+/// which no literal can spell.
+pub(super) fn f32_constant(v: f64) -> TokenStream {
+    let v = v as f32;
+    if v.is_finite() {
+        let lit = Literal::f32_suffixed(v);
+        quote!(#lit)
+    } else if v.is_nan() {
+        quote!(f32::NAN)
+    } else if v > 0.0 {
+        quote!(f32::INFINITY)
+    } else {
+        quote!(f32::NEG_INFINITY)
+    }
+}
 
 /// Where each tensor lives in generated code.
 pub struct Layout<'p> {
@@ -24,6 +42,8 @@ pub struct Layout<'p> {
     /// Whether the code is a backward pass: it reads the parameters through the runtime's
     /// `Params`, which may update each tensor as soon as its gradient is finished.
     pub backward: bool,
+    /// The multiply-adds the pass may still unroll ([`crate::limits::UNROLL_BUDGET`] at first).
+    pub unroll: Cell<usize>,
 }
 
 /// What emitted code does with the kept row normalizers.
@@ -74,6 +94,7 @@ impl<'p> Layout<'p> {
             offsets,
             lse_rows: (Vec::new(), None),
             backward: false,
+            unroll: Cell::new(crate::limits::UNROLL_BUDGET),
         }
     }
 
@@ -537,10 +558,7 @@ impl Code<'_, '_> {
 
     pub(super) fn expr(&mut self, e: &Expr) -> TokenStream {
         match e {
-            Expr::Num(v) => {
-                let lit = Literal::f32_suffixed(*v as f32);
-                quote!(#lit)
-            }
+            Expr::Num(v) => f32_constant(*v),
             Expr::BatchSize => quote!((batch as f32)),
             Expr::Ref(r) => {
                 if let Some((_, code)) = self.substitute.iter().find(|(s, _)| s == r) {

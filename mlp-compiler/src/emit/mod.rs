@@ -15,18 +15,49 @@ pub mod update;
 use crate::Compiled;
 use crate::forward::{L, Role};
 use crate::ir::Var;
+use crate::limits::MAX_EMITTED_TOKENS;
 use crate::network::Loss;
+use crate::report::LimitError;
 use code::{Cache, Layout, buffer, equation, equations, lse_buffer, lse_rows};
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 
-/// The items for one network: the struct, its workspace and its API.
+/// The items for one network: the struct, its workspace and its API; an error if they would
+/// hold more than [`MAX_EMITTED_TOKENS`] tokens (see [`token_count`]).
 pub fn network_item(
     c: &Compiled,
     attrs: TokenStream,
     vis: TokenStream,
     name: &Ident,
-) -> TokenStream {
+) -> Result<TokenStream, LimitError> {
+    within(items(c, attrs, vis, name), MAX_EMITTED_TOKENS)
+}
+
+/// `tokens`, if they hold at most `max` tokens (see [`token_count`]).
+pub fn within(tokens: TokenStream, max: usize) -> Result<TokenStream, LimitError> {
+    let count = token_count(&tokens);
+    if count > max {
+        return Err(LimitError::emitted(count, max));
+    }
+    Ok(tokens)
+}
+
+/// The size of generated code: its tokens, with a string literal counted as one token per 16
+/// bytes (the derivation's trace is two of them).
+pub fn token_count(tokens: &TokenStream) -> usize {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|t| match t {
+            TokenTree::Group(g) => 1 + token_count(&g.stream()),
+            TokenTree::Literal(l) => 1 + l.to_string().len() / 16,
+            TokenTree::Ident(_) | TokenTree::Punct(_) => 1,
+        })
+        .sum()
+}
+
+/// The items of [`network_item`], unchecked.
+fn items(c: &Compiled, attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStream {
     let net = &c.network;
     let program = &c.derived.program;
     let layout = Layout::new(program);
@@ -89,7 +120,7 @@ pub fn network_item(
         .iter()
         .enumerate()
         .map(|(k, layer)| {
-            let l = k as u8 + 1;
+            let l = crate::forward::layer_number(k);
             let w = layout
                 .offset(Var::layered('W', l))
                 .expect("every layer has weights");

@@ -83,13 +83,12 @@ pub(super) fn gemm(
     };
     let bias_slice = p.bias.map(|b| slice(layout, b.var, false, false));
     if let Some(code) = super::small::product(
-        out_shape[0],
-        out_shape[1],
-        k_dim,
+        (out_shape[0], out_shape[1], k_dim),
         &stored(a),
         &stored(b),
         &out,
         bias_slice.as_ref(),
+        &layout.unroll,
     ) {
         return Err(code);
     }

@@ -1,11 +1,13 @@
 //! Tiny matrix products emitted fully unrolled: when the fixed dimensions of a product hold at
 //! most [`UNROLL_LIMIT`] multiply-adds per sample, every multiply-add is its own statement with
 //! constant indices, and only the batch is a loop. A call of the packed GEMM would cost more
-//! than the arithmetic.
+//! than the arithmetic. A pass unrolls at most [`crate::limits::UNROLL_BUDGET`] multiply-adds
+//! in all, which bounds rustc's time on it; the products past the budget call the GEMM.
 
 use crate::ir::Dim;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
+use std::cell::Cell;
 
 /// The most multiply-adds per sample (or, for a weight gradient, accumulators) unrolled.
 pub const UNROLL_LIMIT: usize = 256;
@@ -57,19 +59,28 @@ fn lit(n: usize) -> TokenStream {
     quote!(#l)
 }
 
-/// `C[m×n] = A·B (+ bias)` unrolled, if the shape allows: `None` otherwise.
+/// Whether `count` multiply-adds may be unrolled, taking them from the pass's `budget` if so.
+fn take(count: usize, budget: &Cell<usize>) -> bool {
+    let ok = count <= UNROLL_LIMIT && count <= budget.get();
+    if ok {
+        budget.set(budget.get() - count);
+    }
+    ok
+}
+
+/// `C[m×n] = A·B (+ bias)`, with `A` of `m×k`, unrolled, if the shape and the pass's `budget` of unrolled
+/// multiply-adds allow: `None` otherwise.
 pub fn product(
-    m: Dim,
-    n: Dim,
-    k: Dim,
+    (m, n, k): (Dim, Dim, Dim),
     a: &Stored,
     b: &Stored,
     out: &TokenStream,
     bias: Option<&TokenStream>,
+    budget: &Cell<usize>,
 ) -> Option<TokenStream> {
     match (m, n, k) {
         // Forward, or an input gradient: a loop over the samples, each row unrolled.
-        (Dim::Batch, Dim::Fixed(n), Dim::Fixed(k)) if n * k <= UNROLL_LIMIT => {
+        (Dim::Batch, Dim::Fixed(n), Dim::Fixed(k)) if take(n * k, budget) => {
             let cells: Vec<TokenStream> = (0..n)
                 .map(|q| {
                     let terms: Vec<TokenStream> = (0..k)
@@ -94,7 +105,7 @@ pub fn product(
             })
         }
         // A weight gradient: the sum over the samples in unrolled accumulators.
-        (Dim::Fixed(m), Dim::Fixed(n), Dim::Batch) if m * n <= UNROLL_LIMIT && bias.is_none() => {
+        (Dim::Fixed(m), Dim::Fixed(n), Dim::Batch) if bias.is_none() && take(m * n, budget) => {
             let updates: Vec<TokenStream> = (0..m)
                 .flat_map(|r| (0..n).map(move |q| (r, q)))
                 .map(|(r, q)| {

@@ -1,11 +1,17 @@
 //! Validation: syntax tree → [`Network`], reporting every problem found, each at its token.
 
-use crate::ast::{ActDef, ActivationAst, BinOp, Expr, Item, Name, NetworkAst, SpecAst, Units};
+use crate::ast::{ActDef, ActivationAst, Item, LayerAst, Name, NetworkAst};
+use crate::ast::{SpecAst, Units};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::formula::{Formula, Func};
+use crate::limits::MAX_LAYERS;
 use crate::network::{Activation, CustomActivation, DEFAULT_ELU_ALPHA, DEFAULT_LEAKY_SLOPE};
 use crate::network::{Layer, Loss, MAX_UNITS, MAX_WEIGHTS, Network};
 use std::sync::Arc;
+
+mod formula;
+
+pub(crate) use formula::formula_too_large;
 
 /// The built-in activations, as written.
 pub const BUILTIN_ACTIVATIONS: [&str; 9] = [
@@ -50,6 +56,30 @@ pub struct NetItem {
     pub vis: Option<Span>,
     /// The network, or `None` when it had errors (they are in the diagnostics).
     pub network: Option<Network>,
+    /// For each layer, the text an error of its derivation points at: its activation, or the
+    /// whole layer when it is linear.
+    pub layer_spans: Vec<Span>,
+}
+
+/// The text an error in deriving `layer` points at: its activation (with its arguments), or
+/// the whole layer when it is linear.
+pub fn layer_span(layer: &LayerAst) -> Span {
+    match &layer.activation {
+        Some(a) if a.args.is_some() => a.span,
+        // The grammar's span of an activation without arguments ends after any blank space.
+        Some(a) => a.name.span,
+        None => written(layer),
+    }
+}
+
+/// A layer's text from its first token to its last (the grammar's span of a layer may end
+/// after blank space).
+fn written(layer: &LayerAst) -> Span {
+    let start = layer
+        .activation
+        .as_ref()
+        .map_or(layer.units.span, |a| a.name.span);
+    start.to(layer.no_bias.unwrap_or(layer.units.span))
 }
 
 /// Parses and checks a formula in `x` alone (no custom activations are in scope).
@@ -136,6 +166,7 @@ pub fn validate_items(items: &[Item]) -> (Vec<NetItem>, Diagnostics) {
                         attrs: def.attrs.clone(),
                         vis: def.vis,
                         network,
+                        layer_spans: def.network.layers.iter().map(layer_span).collect(),
                     });
                 }
             }
@@ -198,97 +229,6 @@ impl Checker {
         }
     }
 
-    /// Converts a formula as written to a [`Formula`] in `x`, or reports why it cannot.
-    fn formula(&mut self, e: &Expr, param: &Name) -> Option<Formula> {
-        Some(match e {
-            Expr::Num(n) => {
-                if !n.value.is_finite() {
-                    self.error(n.span, "number too large for a 64-bit float".to_owned());
-                    return None;
-                }
-                Formula::Const(n.value)
-            }
-            Expr::Var(v) if v.text == param.text => Formula::X,
-            Expr::Var(v) => {
-                let message = if Func::from_name(&v.text).is_some() {
-                    format!("`{}` is a function; call it as `{}(...)`", v.text, v.text)
-                } else {
-                    format!(
-                        "unknown variable `{}`; the formula's only variable is `{}`",
-                        v.text, param.text
-                    )
-                };
-                self.error(v.span, message);
-                return None;
-            }
-            Expr::Neg(a, _) => Formula::Neg(Box::new(self.formula(a, param)?)),
-            Expr::Bin(op, a, b, _) => {
-                // Check both sides so that every mistake is reported, not just the first.
-                let (a, b) = (self.formula(a, param), self.formula(b, param));
-                let (a, b) = (Box::new(a?), Box::new(b?));
-                match op {
-                    BinOp::Add => Formula::Add(a, b),
-                    BinOp::Sub => Formula::Sub(a, b),
-                    BinOp::Mul => Formula::Mul(a, b),
-                    BinOp::Div => Formula::Div(a, b),
-                    BinOp::Pow => Formula::Pow(a, b),
-                }
-            }
-            Expr::Call(callee, args, span) => {
-                let converted: Vec<Option<Formula>> =
-                    args.iter().map(|a| self.formula(a, param)).collect();
-                let arity = if let Some(f) = Func::from_name(&callee.text) {
-                    f.arity()
-                } else if self.acts.iter().any(|(n, _, _)| *n == callee.text) {
-                    1
-                } else {
-                    let mut known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
-                    known.extend(self.acts.iter().map(|(n, _, _)| n.as_str()));
-                    let message = format!(
-                        "unknown function `{}`; expected one of {}{}",
-                        callee.text,
-                        known.join(", "),
-                        suggestion(&callee.text, known.iter().copied())
-                    );
-                    let mut d = Diagnostic::new(callee.span, message);
-                    if is_activation_name(&callee.text) {
-                        d = d.note(format!(
-                            "built-in activations are not functions of formulas; write `{}` out (see the language reference)",
-                            callee.text
-                        ));
-                    }
-                    self.diags.push(d);
-                    return None;
-                };
-                if args.len() != arity {
-                    let s = if arity == 1 { "" } else { "s" };
-                    self.error(
-                        *span,
-                        format!(
-                            "`{}` takes {arity} argument{s}, found {}",
-                            callee.text,
-                            args.len()
-                        ),
-                    );
-                    return None;
-                }
-                let args: Vec<Formula> = converted.into_iter().collect::<Option<_>>()?;
-                match Func::from_name(&callee.text) {
-                    Some(f) => Formula::Call(f, args),
-                    None => {
-                        // An earlier custom activation: inline its formula.
-                        let (_, _, custom) = self
-                            .acts
-                            .iter()
-                            .find(|(n, _, _)| *n == callee.text)
-                            .expect("found above");
-                        custom.as_ref()?.formula.substitute(&args[0])
-                    }
-                }
-            }
-        })
-    }
-
     fn units(&mut self, u: Units, what: &str) -> Option<usize> {
         if u.value == 0 {
             self.error(u.span, format!("{what} needs at least one unit, found 0"));
@@ -316,6 +256,22 @@ impl Checker {
         let mut width = inputs;
         let mut layers = Vec::new();
         for (i, l) in ast.layers.iter().enumerate() {
+            if i == MAX_LAYERS {
+                self.diags.push(
+                    Diagnostic::new(
+                        written(l),
+                        format!(
+                            "too many layers: a network has at most {MAX_LAYERS}, and this is layer {}",
+                            i + 1
+                        ),
+                    )
+                    .note(format!(
+                        "the derivation's trace grows with the square of the depth and is compiled into the generated code as text; {MAX_LAYERS} layers keep `mlp!` within seconds"
+                    )),
+                );
+                complete = false;
+                break;
+            }
             let what = format!("layer {}", i + 1);
             let units = self.units(l.units, &what);
             if let (Some(n_in), Some(n_out)) = (width, units)

@@ -1,13 +1,18 @@
 //! Parsing: text → syntax tree, through the one grammar (`grammar/mlp.pest`).
 //!
-//! The parser never panics on any input: a syntax error becomes a [`Diagnostic`] at the
+//! The parser never panics on any input: a syntax error becomes a [`Diagnostic`](crate::Diagnostic) at the
 //! position where the text stopped making sense, saying what was expected and what was found.
+//! Its recursion is bounded: brackets nested deeper than [`MAX_NESTING`] are refused before the
+//! grammar runs, and a formula of more than [`MAX_FORMULA_SIZE`] operations before it is turned
+//! into a tree.
 
 use crate::ast::{ActDef, ActivationAst, BinOp, Expr, Item, LayerAst, Name, NetDef, NetworkAst};
 use crate::ast::{Number, SpecAst, Units};
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostics, Span};
+use crate::limits::MAX_FORMULA_SIZE;
+#[cfg(doc)]
+use crate::limits::MAX_NESTING;
 use pest::Parser;
-use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use std::sync::LazyLock;
@@ -21,45 +26,64 @@ mod grammar {
 }
 use grammar::{MlpParser, Rule};
 
+mod nesting;
+mod syntax_error;
+
+use nesting::nesting;
+use syntax_error::syntax_error;
+
 /// Parses what the CLI reads: custom activations followed by one network.
 pub fn parse_spec(text: &str) -> Result<SpecAst, Diagnostics> {
     let top = parse_rule(Rule::spec, text)?;
+    let mut diags = Diagnostics::new();
     let mut acts = Vec::new();
     let mut network = None;
     for pair in top {
         match pair.as_rule() {
-            Rule::act_def => acts.push(act_def(pair)),
+            Rule::act_def => acts.extend(act_def(pair, &mut diags)),
             Rule::network => network = Some(network_ast(pair)),
             _ => {}
         }
     }
     let network = network.expect("the grammar's `spec` rule requires a network");
-    Ok(SpecAst { acts, network })
+    diags.finish(SpecAst { acts, network })
 }
 
 /// Parses the body of the `mlp!` macro: `act` definitions and network items.
 pub fn parse_items(text: &str) -> Result<Vec<Item>, Diagnostics> {
     let top = parse_rule(Rule::items, text)?;
-    Ok(top
+    let mut diags = Diagnostics::new();
+    let items = top
         .filter_map(|pair| match pair.as_rule() {
-            Rule::act_def => Some(Item::Act(act_def(pair))),
+            Rule::act_def => act_def(pair, &mut diags).map(Item::Act),
             Rule::net_def => Some(Item::Net(net_def(pair))),
             _ => None,
         })
-        .collect())
+        .collect();
+    diags.finish(items)
 }
 
 /// Parses a formula alone, such as `max(x, 0)`.
 pub fn parse_formula(text: &str) -> Result<Expr, Diagnostics> {
     let mut top = parse_rule(Rule::formula_text, text)?;
-    Ok(formula(
-        top.next()
-            .expect("the grammar's `formula_text` holds a formula"),
-    ))
+    let pair = top
+        .next()
+        .expect("the grammar's `formula_text` holds a formula");
+    let mut diags = Diagnostics::new();
+    let formula = bounded_formula(pair, &mut diags);
+    match formula {
+        Some(f) => Ok(f),
+        None => Err(diags),
+    }
 }
 
 /// Runs the grammar from `rule` and returns the children of its one pair.
 fn parse_rule(rule: Rule, text: &str) -> Result<Pairs<'_, Rule>, Diagnostics> {
+    if let Some(too_deep) = nesting(text) {
+        let mut diags = Diagnostics::new();
+        diags.push(too_deep);
+        return Err(diags);
+    }
     match MlpParser::parse(rule, text) {
         Ok(mut pairs) => Ok(pairs
             .next()
@@ -107,19 +131,20 @@ fn net_def(pair: Pair<'_, Rule>) -> NetDef {
     }
 }
 
-fn act_def(pair: Pair<'_, Rule>) -> ActDef {
+/// An `act` definition, or `None` after reporting a formula too large to read.
+fn act_def(pair: Pair<'_, Rule>, diags: &mut Diagnostics) -> Option<ActDef> {
     let span = span_of(&pair);
     let mut names = Vec::new();
     let mut body = None;
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::name => names.push(name(p)),
-            Rule::formula => body = Some(formula(p)),
+            Rule::formula => body = Some(bounded_formula(p, diags)?),
             _ => {}
         }
     }
     let mut names = names.into_iter();
-    ActDef {
+    Some(ActDef {
         name: names
             .next()
             .expect("the grammar's `act_def` names the activation"),
@@ -128,7 +153,40 @@ fn act_def(pair: Pair<'_, Rule>) -> ActDef {
             .expect("the grammar's `act_def` names the variable"),
         body: body.expect("the grammar's `act_def` has a formula"),
         span,
+    })
+}
+
+/// A formula as a tree, or `None` after reporting that it holds more than
+/// [`MAX_FORMULA_SIZE`] operations (counted on the parser's flat list of tokens, so that a
+/// formula too large is never built, nor recursed into).
+fn bounded_formula(pair: Pair<'_, Rule>, diags: &mut Diagnostics) -> Option<Expr> {
+    let size = pair
+        .clone()
+        .into_inner()
+        .flatten()
+        .filter(|p| {
+            matches!(
+                p.as_rule(),
+                Rule::number
+                    | Rule::name
+                    | Rule::add
+                    | Rule::sub
+                    | Rule::mul
+                    | Rule::div
+                    | Rule::pow
+                    | Rule::neg
+            )
+        })
+        .count();
+    if size > MAX_FORMULA_SIZE {
+        diags.push(crate::validate::formula_too_large(
+            span_of(&pair),
+            size,
+            None,
+        ));
+        return None;
     }
+    Some(formula(pair))
 }
 
 fn network_ast(pair: Pair<'_, Rule>) -> NetworkAst {
@@ -281,121 +339,4 @@ fn formula(pair: Pair<'_, Rule>) -> Expr {
             Expr::Bin(op, Box::new(lhs), Box::new(rhs), span)
         })
         .parse(pair.into_inner().filter(meaningful))
-}
-
-/// Turns pest's error into a diagnostic: "expected `;`, found `struct`".
-fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> Diagnostic {
-    let pos = match error.location {
-        InputLocation::Pos(p) => p,
-        InputLocation::Span((s, _)) => s,
-    };
-    let found = token_at(text, pos);
-    let expected = match &error.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = Vec::new();
-            for rule in positives {
-                let d = describe_rule(*rule);
-                if !names.contains(&d) {
-                    names.push(d);
-                }
-            }
-            names
-        }
-        ErrorVariant::CustomError { .. } => Vec::new(),
-    };
-    let found_text = match found {
-        Some(t) => format!("`{}`", &text[t.start..t.end]),
-        None => "the end of the input".to_owned(),
-    };
-    let message = if expected.is_empty() {
-        format!("unexpected {found_text}")
-    } else {
-        format!("expected {}, found {found_text}", join_or(&expected))
-    };
-    let span = found.unwrap_or(Span::new(text.len(), text.len()));
-    let mut diag = Diagnostic::new(span, message);
-    if let Some(hint) = hint(&expected, found.map(|t| &text[t.start..t.end])) {
-        diag = diag.note(hint);
-    }
-    diag
-}
-
-/// Extra help for common slips.
-fn hint(expected: &[&str], found: Option<&str>) -> Option<String> {
-    let after_units = expected.contains(&describe_rule(Rule::arrow));
-    match found {
-        Some(word) if after_units && crate::validate::is_activation_name(word) => Some(format!(
-            "an activation comes before the layer's units: write `{word} N`, not `N {word}`"
-        )),
-        Some(word) if after_units && crate::validate::is_loss_name(word) => {
-            Some(format!("the loss follows a colon: `: {word}`"))
-        }
-        None if expected.contains(&describe_rule(Rule::semi)) => {
-            Some("every item ends with `;`".to_owned())
-        }
-        _ => None,
-    }
-}
-
-/// The token that starts at `pos`, for "found `...`": a word, a number, `->`, or one character.
-fn token_at(text: &str, pos: usize) -> Option<Span> {
-    let rest = text.get(pos..)?;
-    let first = rest.chars().next()?;
-    let len = if first.is_alphanumeric() || first == '_' {
-        rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-            .unwrap_or(rest.len())
-    } else if rest.starts_with("->") {
-        2
-    } else {
-        first.len_utf8()
-    };
-    Some(Span::new(pos, pos + len))
-}
-
-fn join_or(items: &[&str]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
-}
-
-/// What a rule is called in an error message.
-fn describe_rule(rule: Rule) -> &'static str {
-    match rule {
-        Rule::arrow => "`->`",
-        Rule::colon => "`:`",
-        Rule::semi => "`;`",
-        Rule::eq => "`=`",
-        Rule::lparen | Rule::act_args => "`(`",
-        Rule::rparen => "`)`",
-        Rule::comma => "`,`",
-        Rule::units => "a number of units",
-        Rule::layer => "a layer such as `relu 512` or `10`",
-        Rule::activation => "an activation",
-        Rule::no_bias => "`no_bias`",
-        Rule::loss => "a loss (nll, ce, mse, bce, l2)",
-        Rule::network => "a network such as `784 -> relu 512 -> 10 : nll`",
-        Rule::name => "a name",
-        Rule::signed | Rule::number => "a number",
-        Rule::formula | Rule::call => "a formula",
-        Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::pow => "an operator",
-        Rule::neg => "`-`",
-        Rule::kw_struct => "`struct`",
-        Rule::kw_act => "`act`",
-        Rule::act_def => "`act`",
-        Rule::net_def => "`struct NAME = NETWORK;`",
-        Rule::visibility => "`pub`",
-        Rule::attribute | Rule::bracketed => "an attribute",
-        Rule::string => "a string",
-        Rule::EOI => "the end of the input",
-        Rule::spec => "a network such as `784 -> relu 512 -> 10 : nll`",
-        Rule::items => "`act` or `struct`",
-        Rule::formula_text => "a formula",
-        // Silent rules never appear in errors; named here so the match stays exhaustive.
-        Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char => "a character",
-        Rule::infix => "an operator",
-        Rule::prefix => "`-`",
-        Rule::primary => "a formula",
-    }
 }
