@@ -224,14 +224,16 @@ fn trainer_command(command: &str, run: &Run) -> ExitCode {
         Ok(read) => read,
         Err(code) => return code,
     };
-    let net = match mlp_compiler::compile_spec(&text) {
-        Ok(net) => net,
+    // Derived here, not only in the trainer's build, so that a spec past a derivation limit
+    // is refused under its text before any cargo runs.
+    let compiled = match mlp_compiler::derive_spec(&text) {
+        Ok(compiled) => compiled,
         Err(diags) => {
             eprint!("{}", diags.render(&origin, &text));
             return ExitCode::FAILURE;
         }
     };
-    let exe = match trainer::executable(&net.spec()) {
+    let exe = match trainer::executable(&compiled.network.spec()) {
         Ok(exe) => exe,
         Err(e) => {
             eprintln!("error: {e}");

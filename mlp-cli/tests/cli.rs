@@ -234,7 +234,7 @@ fn derivations_past_the_limits_are_errors_under_their_activation() {
     let product = vec!["x"; 30].join(" * ");
     let spec = format!("act c(x) = {product}; 3 -> tanh 4 -> c 4 -> 2 : mse");
     let column = spec.find("-> c").unwrap() + 3;
-    for command in ["check", "explain", "expand", "graph"] {
+    for command in ["check", "explain", "expand", "graph", "train"] {
         let out = mlp(&[command, &spec]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
