@@ -161,25 +161,13 @@ fn run<E>(isa: Isa, p: Product<'_>, c: &mut [f32], d: &mut [f32], epilogue: Opti
 where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    let Product {
-        m, n, k, a, b, ldc, ..
-    } = p;
+    let Product { m, n, k, b, .. } = p;
     // Checks C and D, so that every block below stays inside them.
-    let out = Out::new(c, d, m, n, ldc);
+    let out = Out::new(c, d, m, n, p.ldc);
     if m == 0 || n == 0 {
         return;
     }
-    let last = |x: &Mat<'_>, r: usize, cl: usize| (r.max(1) - 1) * x.rs + (cl.max(1) - 1) * x.cs;
-    assert!(
-        k == 0 || a.data.len() > last(&a, m, k),
-        "gemm: A holds {} values, too few for {m}×{k}",
-        a.data.len()
-    );
-    assert!(
-        k == 0 || b.data.len() > last(&b, k, n),
-        "gemm: B holds {} values, too few for {k}×{n}",
-        b.data.len()
-    );
+    check_operands(&p);
     let token = if isa == Isa::Avx2Fma {
         simd::avx2()
     } else {
@@ -187,16 +175,7 @@ where
     };
     let fin = Finish::new(token, epilogue);
     if k == 0 {
-        for r in 0..m {
-            if !p.accumulate {
-                // SAFETY: row r's n values are inside C (checked by `Out::new`), and nothing
-                // else refers to them here.
-                unsafe { out.stretch(r, 0, n) }.0.fill(0.0);
-            }
-        }
-        // SAFETY: the whole product, on this thread alone.
-        unsafe { fin.rows(out, 0, 0, m, n) };
-        return;
+        return empty_sum(&fin, p, out);
     }
     simd::record(if token.is_some() {
         Isa::Avx2Fma
@@ -237,6 +216,39 @@ where
         // `d` stay borrowed here until `split` has returned, after every block.
         unsafe { block(dot, &fin, p, out, split, k) }
     });
+}
+
+/// Panics unless A and B hold every value the product reads (C and D are `Out::new`'s).
+fn check_operands(p: &Product<'_>) {
+    let Product { m, n, k, a, b, .. } = *p;
+    let last = |x: &Mat<'_>, r: usize, cl: usize| (r.max(1) - 1) * x.rs + (cl.max(1) - 1) * x.cs;
+    assert!(
+        k == 0 || a.data.len() > last(&a, m, k),
+        "gemm: A holds {} values, too few for {m}×{k}",
+        a.data.len()
+    );
+    assert!(
+        k == 0 || b.data.len() > last(&b, k, n),
+        "gemm: B holds {} values, too few for {k}×{n}",
+        b.data.len()
+    );
+}
+
+/// A product over `k = 0`: C is zero (or kept, when accumulating), then the epilogue runs.
+fn empty_sum<E>(fin: &Finish<'_, E>, p: Product<'_>, out: Out)
+where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
+    let (m, n) = (p.m, p.n);
+    if !p.accumulate {
+        for r in 0..m {
+            // SAFETY: row r's n values are inside C (checked by `Out::new`), and nothing else
+            // refers to them here.
+            unsafe { out.stretch(r, 0, n) }.0.fill(0.0);
+        }
+    }
+    // SAFETY: the whole product, on this thread alone.
+    unsafe { fin.rows(out, 0, 0, m, n) };
 }
 
 /// One thread's part of a product, `p` (rows `row0..` and columns `col0..` of the whole):
