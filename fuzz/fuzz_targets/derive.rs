@@ -50,7 +50,7 @@ fn assert_errors(text: &str, diags: &Diagnostics) {
 fn after_derivation(c: &Compiled) -> Result<TokenStream, mlp_compiler::LimitError> {
     let _ = c.derivation.text(None);
     let _ = c.derivation.latex(None);
-    let _ = mlp_compiler::graph::dot(&c.derived, &c.network.spec());
+    let _ = mlp_compiler::explain::graph::dot(&c.derived, &c.network.spec());
     let name = Ident::new("Net", Span::call_site());
     mlp_compiler::emit::network_item(c, TokenStream::new(), TokenStream::new(), &name)
 }

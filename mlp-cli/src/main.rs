@@ -258,7 +258,7 @@ fn graph(source: &SpecSource, output: Option<&std::path::Path>) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let text = mlp_compiler::graph::dot(&compiled.derived, &compiled.network.spec());
+    let text = mlp_compiler::explain::graph::dot(&compiled.derived, &compiled.network.spec());
     match output {
         None => {
             print!("{text}");
@@ -358,7 +358,10 @@ fn check(source: &SpecSource) -> ExitCode {
     // past the compiler's limits).
     match derive(source) {
         Ok(compiled) => {
-            print!("{}", mlp_compiler::summary::describe(&compiled.network));
+            print!(
+                "{}",
+                mlp_compiler::model::summary::describe(&compiled.network)
+            );
             ExitCode::SUCCESS
         }
         Err(code) => code,

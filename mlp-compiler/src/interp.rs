@@ -2,7 +2,7 @@
 //! numbers (forward mode, an independent check of the derived adjoints). Slow and plain by
 //! design: it is the oracle the generated code and the derivation are tested against.
 
-use crate::forward::Program;
+use crate::autodiff::forward::Program;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Var};
 use std::collections::HashMap;
 use std::ops::{Add, Mul, Neg};
@@ -229,9 +229,12 @@ impl<'p, T: Scalar> Interp<'p, T> {
     /// Sets the parameters, the inputs and the targets (labels as whole numbers for `nll`).
     pub fn load(&mut self, params: &[T], xs: &[f64], targets: &[f64]) {
         self.set_params(params);
-        self.set(crate::forward::X, xs.iter().map(|v| T::num(*v)).collect());
         self.set(
-            crate::forward::T,
+            crate::autodiff::forward::X,
+            xs.iter().map(|v| T::num(*v)).collect(),
+        );
+        self.set(
+            crate::autodiff::forward::T,
             targets.iter().map(|v| T::num(*v)).collect(),
         );
     }
@@ -282,7 +285,7 @@ impl<'p, T: Scalar> Interp<'p, T> {
         match x {
             Ix::Var(i) => env[&i],
             Ix::Label(i) => {
-                let label = self.get(crate::forward::T, false)[env[&i]].value();
+                let label = self.get(crate::autodiff::forward::T, false)[env[&i]].value();
                 assert!(
                     label >= 0.0 && label.fract() == 0.0,
                     "a class label must be a whole number, found {label}"
@@ -387,7 +390,7 @@ impl<'p, T: Scalar> Interp<'p, T> {
 /// `xs` of `batch` rows, `targets` (labels as whole numbers for `nll`). Also returns the
 /// smallest distance to a kink seen.
 pub fn loss_and_gradient(
-    d: &crate::derive::Derived,
+    d: &crate::autodiff::reverse::Derived,
     params: &[f64],
     xs: &[f64],
     targets: &[f64],
@@ -399,7 +402,7 @@ pub fn loss_and_gradient(
     it.run(&d.forward);
     let adjoints: Vec<Equation> = d.adjoints.iter().map(|a| a.equation.clone()).collect();
     it.run(&adjoints);
-    let loss = it.get(crate::forward::L, false)[0];
+    let loss = it.get(crate::autodiff::forward::L, false)[0];
     let grad = program
         .params()
         .flat_map(|p| it.get(p.var, true).to_vec())
@@ -419,5 +422,5 @@ pub fn loss<T: Scalar>(
     let mut it = Interp::<T>::new(program, batch);
     it.load(params, xs, targets);
     it.run(equations);
-    it.get(crate::forward::L, false)[0]
+    it.get(crate::autodiff::forward::L, false)[0]
 }

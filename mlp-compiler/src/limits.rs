@@ -15,8 +15,8 @@
 //! | [`UNROLL_BUDGET`] | `emit` | unrolled code (past it, products call the GEMM) |
 //! | [`MAX_EMITTED_TOKENS`] | `emit` | the generated code |
 //!
-//! Widths and weights per layer are bounded by [`crate::network::MAX_UNITS`] and
-//! [`crate::network::MAX_WEIGHTS`]. The figures below were measured on a shared 2-core
+//! Widths and weights per layer are bounded by [`crate::model::network::MAX_UNITS`] and
+//! [`crate::model::network::MAX_WEIGHTS`]. The figures below were measured on a shared 2-core
 //! machine; "opt-level 0" is how a proc-macro runs in a user's build (Cargo's
 //! `build-override` default), about three times slower than this workspace's opt-level 2.
 

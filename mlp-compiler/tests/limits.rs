@@ -226,7 +226,7 @@ fn unrolled_code_stays_within_its_budget() {
 #[test]
 fn networks_built_without_validation_are_held_to_its_limits() {
     let net = |layers: usize, formula: &str| {
-        let f = mlp_compiler::validate::formula(formula).unwrap();
+        let f = mlp_compiler::syntax::validate::formula(formula).unwrap();
         let act = Activation::Custom(Arc::new(CustomActivation {
             name: "c".to_owned(),
             formula: f,
@@ -248,7 +248,7 @@ fn networks_built_without_validation_are_held_to_its_limits() {
     assert_eq!(deep.layer, Some(MAX_LAYERS));
     assert!(deep.message.contains("this one has 300"), "{deep}");
     // A formula too large to derive, built by substitution as validation never would.
-    let x = mlp_compiler::validate::formula("x * x + x").unwrap();
+    let x = mlp_compiler::syntax::validate::formula("x * x + x").unwrap();
     let mut f = x.clone();
     for _ in 0..3 {
         f = f.substitute(&f);

@@ -5,7 +5,7 @@
 
 use super::product::{Product, fusable, gemm};
 use super::update::finish;
-use crate::forward::{Program, Role, T};
+use crate::autodiff::forward::{Program, Role, T};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
 use crate::lower::{Kernel, lower};
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -185,7 +185,7 @@ pub fn buffer(var: Var, adjoint: bool) -> Ident {
 /// A slice expression for a whole tensor: workspace field, parameter range, gradient range,
 /// input or targets.
 pub(super) fn slice(layout: &Layout<'_>, var: Var, adjoint: bool, mutable: bool) -> TokenStream {
-    if var == crate::forward::X {
+    if var == crate::autodiff::forward::X {
         return quote!(xs);
     }
     if var == T {

@@ -13,11 +13,11 @@ pub mod small;
 pub mod update;
 
 use crate::Compiled;
-use crate::forward::{L, Role};
+use crate::autodiff::forward::{L, Role};
 use crate::ir::Var;
 use crate::limits::MAX_EMITTED_TOKENS;
-use crate::network::Loss;
-use crate::report::LimitError;
+use crate::model::network::Loss;
+use crate::pipeline::report::LimitError;
 use code::{Cache, Layout, buffer, equation, equations, lse_buffer, lse_rows};
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{format_ident, quote};
@@ -120,7 +120,7 @@ fn items(c: &Compiled, attrs: TokenStream, vis: TokenStream, name: &Ident) -> To
         .iter()
         .enumerate()
         .map(|(k, layer)| {
-            let l = crate::forward::layer_number(k);
+            let l = crate::autodiff::forward::layer_number(k);
             let w = layout
                 .offset(Var::layered('W', l))
                 .expect("every layer has weights");

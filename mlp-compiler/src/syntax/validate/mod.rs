@@ -1,12 +1,12 @@
 //! Validation: syntax tree → [`Network`], reporting every problem found, each at its token.
 
-use crate::ast::{ActDef, ActivationAst, Item, LayerAst, Name, NetworkAst};
-use crate::ast::{SpecAst, Units};
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::formula::{Formula, Func};
 use crate::limits::MAX_LAYERS;
-use crate::network::{Activation, CustomActivation, DEFAULT_ELU_ALPHA, DEFAULT_LEAKY_SLOPE};
-use crate::network::{Layer, Loss, MAX_UNITS, MAX_WEIGHTS, Network};
+use crate::model::formula::{Formula, Func};
+use crate::model::network::{Activation, CustomActivation, DEFAULT_ELU_ALPHA, DEFAULT_LEAKY_SLOPE};
+use crate::model::network::{Layer, Loss, MAX_UNITS, MAX_WEIGHTS, Network};
+use crate::syntax::ast::{ActDef, ActivationAst, Item, LayerAst, Name, NetworkAst};
+use crate::syntax::ast::{SpecAst, Units};
 use std::sync::Arc;
 
 mod formula;
@@ -84,7 +84,7 @@ fn written(layer: &LayerAst) -> Span {
 
 /// Parses and checks a formula in `x` alone (no custom activations are in scope).
 pub fn formula(text: &str) -> Result<Formula, Diagnostics> {
-    let ast = crate::parse::parse_formula(text)?;
+    let ast = crate::syntax::parse::parse_formula(text)?;
     let mut cx = Checker::default();
     let x = Name {
         text: "x".to_owned(),

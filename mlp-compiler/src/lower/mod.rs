@@ -2,7 +2,7 @@
 //! reduction over the batch, an elementwise map, a row-wise (softmax) map, or a plain loop
 //! nest — and is written in matrix form (`∂L/∂W² = (Δ²)ᵀ·A¹`, `Δ¹ = Ā¹ ⊙ step(Z¹)`).
 
-use crate::forward::Program;
+use crate::autodiff::forward::Program;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref};
 
 /// One operand of a matrix product.
@@ -231,11 +231,11 @@ fn classify(eq: &Equation) -> Kernel {
 /// `∂L/∂W²` for `W̄²`.
 pub fn matrix_name(r: &Ref, latex: bool) -> String {
     let style = if latex {
-        crate::notation::Style::Latex
+        crate::ir::notation::Style::Latex
     } else {
-        crate::notation::Style::Text
+        crate::ir::notation::Style::Text
     };
-    let layer = crate::notation::layer_mark(r.var.layer, style);
+    let layer = crate::ir::notation::layer_mark(r.var.layer, style);
     let upper = r.var.letter.to_uppercase().to_string();
     match (r.var.letter, r.adjoint, latex) {
         ('W' | 'b', true, false) => format!("∂L/∂{}{}", r.var.letter, layer),
@@ -302,7 +302,7 @@ pub fn matrix_expr(e: &Expr, latex: bool) -> String {
         }
     };
     match e {
-        Expr::Num(v) => crate::notation::short(*v),
+        Expr::Num(v) => crate::ir::notation::short(*v),
         Expr::BatchSize => "N".to_owned(),
         Expr::Ref(r) => matrix_name(r, latex),
         Expr::Delta(..) => {

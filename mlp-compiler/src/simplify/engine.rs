@@ -1,4 +1,4 @@
-//! The rewriting engine: applies the named rules of [`crate::rules`] bottom-up, phase by
+//! The rewriting engine: applies the named rules of [`crate::simplify::rules`] bottom-up, phase by
 //! phase, to a fixed point, with an explicit limit on the number of rewrites.
 //!
 //! Phases run in order, each to its own fixed point, so that rules that undo each other
@@ -10,7 +10,7 @@
 //!    pulled out: the form a person reads and the kernels compute.
 
 use crate::ir::{Equation, Expr, Idx, Ix};
-use crate::rules::{RULES, Rule};
+use crate::simplify::rules::{RULES, Rule};
 use std::collections::BTreeSet;
 
 /// A stage of simplification.

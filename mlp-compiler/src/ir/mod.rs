@@ -7,6 +7,9 @@
 //! [`Expr::Softmax`], are the numerically stable forms of `log Σ exp` and `exp/Σ exp`; only
 //! simplification rules introduce them.
 
+pub mod notation;
+pub mod read;
+
 use std::collections::BTreeSet;
 
 /// A named index: a letter and a number of primes (`i`, `i′`, `i″`).

@@ -2,10 +2,10 @@
 //! part within [`MAX_FORMULA_SIZE`] operations.
 
 use super::{Checker, is_activation_name, suggestion};
-use crate::ast::{BinOp, Expr, Name};
 use crate::diag::{Diagnostic, Span};
-use crate::formula::{Formula, Func};
 use crate::limits::MAX_FORMULA_SIZE;
+use crate::model::formula::{Formula, Func};
+use crate::syntax::ast::{BinOp, Expr, Name};
 
 /// "formula too large: …", at `span`, for a formula of `size` operations (once the custom
 /// activation `inlined` is inlined, when there is one).

@@ -1,7 +1,7 @@
 //! Printing the IR as mathematics: plain text with Unicode sub- and superscripts
 //! (`z̄¹ₙᵢ = ā¹ₙᵢ·step(z¹ₙᵢ)`), or LaTeX (`\bar{z}^{1}_{ni} = …`). One printer serves both.
 
-use crate::ir::{Equation, Expr, Idx, Ix, Prim, Ref};
+use super::{Equation, Expr, Idx, Ix, Prim, Ref};
 use std::fmt;
 
 /// Which notation to print.

@@ -3,11 +3,11 @@
 //! it, the result in index and matrix form, and the kernel it lowers to. Rendered as plain
 //! text or LaTeX, to read like the hand derivations it automates.
 
-use crate::derive::{Adjoint, Contribution, Derived};
-use crate::forward::{L, Program};
+use crate::autodiff::forward::{L, Program};
+use crate::autodiff::reverse::{Adjoint, Contribution, Derived};
+use crate::ir::notation::{Show, Style};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
 use crate::lower::{Lowered, lower};
-use crate::notation::{Show, Style};
 use crate::simplify::{self, Context, RuleLog, tidy_names};
 use std::fmt::Write;
 
@@ -308,7 +308,7 @@ fn var_name(v: Var, latex: bool) -> String {
     format!(
         "{}{}",
         v.letter,
-        crate::notation::layer_mark(v.layer, style)
+        crate::ir::notation::layer_mark(v.layer, style)
     )
 }
 

@@ -4,9 +4,9 @@
 //! the activation's formula (a linear layer has no `a`: the next layer reads `zˡ`). The loss
 //! `L` is written from its definition, a formula in the network's output `y` and targets `t`.
 
+use crate::autodiff::scalar;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
-use crate::network::{Activation, Loss, Network};
-use crate::scalar;
+use crate::model::network::{Activation, Loss, Network};
 
 /// What a tensor is to the trainer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

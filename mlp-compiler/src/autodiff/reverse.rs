@@ -3,13 +3,13 @@
 //! For each tensor `v`, last to first, its adjoint is
 //! `v̄[V] = Σ_consumers u  Σ_{u's indices U} ū[U] · ∂u[U]/∂v[V]`,
 //! and every Jacobian `∂u[U]/∂v[V]` comes from [`jacobian`]: sum, product and chain rules,
-//! `∂W[i,j]/∂W[k,l] = δᵢₖ·δⱼₗ`, and the scalar derivative table of [`crate::scalar`].
+//! `∂W[i,j]/∂W[k,l] = δᵢₖ·δⱼₗ`, and the scalar derivative table of [`crate::autodiff::scalar`].
 //! Nothing here knows what a layer, an activation or a loss is.
 
-use crate::forward::{L, Program};
+use crate::autodiff::forward::{L, Program};
+use crate::autodiff::scalar;
 use crate::ir::{Equation, Expr, Idx, Ix, Ref, Var};
 use crate::limits::{MAX_DERIVATION_SIZE, MAX_DERIVED_SIZE};
-use crate::scalar;
 use crate::simplify::{self, Context, RuleLog, Runaway};
 use std::collections::BTreeSet;
 

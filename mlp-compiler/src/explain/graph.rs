@@ -3,8 +3,8 @@
 //! tensor in an equation, each equation's kernel on the edges into its result; the forward
 //! pass and the backward pass in two clusters. `mlp graph SPEC | dot -Tsvg > net.svg`.
 
-use crate::derive::Derived;
-use crate::forward::Role;
+use crate::autodiff::forward::Role;
+use crate::autodiff::reverse::Derived;
 use crate::ir::{Equation, Expr, Ref};
 use crate::lower::{Kernel, lower, matrix_name};
 use std::collections::BTreeSet;
