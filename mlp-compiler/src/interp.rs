@@ -38,24 +38,9 @@ impl Scalar for f64 {
     }
 }
 
-/// A scalar primitive in `f64`, evaluated without overflow where the math allows it.
+/// A scalar primitive in `f64`: [`Prim::eval`].
 pub fn prim(f: Prim, a: &[f64]) -> f64 {
-    let x = a[0];
-    match f {
-        Prim::Exp => x.exp(),
-        Prim::Log => x.ln(),
-        Prim::Sqrt => x.sqrt(),
-        Prim::Abs => x.abs(),
-        Prim::Tanh => x.tanh(),
-        Prim::Sigmoid if x >= 0.0 => 1.0 / (1.0 + (-x).exp()),
-        Prim::Sigmoid => x.exp() / (1.0 + x.exp()),
-        Prim::Erf => libm::erf(x),
-        Prim::Max => x.max(a[1]),
-        Prim::Min => x.min(a[1]),
-        Prim::Step => f64::from(x > 0.0),
-        Prim::Sign => x.signum() * f64::from(x != 0.0),
-        Prim::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
-    }
+    f.eval(a)
 }
 
 /// A dual number `v + d·ε` with `ε² = 0`: forward-mode differentiation.

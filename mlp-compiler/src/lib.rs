@@ -2,16 +2,20 @@
 //! derived symbolically, the derivation as text and LaTeX, and (in later stages) specialized
 //! Rust out.
 //!
-//! The pipeline reads top to bottom, one module per stage:
-//! [`parse`] (text → [`ast`]) → [`validate`] ([`ast`] → [`Network`]) → [`forward`] (index
-//! equations, [`ir`]) → [`derive`](mod@derive) (adjoints by general rules, simplified by [`simplify`] with
-//! the named [`rules`]) → [`lower`] (kernels and matrix forms) → [`trace`] (the derivation,
-//! readable) → [`emit`] (Rust tokens). Every stage before `emit` is free of `syn` and `quote`.
-//! Errors are [`Diagnostics`] carrying the byte span of the offending text, so a caller (the
-//! `mlp!` macro, the CLI) can point at it. Every stage is bounded in time and size by the
-//! [`limits`], whatever the input; past one, the error ([`LimitError`] after validation) points
-//! at the text that caused it. [`interp`] evaluates equations in `f64` or dual numbers: the
-//! oracle that tests hold the derivation and the generated code to.
+//! The pipeline reads top to bottom, one folder per stage:
+//! [`syntax`] (text → syntax tree → validated [`Network`]) → [`autodiff`] (forward equations
+//! in the index notation of [`ir`], then adjoints by reverse accumulation) → [`simplify`] (the
+//! named rules, applied by an engine with explicit limits) → [`lower`] (kernels and matrix
+//! forms) → [`explain`] (the derivation and the data flow, readable) → [`emit`] (Rust
+//! tokens); [`pipeline`] runs the stages in order. Every stage before `emit` is free of `syn`
+//! and `quote`. Errors are [`Diagnostics`] carrying the byte span of the offending text, so a
+//! caller (the `mlp!` macro, the CLI) can point at it. Every stage is bounded in time and size
+//! by the [`limits`], whatever the input; past one, the error ([`LimitError`] after
+//! validation) points at the text that caused it.
+//!
+//! The test oracles are behind the feature `oracle`: `interp` evaluates equations in `f64` or
+//! dual numbers, the reference the derivation and the generated code are held to, and
+//! `ir::read` reads the IR's Unicode form back.
 //!
 //! ```
 //! let net = mlp_compiler::compile_spec("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
@@ -50,6 +54,7 @@ pub mod autodiff;
 pub mod diag;
 pub mod emit;
 pub mod explain;
+#[cfg(feature = "oracle")]
 pub mod interp;
 pub mod ir;
 pub mod limits;

@@ -7,18 +7,21 @@
 
 pub mod code;
 pub mod io;
+pub mod layout;
+pub mod loops;
 pub mod model;
 pub mod product;
 pub mod small;
 pub mod update;
 
-use crate::Compiled;
 use crate::autodiff::forward::{L, Role};
 use crate::ir::Var;
 use crate::limits::MAX_EMITTED_TOKENS;
 use crate::model::network::Loss;
+use crate::pipeline::Compiled;
 use crate::pipeline::report::LimitError;
-use code::{Cache, Layout, buffer, equation, equations, lse_buffer, lse_rows};
+use code::{equation, equations};
+use layout::{Cache, Layout, buffer, lse_buffer, lse_rows};
 use proc_macro2::{Ident, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 

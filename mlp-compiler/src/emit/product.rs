@@ -3,7 +3,8 @@
 //! elementwise equation that follows a product (an activation, a derivative mask) into the
 //! GEMM's epilogue, which runs on each finished block of the product while it is in cache.
 
-use super::code::{Code, Layout, loop_var, slice};
+use super::layout::{Layout, slice};
+use super::loops::{Code, loop_var};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref};
 use crate::lower::{Kernel, lower};
 use proc_macro2::TokenStream;

@@ -8,7 +8,11 @@
 //! simplification rules introduce them.
 
 pub mod notation;
+mod prim;
+#[cfg(feature = "oracle")]
 pub mod read;
+
+pub use prim::Prim;
 
 use std::collections::BTreeSet;
 
@@ -95,63 +99,6 @@ pub struct Ref {
     pub adjoint: bool,
     /// One position per axis.
     pub ix: Vec<Ix>,
-}
-
-/// A scalar primitive function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Prim {
-    /// `exp a`
-    Exp,
-    /// `log a`
-    Log,
-    /// `√a`
-    Sqrt,
-    /// `|a|`
-    Abs,
-    /// `tanh a`
-    Tanh,
-    /// `σ(a) = 1/(1 + exp(−a))`, evaluated without overflow.
-    Sigmoid,
-    /// `erf a`
-    Erf,
-    /// `max(a, b)`
-    Max,
-    /// `min(a, b)`
-    Min,
-    /// `step(a)`: 1 for `a > 0`, else 0 (so `relu′(0) = 0`, PyTorch's choice).
-    Step,
-    /// `sign(a)`: −1, 0 or 1.
-    Sign,
-    /// `softplus(a) = log(1 + exp a)`, evaluated without overflow.
-    Softplus,
-}
-
-impl Prim {
-    /// The name it is printed with.
-    pub fn name(self) -> &'static str {
-        match self {
-            Prim::Exp => "exp",
-            Prim::Log => "log",
-            Prim::Sqrt => "sqrt",
-            Prim::Abs => "abs",
-            Prim::Tanh => "tanh",
-            Prim::Sigmoid => "σ",
-            Prim::Erf => "erf",
-            Prim::Max => "max",
-            Prim::Min => "min",
-            Prim::Step => "step",
-            Prim::Sign => "sign",
-            Prim::Softplus => "softplus",
-        }
-    }
-
-    /// Is the function continuous with a kink or jump (where finite differences mislead)?
-    pub fn has_kink(self) -> bool {
-        matches!(
-            self,
-            Prim::Abs | Prim::Max | Prim::Min | Prim::Step | Prim::Sign
-        )
-    }
 }
 
 /// An expression in index notation.

@@ -3,5 +3,7 @@
 //! the offending text.
 
 pub mod ast;
+pub mod diagnostics;
+pub mod names;
 pub mod parse;
 pub mod validate;

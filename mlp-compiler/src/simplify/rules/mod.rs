@@ -267,7 +267,7 @@ fn fold_constants(e: &Expr, _: &Context<'_>) -> Option<Expr> {
         Expr::Add(ts) => fold(ts, 0.0, |a, b| a + b, true).map(sum_of),
         Expr::Call(f, args) if args.iter().all(|a| num(a).is_some()) => {
             let v: Vec<f64> = args.iter().filter_map(num).collect();
-            let value = crate::interp::prim(*f, &v);
+            let value = f.eval(&v);
             value.is_finite().then_some(Expr::Num(value))
         }
         _ => None,

@@ -181,7 +181,7 @@ fn bounded_formula(pair: Pair<'_, Rule>, diags: &mut Diagnostics) -> Option<Expr
         })
         .count();
     if size > MAX_FORMULA_SIZE {
-        diags.push(crate::syntax::validate::formula_too_large(
+        diags.push(crate::syntax::diagnostics::formula_too_large(
             span_of(&pair),
             size,
             None,

@@ -1,31 +1,13 @@
 //! Formulas as written → [`Formula`]s in `x`: names checked, custom activations inlined, every
 //! part within [`MAX_FORMULA_SIZE`] operations.
 
-use super::{Checker, is_activation_name, suggestion};
-use crate::diag::{Diagnostic, Span};
+use super::Checker;
+use crate::diag::Diagnostic;
 use crate::limits::MAX_FORMULA_SIZE;
 use crate::model::formula::{Formula, Func};
 use crate::syntax::ast::{BinOp, Expr, Name};
-
-/// "formula too large: …", at `span`, for a formula of `size` operations (once the custom
-/// activation `inlined` is inlined, when there is one).
-pub(crate) fn formula_too_large(span: Span, size: usize, inlined: Option<&str>) -> Diagnostic {
-    let how = match inlined {
-        Some(name) => format!(" once `{name}` is inlined here"),
-        None => String::new(),
-    };
-    let d = Diagnostic::new(
-        span,
-        format!("formula too large: {size} operations{how}, at most {MAX_FORMULA_SIZE}"),
-    )
-    .note("the limit keeps differentiating the formula and compiling its code fast");
-    match inlined {
-        Some(_) => d.note(
-            "each use of a custom activation copies its formula, once per use of its variable, so nested uses multiply sizes",
-        ),
-        None => d,
-    }
-}
+use crate::syntax::diagnostics::formula_too_large;
+use crate::syntax::names::{is_activation_name, suggestion};
 
 impl Checker {
     /// Converts a formula as written to a [`Formula`] in `x`, or reports why it cannot; every

@@ -11,30 +11,8 @@ use std::sync::Arc;
 
 mod formula;
 
-pub(crate) use formula::formula_too_large;
-
-/// The built-in activations, as written.
-pub const BUILTIN_ACTIVATIONS: [&str; 9] = [
-    "relu",
-    "leaky_relu",
-    "elu",
-    "sigmoid",
-    "tanh",
-    "softplus",
-    "silu",
-    "gelu",
-    "softmax",
-];
-
-/// Is `word` the name of a built-in activation?
-pub fn is_activation_name(word: &str) -> bool {
-    BUILTIN_ACTIVATIONS.contains(&word)
-}
-
-/// Is `word` the name of a loss?
-pub fn is_loss_name(word: &str) -> bool {
-    Loss::from_name(word).is_some()
-}
+use crate::syntax::names::suggestion;
+pub use crate::syntax::names::{BUILTIN_ACTIVATIONS, is_activation_name, is_loss_name};
 
 /// Words Rust reserves, which cannot name a struct.
 const RUST_KEYWORDS: [&str; 52] = [
@@ -445,16 +423,4 @@ impl Checker {
             );
         }
     }
-}
-
-/// `" (did you mean `relu`?)"` when a candidate is close to `word`, else `""`.
-fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let lower = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&lower, c), c))
-        .filter(|(d, c)| *d <= 2.max(word.len() / 3) && *d < c.len())
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
-        .unwrap_or_default()
 }
