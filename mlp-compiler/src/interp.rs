@@ -180,13 +180,48 @@ impl<'p, T: Scalar> Interp<'p, T> {
 
     /// Sets a tensor's values; panics if the length does not match its shape.
     pub fn set(&mut self, var: Var, data: Vec<T>) {
+        self.set_value(var, false, data);
+    }
+
+    /// Sets a tensor's values or, with `adjoint`, its adjoint's; panics if the length does
+    /// not match its shape.
+    pub fn set_value(&mut self, var: Var, adjoint: bool, data: Vec<T>) {
         let shape = self.shape(var);
         assert_eq!(
             data.len(),
             shape.iter().product::<usize>(),
             "wrong number of values for {var:?}"
         );
-        self.values.insert((var, false), Array { shape, data });
+        self.values.insert((var, adjoint), Array { shape, data });
+    }
+
+    /// The size of the axis `i` indexes somewhere in `e`, if it indexes one: an axis of a
+    /// tensor, or the samples, when `e` reads the label `tᵢ`.
+    pub fn axis(&self, i: Idx, e: &Expr) -> Option<usize> {
+        let mut found = None;
+        let label = Ix::Label(i);
+        e.visit(&mut |x| {
+            if found.is_some() {
+                return;
+            }
+            match x {
+                Expr::Ref(r) if r.ix.contains(&label) => found = Some(self.batch),
+                Expr::Ref(r) => {
+                    if let Some(p) = r.ix.iter().position(|x| *x == Ix::Var(i)) {
+                        found = Some(self.shape(r.var)[p]);
+                    }
+                }
+                Expr::Delta(a, b) if *a == label || *b == label => found = Some(self.batch),
+                _ => {}
+            }
+        });
+        found
+    }
+
+    /// The value of `e` with its free indices at the positions `at`.
+    pub fn value(&mut self, e: &Expr, at: &HashMap<Idx, usize>) -> T {
+        let mut env = at.clone();
+        self.eval(e, &mut env)
     }
 
     /// Sets every parameter from one flat slice in state_dict order; panics unless its length
@@ -255,15 +290,8 @@ impl<'p, T: Scalar> Interp<'p, T> {
 
     /// The range of `i` in `e`: the size of an axis it indexes.
     fn range(&self, i: Idx, e: &Expr) -> usize {
-        let mut found = None;
-        e.visit(&mut |x| {
-            if let (None, Expr::Ref(r)) = (found, x)
-                && let Some(p) = r.ix.iter().position(|x| *x == Ix::Var(i))
-            {
-                found = Some(self.shape(r.var)[p]);
-            }
-        });
-        found.unwrap_or_else(|| panic!("the index {i:?} of {e} has no range"))
+        self.axis(i, e)
+            .unwrap_or_else(|| panic!("the index {i:?} of {e} has no range"))
     }
 
     fn position(&self, x: Ix, env: &HashMap<Idx, usize>) -> usize {

@@ -4,8 +4,8 @@
 //! formulas, derivatives that explode.
 
 use mlp_compiler::ir::{Expr, Var};
-use mlp_compiler::limits::{MAX_EMITTED_TOKENS, MAX_LAYERS, UNROLL_BUDGET};
-use mlp_compiler::simplify::{Context, RuleLog, VISIT_LIMIT, simplify};
+use mlp_compiler::limits::{MAX_EMITTED_TOKENS, MAX_LAYERS, UNROLL_BUDGET, VISIT_LIMIT};
+use mlp_compiler::simplify::{Context, RuleLog, simplify};
 use mlp_compiler::{Activation, CustomActivation, Layer, Loss, Network};
 use mlp_compiler::{Diagnostics, compile_items, compile_spec, derive_network, derive_spec};
 use std::sync::Arc;

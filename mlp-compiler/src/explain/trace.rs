@@ -8,6 +8,7 @@ use crate::autodiff::reverse::{Adjoint, Contribution, Derived};
 use crate::ir::notation::{Show, Style};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
 use crate::lower::{Lowered, lower};
+use crate::simplify::rules::{self, Kind};
 use crate::simplify::{self, Context, RuleLog, tidy_names};
 use std::fmt::Write;
 
@@ -259,17 +260,10 @@ fn kind(u: &[usize], v: &[usize], entries: &Expr) -> String {
     }
 }
 
-/// Rules that only keep expressions in shape; listed after the ones that carry the math.
-const BOOKKEEPING: [&str; 8] = [
-    "flatten",
-    "unit",
-    "zero-factor",
-    "drop-zero",
-    "drop-one",
-    "fold-constants",
-    "power",
-    "order-factors",
-];
+/// Whether the rule named `name` only keeps expressions in shape: its [`Kind`] says so.
+fn bookkeeping(name: &str) -> bool {
+    rules::rule(name).is_some_and(|r| r.kind == Kind::Bookkeeping)
+}
 
 /// `delta-eliminate ×2, softmax; algebra: flatten ×3, unit`.
 fn rule_list(rules: &[(&'static str, usize)]) -> String {
@@ -280,8 +274,7 @@ fn rule_list(rules: &[(&'static str, usize)]) -> String {
             (*r).to_owned()
         }
     };
-    let (algebra, math): (Vec<_>, Vec<_>) =
-        rules.iter().partition(|(r, _)| BOOKKEEPING.contains(r));
+    let (algebra, math): (Vec<_>, Vec<_>) = rules.iter().partition(|(r, _)| bookkeeping(r));
     let math: Vec<String> = math.iter().map(&show).collect();
     let algebra: Vec<String> = algebra.iter().map(&show).collect();
     match (math.is_empty(), algebra.is_empty()) {

@@ -5,6 +5,6 @@ pub mod engine;
 pub mod rules;
 
 pub use engine::{
-    Context, Phase, REWRITE_LIMIT, RuleLog, Runaway, VISIT_LIMIT, map_children, run_phase,
-    simplify, tidy_names,
+    Context, Firing, Phase, RuleLog, Runaway, map_children, run_phase, run_rules, simplify,
+    tidy_names,
 };
