@@ -26,12 +26,12 @@
 //! assert!(err.to_string().contains("did you mean `relu`?"));
 //! ```
 //!
-//! Deriving, without the macro: every adjoint equation, its kernel, and the trace.
+//! Compiling, without the macro: every adjoint equation, its kernel, and the trace.
 //!
 //! ```
 //! use mlp_compiler::ir::Var;
 //!
-//! let c = mlp_compiler::derive_spec("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
+//! let c = mlp_compiler::compile("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
 //! // ∂L/∂W² collapses from a rank-3 Jacobian to a matrix product over the batch.
 //! let w2 = c.derived.adjoint(Var::layered('W', 2)).unwrap();
 //! assert_eq!(w2.equation.to_string(), "W\u{304}²ᵢⱼ = Σₙ z\u{304}²ₙᵢ·a¹ₙⱼ");
@@ -42,7 +42,7 @@
 //! assert_eq!(z3.equation.to_string(), "z\u{304}³ₙᵢ = (softmax(z³ₙ)ᵢ − δ(i, tₙ))/N");
 //!
 //! // The kernel each result becomes, and the derivation as a person reads it.
-//! let lowered = mlp_compiler::lower::lower(&w2.equation, &c.derived.program);
+//! let lowered = c.lowering.of(&w2.equation);
 //! assert_eq!(lowered.matrix, "∂L/∂W² = (Δ²)ᵀ·A¹");
 //! let text = c.derivation.text(c.derivation.param("W2"));
 //! assert!(text.contains("rank-3 tensor, 512×512×512 per sample"));
@@ -67,5 +67,5 @@ pub mod syntax;
 pub use diag::{Diagnostic, Diagnostics, Span};
 pub use model::{Activation, CustomActivation, Formula, Func, Layer, Loss, Network};
 pub use pipeline::report::LimitError;
-pub use pipeline::{Compiled, compile_items, compile_spec, derive_network, derive_spec};
+pub use pipeline::{Plan, compile, compile_items, compile_network, compile_spec};
 pub use syntax::validate::NetItem;

@@ -106,7 +106,7 @@ fn every_rule_keeps_the_value_of_what_it_rewrites() {
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut values = Values(11);
     for (k, spec) in SPECS.iter().enumerate() {
-        let c = mlp_compiler::derive_spec(spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+        let c = mlp_compiler::compile(spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
         let d = &c.derived;
         let batch = 2;
         let mut it = Interp::<f64>::new(&d.program, batch);

@@ -41,7 +41,7 @@ pub fn compare(
     grad: &[f32],
     output0: &[f32],
 ) -> usize {
-    let compiled = mlp_compiler::derive_spec(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let compiled = mlp_compiler::compile(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
     let d = &compiled.derived;
     let p64: Vec<f64> = params.iter().map(|v| *v as f64).collect();
     let x64: Vec<f64> = xs.iter().map(|v| *v as f64).collect();

@@ -81,7 +81,7 @@ impl Program {
 /// # Panics
 ///
 /// Past layer 255. Validation allows at most [`crate::limits::MAX_LAYERS`] layers, and
-/// [`crate::derive_network`] refuses a network with more.
+/// [`crate::compile_network`] refuses a network with more.
 pub fn layer_number(k: usize) -> u8 {
     u8::try_from(k + 1).expect("at most 255 layers: validation allows no more than MAX_LAYERS")
 }

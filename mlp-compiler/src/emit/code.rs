@@ -8,7 +8,7 @@ use super::loops::loops;
 use super::product::{Product, fusable, gemm};
 use super::update::finish;
 use crate::ir::{Equation, Ref};
-use crate::lower::{Kernel, lower};
+use crate::lower::Kernel;
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -40,7 +40,7 @@ pub fn equation(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
 
 /// The statements that compute `eq`, and `then` in its epilogue (a checked `fusable` pair).
 fn statement(layout: &Layout<'_>, eq: &Equation, then: Option<&Equation>) -> TokenStream {
-    let lowered = lower(eq, layout.program);
+    let lowered = layout.lowering.of(eq);
     let comment = format!(" {eq}   [{}]", lowered.matrix);
     let body = match &lowered.kernel {
         Kernel::Gemm {
@@ -60,7 +60,7 @@ fn statement(layout: &Layout<'_>, eq: &Equation, then: Option<&Equation>) -> Tok
                 (Ok(code), Some(then)) => {
                     let second = format!(
                         " then, in the product's epilogue: {then}   [{}]",
-                        lower(then, layout.program).matrix
+                        layout.lowering.of(then).matrix
                     );
                     return quote! {
                         #[doc = #comment]

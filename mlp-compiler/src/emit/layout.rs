@@ -3,6 +3,7 @@
 
 use crate::autodiff::forward::{Program, Role, T};
 use crate::ir::{Dim, Equation, Expr, Ix, Var};
+use crate::lower::Lowering;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 use std::cell::Cell;
@@ -28,6 +29,8 @@ pub(super) fn f32_constant(v: f64) -> TokenStream {
 pub struct Layout<'p> {
     /// The program.
     pub program: &'p Program,
+    /// Its equations lowered: the kernel each one becomes.
+    pub lowering: &'p Lowering,
     /// Offsets of the parameters in the flat parameter vector, in state_dict order.
     pub offsets: Vec<(Var, usize)>,
     /// The tensors whose per-row `lse` the loss keeps for the backward pass (softmax and NLL
@@ -72,8 +75,8 @@ pub fn lse_rows(loss: &Equation) -> Vec<Var> {
 }
 
 impl<'p> Layout<'p> {
-    /// The layout of `program`'s parameters.
-    pub fn new(program: &'p Program) -> Self {
+    /// The layout of `program`'s parameters, its equations lowered in `lowering`.
+    pub fn new(program: &'p Program, lowering: &'p Lowering) -> Self {
         let mut offsets = Vec::new();
         let mut at = 0;
         for p in program.params() {
@@ -86,6 +89,7 @@ impl<'p> Layout<'p> {
         }
         Layout {
             program,
+            lowering,
             offsets,
             lse_rows: (Vec::new(), None),
             backward: false,

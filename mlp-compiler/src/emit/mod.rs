@@ -18,7 +18,7 @@ use crate::autodiff::forward::{L, Role};
 use crate::ir::Var;
 use crate::limits::MAX_EMITTED_TOKENS;
 use crate::model::network::Loss;
-use crate::pipeline::Compiled;
+use crate::pipeline::Plan;
 use crate::pipeline::report::LimitError;
 use code::{equation, equations};
 use layout::{Cache, Layout, buffer, lse_buffer, lse_rows};
@@ -28,7 +28,7 @@ use quote::{format_ident, quote};
 /// The items for one network: the struct, its workspace and its API; an error if they would
 /// hold more than [`MAX_EMITTED_TOKENS`] tokens (see [`token_count`]).
 pub fn network_item(
-    c: &Compiled,
+    c: &Plan,
     attrs: TokenStream,
     vis: TokenStream,
     name: &Ident,
@@ -60,10 +60,10 @@ pub fn token_count(tokens: &TokenStream) -> usize {
 }
 
 /// The items of [`network_item`], unchecked.
-fn items(c: &Compiled, attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStream {
+fn items(c: &Plan, attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStream {
     let net = &c.network;
     let program = &c.derived.program;
-    let layout = Layout::new(program);
+    let layout = Layout::new(program, &c.lowering);
     let (inputs, outputs, params) = (net.inputs, net.outputs(), net.params());
     let spec = net.spec();
     let derivation = c.derivation.text(None);
@@ -98,7 +98,7 @@ fn items(c: &Compiled, attrs: TokenStream, vis: TokenStream, name: &Ident) -> To
     let with_cache = |cache| Layout {
         lse_rows: (kept.clone(), Some(cache)),
         backward: cache == Cache::Load,
-        ..Layout::new(program)
+        ..Layout::new(program, &c.lowering)
     };
     let loss_eq = c
         .derived

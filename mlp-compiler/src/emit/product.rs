@@ -6,17 +6,17 @@
 use super::layout::{Layout, slice};
 use super::loops::{Code, loop_var};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref};
-use crate::lower::{Kernel, lower};
+use crate::lower::Kernel;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 /// Whether `then` can run in the epilogue of the product `eq`: `eq` is a product, `then` is elementwise over the same shape, reads `eq`'s output only at its own element,
 /// and does not read what it writes.
 pub(super) fn fusable(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> bool {
-    let Kernel::Gemm { .. } = lower(eq, layout.program).kernel else {
+    let Kernel::Gemm { .. } = layout.lowering.of(eq).kernel else {
         return false;
     };
-    if lower(then, layout.program).kernel != Kernel::Elementwise {
+    if layout.lowering.of(then).kernel != Kernel::Elementwise {
         return false;
     }
     let shape = layout.shape(eq.lhs.var);

@@ -6,7 +6,7 @@
 use crate::autodiff::forward::Role;
 use crate::autodiff::reverse::Derived;
 use crate::ir::{Equation, Expr, Ref};
-use crate::lower::{Kernel, lower, matrix_name};
+use crate::lower::{Kernel, Lowering, matrix_name};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -49,8 +49,9 @@ fn kernel_name(k: &Kernel) -> &'static str {
     }
 }
 
-/// The DOT text of `derived`'s forward and backward data flow, titled `spec`.
-pub fn dot(derived: &Derived, spec: &str) -> String {
+/// The DOT text of `derived`'s forward and backward data flow, titled `spec`, each edge
+/// labelled with the kernel `lowering` found for its equation.
+pub fn dot(derived: &Derived, lowering: &Lowering, spec: &str) -> String {
     let program = &derived.program;
     let mut out = String::new();
     let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
@@ -98,7 +99,7 @@ pub fn dot(derived: &Derived, spec: &str) -> String {
         }
         writeln!(out, "  }}").unwrap();
         for eq in eqs {
-            let kernel = kernel_name(&lower(eq, program).kernel);
+            let kernel = kernel_name(&lowering.of(eq).kernel);
             for r in inputs(eq) {
                 node(out, &r, "  ");
                 writeln!(

@@ -7,7 +7,7 @@ use crate::autodiff::forward::{L, Program};
 use crate::autodiff::reverse::{Adjoint, Contribution, Derived};
 use crate::ir::notation::{Show, Style};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
-use crate::lower::{Lowered, lower};
+use crate::lower::{Lowered, Lowering};
 use crate::simplify::rules::{self, Kind};
 use crate::simplify::{self, Context, RuleLog, tidy_names};
 use std::fmt::Write;
@@ -66,8 +66,8 @@ pub struct Derivation {
     pub params: Vec<ParamTrace>,
 }
 
-/// Builds the trace of `derived`.
-pub fn trace(spec: &str, derived: &Derived) -> Derivation {
+/// Builds the trace of `derived`, its results in the matrix forms of `lowering`.
+pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
     let program = &derived.program;
     let params = program
         .params()
@@ -76,7 +76,10 @@ pub fn trace(spec: &str, derived: &Derived) -> Derivation {
             let steps = chain[1..]
                 .iter()
                 .zip(&chain)
-                .map(|(v, u)| step(program, derived.adjoint(*v).expect("derived"), *u))
+                .map(|(v, u)| {
+                    let adjoint = derived.adjoint(*v).expect("derived");
+                    step(program, adjoint, lowering, *u)
+                })
                 .collect();
             ParamTrace {
                 param: p.var,
@@ -114,7 +117,7 @@ fn chain(program: &Program, v: Var) -> Vec<Var> {
     out
 }
 
-fn step(program: &Program, adjoint: &Adjoint, consumer: Var) -> Step {
+fn step(program: &Program, adjoint: &Adjoint, lowering: &Lowering, consumer: Var) -> Step {
     let c = adjoint
         .contributions
         .iter()
@@ -149,7 +152,7 @@ fn step(program: &Program, adjoint: &Adjoint, consumer: Var) -> Step {
         contraction,
         rules: adjoint.rules.summary(),
         result: adjoint.equation.clone(),
-        lowered: lower(&adjoint.equation, program),
+        lowered: lowering.of(&adjoint.equation).clone(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! nest — and is written in matrix form (`∂L/∂W² = (Δ²)ᵀ·A¹`, `Δ¹ = Ā¹ ⊙ step(Z¹)`).
 
 use crate::autodiff::forward::Program;
+use crate::autodiff::reverse::Derived;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref};
 
 /// One operand of a matrix product.
@@ -54,8 +55,44 @@ pub struct Lowered {
     pub description: String,
 }
 
+/// Every equation of a derivation lowered, once: the forward equations that are evaluated
+/// and every adjoint. Emission, the trace and the graph read their kernels and matrix forms
+/// here; none of them lowers an equation itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lowering {
+    equations: Vec<(Equation, Lowered)>,
+}
+
+impl Lowering {
+    /// Lowers each equation of `derived` once.
+    pub fn new(derived: &Derived) -> Lowering {
+        let adjoints = derived.adjoints.iter().map(|a| &a.equation);
+        let equations = derived
+            .forward
+            .iter()
+            .chain(adjoints)
+            .map(|eq| (eq.clone(), lower(eq, &derived.program)))
+            .collect();
+        Lowering { equations }
+    }
+
+    /// The lowered form of `eq`, one of the derivation's equations.
+    ///
+    /// # Panics
+    ///
+    /// If `eq` is not an equation of the derivation this lowering was built from: a bug of
+    /// the caller, never a consequence of the input.
+    pub fn of(&self, eq: &Equation) -> &Lowered {
+        self.equations
+            .iter()
+            .find(|(e, _)| e.lhs == eq.lhs && e.rhs == eq.rhs)
+            .map(|(_, l)| l)
+            .unwrap_or_else(|| panic!("{eq} is not an equation of the derivation"))
+    }
+}
+
 /// Lowers one equation of `program`.
-pub fn lower(eq: &Equation, program: &Program) -> Lowered {
+fn lower(eq: &Equation, program: &Program) -> Lowered {
     let kernel = classify(eq);
     let out = |latex| matrix_name(&eq.lhs, latex);
     let (matrix, matrix_latex) = match &kernel {
