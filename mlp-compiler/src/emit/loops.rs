@@ -302,27 +302,7 @@ impl Code<'_, '_> {
             }
             Expr::Call(f, args) => {
                 let a: Vec<TokenStream> = args.iter().map(|x| self.expr(x)).collect();
-                let x = &a[0];
-                match f {
-                    Prim::Exp => quote!(::mlp_runtime::scalar::exp(#x)),
-                    Prim::Log => quote!(#x.ln()),
-                    Prim::Sqrt => quote!(#x.sqrt()),
-                    Prim::Abs => quote!(#x.abs()),
-                    Prim::Tanh => quote!(::mlp_runtime::scalar::tanh(#x)),
-                    Prim::Sigmoid => quote!(::mlp_runtime::scalar::sigmoid(#x)),
-                    Prim::Erf => quote!(::mlp_runtime::scalar::erf(#x)),
-                    Prim::Max => {
-                        let y = &a[1];
-                        quote!(#x.max(#y))
-                    }
-                    Prim::Min => {
-                        let y = &a[1];
-                        quote!(#x.min(#y))
-                    }
-                    Prim::Step => quote!(::mlp_runtime::scalar::step(#x)),
-                    Prim::Sign => quote!(::mlp_runtime::scalar::sign(#x)),
-                    Prim::Softplus => quote!(::mlp_runtime::scalar::softplus(#x)),
-                }
+                call(*f, &a)
             }
             Expr::Sum(i, body) => {
                 let range = self.range(*i, body);
@@ -337,28 +317,56 @@ impl Code<'_, '_> {
                 });
                 self.reduction(e, code)
             }
-            Expr::Lse(i, body) => {
-                let range = self.range(*i, body);
-                if let Some(row) = self.contiguous_row(*i, body, &range) {
-                    let computed = quote!(::mlp_runtime::scalar::log_sum_exp_row(#row));
-                    let code = match (self.kept_row(body), self.layout.lse_rows.1) {
-                        (Some((field, n)), Some(Cache::Store)) => quote!({
-                            let v = #computed;
-                            ws.#field[#n] = v;
-                            v
-                        }),
-                        (Some((field, n)), Some(Cache::Load)) => quote!(ws.#field[#n]),
-                        _ => computed,
-                    };
-                    return self.reduction(e, code);
-                }
-                let var = loop_var(*i);
-                let inner = self.nested(body);
-                let code =
-                    quote!(::mlp_runtime::scalar::log_sum_exp((0..#range).map(|#var| #inner)));
-                self.reduction(e, code)
-            }
+            Expr::Lse(i, body) => self.lse(e, *i, body),
             Expr::Softmax { .. } => self.expr(&expand_softmax(e)),
         }
+    }
+
+    /// `lseᵢ(body)`: over a contiguous row, the runtime's row kernel, whose result the loss
+    /// keeps for the backward pass when it asks; otherwise a loop.
+    fn lse(&mut self, e: &Expr, i: Idx, body: &Expr) -> TokenStream {
+        let range = self.range(i, body);
+        if let Some(row) = self.contiguous_row(i, body, &range) {
+            let computed = quote!(::mlp_runtime::scalar::log_sum_exp_row(#row));
+            let code = match (self.kept_row(body), self.layout.lse_rows.1) {
+                (Some((field, n)), Some(Cache::Store)) => quote!({
+                    let v = #computed;
+                    ws.#field[#n] = v;
+                    v
+                }),
+                (Some((field, n)), Some(Cache::Load)) => quote!(ws.#field[#n]),
+                _ => computed,
+            };
+            return self.reduction(e, code);
+        }
+        let var = loop_var(i);
+        let inner = self.nested(body);
+        let code = quote!(::mlp_runtime::scalar::log_sum_exp((0..#range).map(|#var| #inner)));
+        self.reduction(e, code)
+    }
+}
+
+/// A scalar primitive applied to its arguments' code `a`.
+fn call(f: Prim, a: &[TokenStream]) -> TokenStream {
+    let x = &a[0];
+    match f {
+        Prim::Exp => quote!(::mlp_runtime::scalar::exp(#x)),
+        Prim::Log => quote!(#x.ln()),
+        Prim::Sqrt => quote!(#x.sqrt()),
+        Prim::Abs => quote!(#x.abs()),
+        Prim::Tanh => quote!(::mlp_runtime::scalar::tanh(#x)),
+        Prim::Sigmoid => quote!(::mlp_runtime::scalar::sigmoid(#x)),
+        Prim::Erf => quote!(::mlp_runtime::scalar::erf(#x)),
+        Prim::Max => {
+            let y = &a[1];
+            quote!(#x.max(#y))
+        }
+        Prim::Min => {
+            let y = &a[1];
+            quote!(#x.min(#y))
+        }
+        Prim::Step => quote!(::mlp_runtime::scalar::step(#x)),
+        Prim::Sign => quote!(::mlp_runtime::scalar::sign(#x)),
+        Prim::Softplus => quote!(::mlp_runtime::scalar::softplus(#x)),
     }
 }

@@ -46,6 +46,33 @@ pub(super) struct Product<'e> {
     pub(super) bias: Option<&'e Ref>,
 }
 
+/// The product `p`, into `out`, unrolled when it is small enough ([`super::small`]).
+fn unrolled(
+    layout: &Layout<'_>,
+    p: &Product<'_>,
+    k_dim: Dim,
+    out: &TokenStream,
+    bias: Option<&TokenStream>,
+) -> Option<TokenStream> {
+    let out_shape = layout.shape(p.eq.lhs.var);
+    let stored = |o: &crate::lower::Operand| super::small::Stored {
+        data: slice(layout, o.tensor.var, o.tensor.adjoint, false),
+        cols: match layout.shape(o.tensor.var)[1] {
+            Dim::Fixed(c) => c,
+            Dim::Batch => unreachable!("a matrix's columns are fixed"),
+        },
+        transposed: o.transposed,
+    };
+    super::small::product(
+        (out_shape[0], out_shape[1], k_dim),
+        &stored(p.a),
+        &stored(p.b),
+        out,
+        bias,
+        &layout.unroll,
+    )
+}
+
 /// A product as a GEMM call whose epilogue adds the bias and computes `then` (`Ok`), or fully
 /// unrolled (`Err`, without `then`).
 pub(super) fn gemm(
@@ -74,23 +101,8 @@ pub(super) fn gemm(
         }
     };
     let out = slice(layout, eq.lhs.var, eq.lhs.adjoint, true);
-    let stored = |o: &crate::lower::Operand| super::small::Stored {
-        data: slice(layout, o.tensor.var, o.tensor.adjoint, false),
-        cols: match layout.shape(o.tensor.var)[1] {
-            Dim::Fixed(c) => c,
-            Dim::Batch => unreachable!("a matrix's columns are fixed"),
-        },
-        transposed: o.transposed,
-    };
     let bias_slice = p.bias.map(|b| slice(layout, b.var, false, false));
-    if let Some(code) = super::small::product(
-        (out_shape[0], out_shape[1], k_dim),
-        &stored(a),
-        &stored(b),
-        &out,
-        bias_slice.as_ref(),
-        &layout.unroll,
-    ) {
+    if let Some(code) = unrolled(layout, p, k_dim, &out, bias_slice.as_ref()) {
         return Err(code);
     }
     let (ma, mb) = (mat(a), mat(b));

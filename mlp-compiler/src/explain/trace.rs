@@ -7,7 +7,7 @@ use crate::autodiff::forward::{L, Program};
 use crate::autodiff::reverse::{Adjoint, Contribution, Derived};
 use crate::ir::notation::{Show, Style};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
-use crate::lower::{Lowered, Lowering};
+use crate::lower::{Lowered, Lowering, shape_text};
 use crate::simplify::rules::{self, Kind};
 use crate::simplify::{self, Context, RuleLog, tidy_names};
 use std::fmt::Write;
@@ -173,6 +173,25 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
         adjoint: false,
         ..v.clone()
     };
+    rename_apart(&mut entries, &mut of, &mut by);
+    let mut log = RuleLog::default();
+    entries = simplify::simplify(&entries, Context::default(), &mut log).unwrap_or(entries);
+    let (u_dims, v_dims) = (fixed_dims(program, &of), fixed_dims(program, &by));
+    let kind = kind(&u_dims, &v_dims, &entries);
+    let shape = u_dims.into_iter().chain(v_dims).collect();
+    Jacobian {
+        of,
+        by,
+        entries,
+        shape,
+        kind,
+    }
+}
+
+/// Renames the indices of `of` and `by` (but the batch index) to `i, j, k, …` in order of
+/// first appearance, in them and in `entries`.
+fn rename_apart(entries: &mut Expr, of: &mut Ref, by: &mut Ref) {
+    let batch = Idx::BATCH;
     // Rename: first to placeholders, then to the final letters, so that no rename collides.
     let letters = ['i', 'j', 'k', 'l', 'm', 'p'];
     let free: Vec<Idx> = of
@@ -196,8 +215,8 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
         primes: u8::try_from(k).map_or(u8::MAX, |k| k.saturating_add(10)),
     };
     for (k, i) in distinct.iter().enumerate() {
-        entries = entries.replace_index(*i, Ix::Var(temp(k)));
-        for r in [&mut of, &mut by] {
+        *entries = entries.replace_index(*i, Ix::Var(temp(k)));
+        for r in [&mut *of, &mut *by] {
             for x in &mut r.ix {
                 if x.idx() == *i {
                     *x = Ix::Var(temp(k));
@@ -207,8 +226,8 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
     }
     for k in 0..distinct.len() {
         let to = Idx::new(*letters.get(k).unwrap_or(&'u'));
-        entries = entries.replace_index(temp(k), Ix::Var(to));
-        for r in [&mut of, &mut by] {
+        *entries = entries.replace_index(temp(k), Ix::Var(to));
+        for r in [&mut *of, &mut *by] {
             for x in &mut r.ix {
                 if x.idx() == temp(k) {
                     *x = Ix::Var(to);
@@ -216,35 +235,25 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
             }
         }
     }
-    let mut log = RuleLog::default();
-    entries = simplify::simplify(&entries, Context::default(), &mut log).unwrap_or(entries);
-    let dims = |r: &Ref| -> Vec<usize> {
-        program
-            .tensor(r.var)
-            .map(|t| {
-                t.shape
-                    .iter()
-                    .filter_map(|d| {
-                        if let Dim::Fixed(n) = d {
-                            Some(*n)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (u_dims, v_dims) = (dims(&of), dims(&by));
-    let kind = kind(&u_dims, &v_dims, &entries);
-    let shape = u_dims.into_iter().chain(v_dims).collect();
-    Jacobian {
-        of,
-        by,
-        entries,
-        shape,
-        kind,
-    }
+}
+
+/// The fixed sizes of `r`'s axes (the batch left out).
+fn fixed_dims(program: &Program, r: &Ref) -> Vec<usize> {
+    program
+        .tensor(r.var)
+        .map(|t| {
+            t.shape
+                .iter()
+                .filter_map(|d| {
+                    if let Dim::Fixed(n) = d {
+                        Some(*n)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn kind(u: &[usize], v: &[usize], entries: &Expr) -> String {
@@ -284,18 +293,6 @@ fn rule_list(rules: &[(&'static str, usize)]) -> String {
         (true, _) => format!("algebra: {}", algebra.join(", ")),
         (false, true) => math.join(", "),
         (false, false) => format!("{}; algebra: {}", math.join(", "), algebra.join(", ")),
-    }
-}
-
-fn shape_text(shape: &[usize]) -> String {
-    if shape.is_empty() {
-        "1".to_owned()
-    } else {
-        shape
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("×")
     }
 }
 

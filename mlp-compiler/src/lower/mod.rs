@@ -2,9 +2,13 @@
 //! reduction over the batch, an elementwise map, a row-wise (softmax) map, or a plain loop
 //! nest — and is written in matrix form (`∂L/∂W² = (Δ²)ᵀ·A¹`, `Δ¹ = Ā¹ ⊙ step(Z¹)`).
 
+mod matrix;
+
 use crate::autodiff::forward::Program;
 use crate::autodiff::reverse::Derived;
-use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref};
+use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref};
+use matrix::operand;
+pub use matrix::{matrix_expr, matrix_name};
 
 /// One operand of a matrix product.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,37 +98,32 @@ impl Lowering {
 /// Lowers one equation of `program`.
 fn lower(eq: &Equation, program: &Program) -> Lowered {
     let kernel = classify(eq);
-    let out = |latex| matrix_name(&eq.lhs, latex);
-    let (matrix, matrix_latex) = match &kernel {
-        Kernel::Gemm { a, b, bias, .. } => {
-            let product = |latex: bool| {
-                let dot = if latex { " \\cdot " } else { "·" };
-                let mut s = format!("{}{dot}{}", operand(a, latex), operand(b, latex));
-                if let Some(bias) = bias {
-                    s += &format!(" + {}", matrix_name(bias, latex));
-                }
-                s
-            };
-            (
-                format!("{} = {}", out(false), product(false)),
-                format!("{} = {}", out(true), product(true)),
-            )
-        }
-        Kernel::BatchSum { input } => (
-            format!("{} = 1ᵀ·{}", out(false), matrix_name(input, false)),
-            format!(
-                "{} = \\mathbf{{1}}^\\top {}",
-                out(true),
-                matrix_name(input, true)
-            ),
-        ),
-        _ => (
-            format!("{} = {}", out(false), matrix_expr(&eq.rhs, false)),
-            format!("{} = {}", out(true), matrix_expr(&eq.rhs, true)),
-        ),
+    Lowered {
+        matrix: matrix::form(eq, &kernel, false),
+        matrix_latex: matrix::form(eq, &kernel, true),
+        description: description(eq, &kernel, program),
+        kernel,
+    }
+}
+
+/// One line on what `kernel` computes for `eq`, with the sizes of `program`'s tensors.
+fn description(eq: &Equation, kernel: &Kernel, program: &Program) -> String {
+    let size = |r: &Ref| {
+        let dims: Vec<String> = program
+            .tensor(r.var)
+            .map(|t| {
+                t.shape
+                    .iter()
+                    .map(|d| match d {
+                        Dim::Fixed(n) => n.to_string(),
+                        Dim::Batch => "N".to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        shape_text(&dims)
     };
-    let size = |r: &Ref| shape_text(program, r);
-    let description = match &kernel {
+    match kernel {
         Kernel::Gemm { a, b, bias, .. } => {
             let t = |o: &Operand| {
                 if o.transposed {
@@ -173,12 +172,16 @@ fn lower(eq: &Equation, program: &Program) -> Lowered {
             size(&eq.lhs)
         ),
         Kernel::Loop => format!("loop nest over {}", size(&eq.lhs)),
-    };
-    Lowered {
-        kernel,
-        matrix,
-        matrix_latex,
-        description,
+    }
+}
+
+/// A shape as text: `512×784`, `N×10`; `1` for a scalar.
+pub fn shape_text<D: std::fmt::Display>(dims: &[D]) -> String {
+    if dims.is_empty() {
+        "1".to_owned()
+    } else {
+        let dims: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+        dims.join("×")
     }
 }
 
@@ -191,40 +194,8 @@ fn classify(eq: &Equation) -> Kernel {
         },
         other => (other, None),
     };
-    if let Expr::Sum(k, body) = core
-        && let Expr::Mul(fs) = body.as_ref()
-        && let [Expr::Ref(x), Expr::Ref(y)] = fs.as_slice()
-        && let [p, q] = lhs.as_slice()
-    {
-        let k = Ix::Var(*k);
-        let orient = |r: &Ref, row: Ix, first: bool| -> Option<bool> {
-            // As the left operand the stored order is [row, k]; as the right, [k, col].
-            let stored = if first { [row, k] } else { [k, row] };
-            let flipped = [stored[1], stored[0]];
-            if r.ix.as_slice() == stored {
-                Some(false)
-            } else if r.ix.as_slice() == flipped {
-                Some(true)
-            } else {
-                None
-            }
-        };
-        for (a, b) in [(x, y), (y, x)] {
-            if let (Some(ta), Some(tb)) = (orient(a, *p, true), orient(b, *q, false)) {
-                return Kernel::Gemm {
-                    a: Operand {
-                        tensor: a.clone(),
-                        transposed: ta,
-                    },
-                    b: Operand {
-                        tensor: b.clone(),
-                        transposed: tb,
-                    },
-                    contracted: k.idx(),
-                    bias,
-                };
-            }
-        }
+    if let Some(gemm) = gemm(core, bias, &lhs) {
+        return gemm;
     }
     if let Expr::Sum(n, body) = &eq.rhs
         && let Expr::Ref(input) = body.as_ref()
@@ -264,167 +235,43 @@ fn classify(eq: &Equation) -> Kernel {
     Kernel::Loop
 }
 
-/// The matrix a tensor is written as: `Z¹`, `A¹`, `X`, `W²`, `Δ²` for `z̄²`, `Ā¹` for `ā¹`,
-/// `∂L/∂W²` for `W̄²`.
-pub fn matrix_name(r: &Ref, latex: bool) -> String {
-    let style = if latex {
-        crate::ir::notation::Style::Latex
-    } else {
-        crate::ir::notation::Style::Text
-    };
-    let layer = crate::ir::notation::layer_mark(r.var.layer, style);
-    let upper = r.var.letter.to_uppercase().to_string();
-    match (r.var.letter, r.adjoint, latex) {
-        ('W' | 'b', true, false) => format!("∂L/∂{}{}", r.var.letter, layer),
-        ('W' | 'b', true, true) => format!(
-            "\\frac{{\\partial L}}{{\\partial {}{}}}",
-            r.var.letter, layer
-        ),
-        ('W' | 'b', false, _) => format!("{}{}", r.var.letter, layer),
-        ('z', true, false) => format!("Δ{}", layer),
-        ('z', true, true) => format!("\\Delta{}", layer),
-        (_, true, false) => format!("{upper}\u{0304}{}", layer),
-        (_, true, true) => format!("\\bar{{{upper}}}{}", layer),
-        (_, false, _) => format!("{upper}{}", layer),
-    }
-}
-
-fn operand(o: &Operand, latex: bool) -> String {
-    let name = matrix_name(&o.tensor, latex);
-    match (o.transposed, latex) {
-        (false, _) => name,
-        (true, false) if name.chars().count() > 1 => format!("({name})ᵀ"),
-        (true, false) => format!("{name}ᵀ"),
-        (true, true) => format!("\\left({name}\\right)^\\top"),
-    }
-}
-
-fn shape_text(program: &Program, r: &Ref) -> String {
-    let dims: Vec<String> = program
-        .tensor(r.var)
-        .map(|t| {
-            t.shape
-                .iter()
-                .map(|d| {
-                    if let Dim::Fixed(n) = d {
-                        n.to_string()
-                    } else {
-                        "N".to_owned()
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if dims.is_empty() {
-        "1".to_owned()
-    } else {
-        dims.join("×")
-    }
-}
-
-/// An elementwise or row-wise right side in matrix notation: `⊙` between matrices, functions
-/// applied elementwise, a row-wise sum as `rowsum`, the label δ as `onehot(t)`.
-pub fn matrix_expr(e: &Expr, latex: bool) -> String {
-    let go = |x: &Expr| matrix_expr(x, latex);
-    let wrap = |x: &Expr| {
-        let s = go(x);
-        if matches!(x, Expr::Add(_)) {
-            if latex {
-                format!("\\left({s}\\right)")
+/// `Σₖ x·y` with `x`, `y` indexed by `k` and one of the left side's two indices each: a
+/// matrix product, each operand read as stored or transposed.
+fn gemm(core: &Expr, bias: Option<Ref>, lhs: &[Ix]) -> Option<Kernel> {
+    if let Expr::Sum(k, body) = core
+        && let Expr::Mul(fs) = body.as_ref()
+        && let [Expr::Ref(x), Expr::Ref(y)] = fs.as_slice()
+        && let [p, q] = lhs
+    {
+        let k = Ix::Var(*k);
+        let orient = |r: &Ref, row: Ix, first: bool| -> Option<bool> {
+            // As the left operand the stored order is [row, k]; as the right, [k, col].
+            let stored = if first { [row, k] } else { [k, row] };
+            let flipped = [stored[1], stored[0]];
+            if r.ix.as_slice() == stored {
+                Some(false)
+            } else if r.ix.as_slice() == flipped {
+                Some(true)
             } else {
-                format!("({s})")
+                None
             }
-        } else {
-            s
-        }
-    };
-    match e {
-        Expr::Num(v) => crate::ir::notation::short(*v),
-        Expr::BatchSize => "N".to_owned(),
-        Expr::Ref(r) => matrix_name(r, latex),
-        Expr::Delta(..) => {
-            if latex {
-                "\\operatorname{onehot}(t)".to_owned()
-            } else {
-                "onehot(t)".to_owned()
-            }
-        }
-        Expr::Sum(_, body) => {
-            if latex {
-                format!("\\operatorname{{rowsum}}\\left({}\\right)", go(body))
-            } else {
-                format!("rowsum({})", go(body))
+        };
+        for (a, b) in [(x, y), (y, x)] {
+            if let (Some(ta), Some(tb)) = (orient(a, *p, true), orient(b, *q, false)) {
+                return Some(Kernel::Gemm {
+                    a: Operand {
+                        tensor: a.clone(),
+                        transposed: ta,
+                    },
+                    b: Operand {
+                        tensor: b.clone(),
+                        transposed: tb,
+                    },
+                    contracted: k.idx(),
+                    bias: bias.clone(),
+                });
             }
         }
-        Expr::Add(ts) => {
-            let mut s = String::new();
-            for (k, t) in ts.iter().enumerate() {
-                let text = go(t);
-                match (k, text.strip_prefix('−').or_else(|| text.strip_prefix('-'))) {
-                    (0, _) => s.push_str(&text),
-                    (_, Some(rest)) => s.push_str(
-                        &format!(" − {rest}").replace('−', if latex { "-" } else { "−" }),
-                    ),
-                    (_, None) => s.push_str(&format!(" + {text}")),
-                }
-            }
-            s
-        }
-        Expr::Mul(fs) => {
-            let mut num: Vec<String> = Vec::new();
-            let mut den: Vec<String> = Vec::new();
-            let mut scalar: Vec<String> = Vec::new();
-            let mut sign = "";
-            for f in fs {
-                match f {
-                    Expr::Num(v) if *v == -1.0 => sign = if latex { "-" } else { "−" },
-                    Expr::Num(_) | Expr::BatchSize => scalar.push(go(f)),
-                    Expr::Pow(b, p) if p.is_num(-1.0) => den.push(wrap(b)),
-                    other => num.push(wrap(other)),
-                }
-            }
-            // Scalars multiply with `·`, matrices elementwise with `⊙`.
-            let odot = if latex { " \\odot " } else { " ⊙ " };
-            let dot = if latex { " \\cdot " } else { "·" };
-            let mut top = num.join(odot);
-            if !scalar.is_empty() {
-                top = if top.is_empty() {
-                    scalar.join(dot)
-                } else {
-                    format!("{}{dot}{top}", scalar.join(dot))
-                };
-            }
-            let num_len = num.len() + scalar.len();
-            let top = if top.is_empty() { "1".to_owned() } else { top };
-            match (den.is_empty(), latex) {
-                (true, _) => format!("{sign}{top}"),
-                (false, true) => format!("{sign}\\frac{{{top}}}{{{}}}", den.join(" ")),
-                (false, false) => format!(
-                    "{sign}{}/{}",
-                    if num_len > 1 { format!("({top})") } else { top },
-                    den.join("·")
-                ),
-            }
-        }
-        Expr::Pow(b, p) if latex => format!("{{{}}}^{{{}}}", wrap(b), go(p)),
-        Expr::Pow(b, p) => format!("{}^{}", wrap(b), go(p)),
-        Expr::Call(f, args) => {
-            let args: Vec<String> = args.iter().map(go).collect();
-            let name = if *f == Prim::Sigmoid && latex {
-                "\\sigma".to_owned()
-            } else {
-                f.name().to_owned()
-            };
-            format!("{name}({})", args.join(", "))
-        }
-        Expr::Lse(_, body) => format!("lse({})", row_of(body, latex)),
-        Expr::Softmax { body, .. } => format!("softmax({})", row_of(body, latex)),
     }
-}
-
-fn row_of(body: &Expr, latex: bool) -> String {
-    match body {
-        Expr::Ref(r) => matrix_name(r, latex),
-        other => matrix_expr(other, latex),
-    }
+    None
 }

@@ -2,7 +2,7 @@
 //! part within [`MAX_FORMULA_SIZE`] operations.
 
 use super::Checker;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Span};
 use crate::limits::MAX_FORMULA_SIZE;
 use crate::model::formula::{Formula, Func};
 use crate::syntax::ast::{BinOp, Expr, Name};
@@ -58,66 +58,73 @@ impl Checker {
                     BinOp::Pow => Formula::Pow(a, b),
                 }
             }
-            Expr::Call(callee, args, span) => {
-                let converted: Vec<Option<Formula>> =
-                    args.iter().map(|a| self.formula(a, param)).collect();
-                let arity = if let Some(f) = Func::from_name(&callee.text) {
-                    f.arity()
-                } else if self.acts.iter().any(|(n, _, _)| *n == callee.text) {
-                    1
-                } else {
-                    let mut known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
-                    known.extend(self.acts.iter().map(|(n, _, _)| n.as_str()));
-                    let message = format!(
-                        "unknown function `{}`; expected one of {}{}",
-                        callee.text,
-                        known.join(", "),
-                        suggestion(&callee.text, known.iter().copied())
-                    );
-                    let mut d = Diagnostic::new(callee.span, message);
-                    if is_activation_name(&callee.text) {
-                        d = d.note(format!(
-                            "built-in activations are not functions of formulas; write `{}` out (see the language reference)",
-                            callee.text
-                        ));
-                    }
+            Expr::Call(callee, args, span) => self.call(callee, args, *span, param)?,
+        })
+    }
+
+    /// A call `callee(args)`: a function of formulas, or an earlier custom activation, inlined.
+    fn call(&mut self, callee: &Name, args: &[Expr], span: Span, param: &Name) -> Option<Formula> {
+        let converted: Vec<Option<Formula>> = args.iter().map(|a| self.formula(a, param)).collect();
+        let arity = self.arity(callee)?;
+        if args.len() != arity {
+            let s = if arity == 1 { "" } else { "s" };
+            self.error(
+                span,
+                format!(
+                    "`{}` takes {arity} argument{s}, found {}",
+                    callee.text,
+                    args.len()
+                ),
+            );
+            return None;
+        }
+        let args: Vec<Formula> = converted.into_iter().collect::<Option<_>>()?;
+        match Func::from_name(&callee.text) {
+            Some(f) => Some(Formula::Call(f, args)),
+            None => {
+                // An earlier custom activation: inline its formula, if the result is
+                // within the limit (computed first: it may be far too large to build).
+                let (_, _, custom) = self
+                    .acts
+                    .iter()
+                    .find(|(n, _, _)| *n == callee.text)
+                    .expect("found above");
+                let f = &custom.as_ref()?.formula;
+                let size = f.size_with_argument(args[0].size());
+                if size > MAX_FORMULA_SIZE {
+                    let d = formula_too_large(span, size, Some(&callee.text));
                     self.diags.push(d);
                     return None;
-                };
-                if args.len() != arity {
-                    let s = if arity == 1 { "" } else { "s" };
-                    self.error(
-                        *span,
-                        format!(
-                            "`{}` takes {arity} argument{s}, found {}",
-                            callee.text,
-                            args.len()
-                        ),
-                    );
-                    return None;
                 }
-                let args: Vec<Formula> = converted.into_iter().collect::<Option<_>>()?;
-                match Func::from_name(&callee.text) {
-                    Some(f) => Formula::Call(f, args),
-                    None => {
-                        // An earlier custom activation: inline its formula, if the result is
-                        // within the limit (computed first: it may be far too large to build).
-                        let (_, _, custom) = self
-                            .acts
-                            .iter()
-                            .find(|(n, _, _)| *n == callee.text)
-                            .expect("found above");
-                        let f = &custom.as_ref()?.formula;
-                        let size = f.size_with_argument(args[0].size());
-                        if size > MAX_FORMULA_SIZE {
-                            let d = formula_too_large(*span, size, Some(&callee.text));
-                            self.diags.push(d);
-                            return None;
-                        }
-                        f.substitute(&args[0])
-                    }
-                }
+                Some(f.substitute(&args[0]))
             }
-        })
+        }
+    }
+
+    /// How many arguments `callee` takes, or why it cannot be called.
+    fn arity(&mut self, callee: &Name) -> Option<usize> {
+        if let Some(f) = Func::from_name(&callee.text) {
+            return Some(f.arity());
+        }
+        if self.acts.iter().any(|(n, _, _)| *n == callee.text) {
+            return Some(1);
+        }
+        let mut known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+        known.extend(self.acts.iter().map(|(n, _, _)| n.as_str()));
+        let message = format!(
+            "unknown function `{}`; expected one of {}{}",
+            callee.text,
+            known.join(", "),
+            suggestion(&callee.text, known.iter().copied())
+        );
+        let mut d = Diagnostic::new(callee.span, message);
+        if is_activation_name(&callee.text) {
+            d = d.note(format!(
+                "built-in activations are not functions of formulas; write `{}` out (see the language reference)",
+                callee.text
+            ));
+        }
+        self.diags.push(d);
+        None
     }
 }
