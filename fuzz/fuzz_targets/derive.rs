@@ -12,7 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mlp_compiler::{Activation, Plan, Diagnostic, Diagnostics, Network};
+use mlp_compiler::{Activation, Diagnostic, Diagnostics, Network, Plan};
 use proc_macro2::{Ident, Span, TokenStream};
 
 /// The most layers a network may have to be derived here.
