@@ -172,12 +172,11 @@ pub(super) fn product(factors: Vec<TokenStream>, empty: TokenStream) -> TokenStr
 
 /// The workspace field that holds a value or an adjoint.
 pub fn buffer(var: Var, adjoint: bool) -> Ident {
-    let layer = var.layer.map(|l| l.to_string()).unwrap_or_default();
-    let letter = var.letter.to_ascii_lowercase();
+    let name = var.ascii().to_ascii_lowercase();
     if adjoint {
-        format_ident!("{}{}_bar", letter, layer)
+        format_ident!("{}_bar", name)
     } else {
-        format_ident!("{}{}", letter, layer)
+        format_ident!("{}", name)
     }
 }
 

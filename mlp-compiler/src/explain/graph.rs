@@ -12,13 +12,7 @@ use std::fmt::Write;
 
 /// A stable node identifier for a tensor or adjoint.
 fn id(r: &Ref) -> String {
-    let layer = r.var.layer.map(|l| l.to_string()).unwrap_or_default();
-    format!(
-        "{}{}{}",
-        r.var.letter,
-        layer,
-        if r.adjoint { "_bar" } else { "" }
-    )
+    format!("{}{}", r.var.ascii(), if r.adjoint { "_bar" } else { "" })
 }
 
 fn whole(r: &Ref) -> Ref {

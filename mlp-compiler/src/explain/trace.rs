@@ -298,11 +298,7 @@ fn rule_list(rules: &[(&'static str, usize)]) -> String {
 
 fn var_name(v: Var, latex: bool) -> String {
     let style = if latex { Style::Latex } else { Style::Text };
-    format!(
-        "{}{}",
-        v.letter,
-        crate::ir::notation::layer_mark(v.layer, style)
-    )
+    Show(&v, style).to_string()
 }
 
 fn partial(j: &Jacobian, style: Style) -> String {
@@ -319,13 +315,7 @@ fn partial(j: &Jacobian, style: Style) -> String {
 impl Derivation {
     /// The parameter named like `W2` or `b1`, if there is one.
     pub fn param(&self, name: &str) -> Option<&ParamTrace> {
-        self.params.iter().find(|p| {
-            format!(
-                "{}{}",
-                p.param.letter,
-                p.param.layer.map(|l| l.to_string()).unwrap_or_default()
-            ) == name
-        })
+        self.params.iter().find(|p| p.param.ascii() == name)
     }
 
     /// Plain text, every parameter (or only `only`).

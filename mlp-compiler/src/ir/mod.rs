@@ -88,6 +88,15 @@ impl Var {
             layer: None,
         }
     }
+
+    /// Its name in ASCII: the letter, then the layer's number (`W2`, `z1`, `x`), as the
+    /// command line names parameters and the graph names nodes.
+    pub fn ascii(self) -> String {
+        match self.layer {
+            Some(l) => format!("{}{l}", self.letter),
+            None => self.letter.to_string(),
+        }
+    }
 }
 
 /// One element of a tensor, or of its adjoint (`W̄²ᵢⱼ`, the derivative of the loss by it).

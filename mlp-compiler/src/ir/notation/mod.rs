@@ -3,7 +3,7 @@
 
 mod product;
 
-use super::{Equation, Expr, Idx, Ix, Prim, Ref};
+use super::{Equation, Expr, Idx, Ix, Prim, Ref, Var};
 use product::{product, split_sign};
 use std::fmt;
 
@@ -22,6 +22,12 @@ pub struct Show<'a, T: ?Sized>(pub &'a T, pub Style);
 impl fmt::Display for Show<'_, Expr> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&expr(self.0, self.1, 0))
+    }
+}
+
+impl fmt::Display for Show<'_, Var> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.0.letter, layer_mark(self.0.layer, self.1))
     }
 }
 
