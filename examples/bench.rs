@@ -41,7 +41,7 @@ struct Args {
 /// (3.2 MFLOP per sample for the seed network).
 fn step_flops(spec: &str) -> f64 {
     let net = mlp_compiler::compile_spec(spec).expect("the benchmarked networks are valid");
-    let f = mlp_compiler::summary::flops(&net);
+    let f = mlp_compiler::model::summary::flops(&net);
     (f.forward + f.backward) as f64
 }
 

@@ -289,6 +289,11 @@ fn runtime_layers_hold() {
     check("mlp-runtime");
 }
 
+#[test]
+fn compiler_layers_hold() {
+    check("mlp-compiler");
+}
+
 /// The checker itself finds what it must: paths in groups, relative paths, and a cycle.
 #[test]
 fn the_checker_sees_paths_and_cycles() {

@@ -12,7 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mlp_compiler::{Activation, Compiled, Diagnostic, Diagnostics, Network};
+use mlp_compiler::{Activation, Diagnostic, Diagnostics, Network, Plan};
 use proc_macro2::{Ident, Span, TokenStream};
 
 /// The most layers a network may have to be derived here.
@@ -47,10 +47,10 @@ fn assert_errors(text: &str, diags: &Diagnostics) {
 }
 
 /// Everything after derivation; the generated code, or a limit's error.
-fn after_derivation(c: &Compiled) -> Result<TokenStream, mlp_compiler::LimitError> {
+fn after_derivation(c: &Plan) -> Result<TokenStream, mlp_compiler::LimitError> {
     let _ = c.derivation.text(None);
     let _ = c.derivation.latex(None);
-    let _ = mlp_compiler::graph::dot(&c.derived, &c.network.spec());
+    let _ = c.graph();
     let name = Ident::new("Net", Span::call_site());
     mlp_compiler::emit::network_item(c, TokenStream::new(), TokenStream::new(), &name)
 }
@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // As `mlp explain` and `mlp expand` read a spec.
     match mlp_compiler::compile_spec(text) {
-        Ok(net) if light(&net) => match mlp_compiler::derive_spec(text) {
+        Ok(net) if light(&net) => match mlp_compiler::compile(text) {
             Ok(c) => {
                 if let Err(limit) = after_derivation(&c) {
                     assert!(!limit.message.is_empty());
@@ -82,7 +82,7 @@ fuzz_target!(|data: &[u8]| {
                 if !light(&net) {
                     continue;
                 }
-                let done = mlp_compiler::derive_network(net).and_then(|c| after_derivation(&c));
+                let done = mlp_compiler::compile_network(net).and_then(|c| after_derivation(&c));
                 if let Err(limit) = done {
                     assert_inside(text, &limit.diagnostic(&item.layer_spans, item.name.span));
                 }

@@ -226,7 +226,7 @@ fn trainer_command(command: &str, run: &Run) -> ExitCode {
     };
     // Derived here, not only in the trainer's build, so that a spec past a derivation limit
     // is refused under its text before any cargo runs.
-    let compiled = match mlp_compiler::derive_spec(&text) {
+    let compiled = match mlp_compiler::compile(&text) {
         Ok(compiled) => compiled,
         Err(diags) => {
             eprint!("{}", diags.render(&origin, &text));
@@ -258,7 +258,7 @@ fn graph(source: &SpecSource, output: Option<&std::path::Path>) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let text = mlp_compiler::graph::dot(&compiled.derived, &compiled.network.spec());
+    let text = compiled.graph();
     match output {
         None => {
             print!("{text}");
@@ -283,9 +283,9 @@ fn read(source: &SpecSource) -> Result<(String, String), ExitCode> {
 }
 
 /// The spec read, validated and differentiated, or the exit code after reporting why not.
-fn derive(source: &SpecSource) -> Result<mlp_compiler::Compiled, ExitCode> {
+fn derive(source: &SpecSource) -> Result<mlp_compiler::Plan, ExitCode> {
     let (text, origin) = read(source)?;
-    mlp_compiler::derive_spec(&text).map_err(|diags| {
+    mlp_compiler::compile(&text).map_err(|diags| {
         eprint!("{}", diags.render(&origin, &text));
         ExitCode::FAILURE
     })
@@ -358,7 +358,10 @@ fn check(source: &SpecSource) -> ExitCode {
     // past the compiler's limits).
     match derive(source) {
         Ok(compiled) => {
-            print!("{}", mlp_compiler::summary::describe(&compiled.network));
+            print!(
+                "{}",
+                mlp_compiler::model::summary::describe(&compiled.network)
+            );
             ExitCode::SUCCESS
         }
         Err(code) => code,

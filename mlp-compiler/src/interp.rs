@@ -2,7 +2,7 @@
 //! numbers (forward mode, an independent check of the derived adjoints). Slow and plain by
 //! design: it is the oracle the generated code and the derivation are tested against.
 
-use crate::forward::Program;
+use crate::autodiff::forward::Program;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Var};
 use std::collections::HashMap;
 use std::ops::{Add, Mul, Neg};
@@ -38,24 +38,9 @@ impl Scalar for f64 {
     }
 }
 
-/// A scalar primitive in `f64`, evaluated without overflow where the math allows it.
+/// A scalar primitive in `f64`: [`Prim::eval`].
 pub fn prim(f: Prim, a: &[f64]) -> f64 {
-    let x = a[0];
-    match f {
-        Prim::Exp => x.exp(),
-        Prim::Log => x.ln(),
-        Prim::Sqrt => x.sqrt(),
-        Prim::Abs => x.abs(),
-        Prim::Tanh => x.tanh(),
-        Prim::Sigmoid if x >= 0.0 => 1.0 / (1.0 + (-x).exp()),
-        Prim::Sigmoid => x.exp() / (1.0 + x.exp()),
-        Prim::Erf => libm::erf(x),
-        Prim::Max => x.max(a[1]),
-        Prim::Min => x.min(a[1]),
-        Prim::Step => f64::from(x > 0.0),
-        Prim::Sign => x.signum() * f64::from(x != 0.0),
-        Prim::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
-    }
+    f.eval(a)
 }
 
 /// A dual number `v + d·ε` with `ε² = 0`: forward-mode differentiation.
@@ -195,13 +180,48 @@ impl<'p, T: Scalar> Interp<'p, T> {
 
     /// Sets a tensor's values; panics if the length does not match its shape.
     pub fn set(&mut self, var: Var, data: Vec<T>) {
+        self.set_value(var, false, data);
+    }
+
+    /// Sets a tensor's values or, with `adjoint`, its adjoint's; panics if the length does
+    /// not match its shape.
+    pub fn set_value(&mut self, var: Var, adjoint: bool, data: Vec<T>) {
         let shape = self.shape(var);
         assert_eq!(
             data.len(),
             shape.iter().product::<usize>(),
             "wrong number of values for {var:?}"
         );
-        self.values.insert((var, false), Array { shape, data });
+        self.values.insert((var, adjoint), Array { shape, data });
+    }
+
+    /// The size of the axis `i` indexes somewhere in `e`, if it indexes one: an axis of a
+    /// tensor, or the samples, when `e` reads the label `tᵢ`.
+    pub fn axis(&self, i: Idx, e: &Expr) -> Option<usize> {
+        let mut found = None;
+        let label = Ix::Label(i);
+        e.visit(&mut |x| {
+            if found.is_some() {
+                return;
+            }
+            match x {
+                Expr::Ref(r) if r.ix.contains(&label) => found = Some(self.batch),
+                Expr::Ref(r) => {
+                    if let Some(p) = r.ix.iter().position(|x| *x == Ix::Var(i)) {
+                        found = Some(self.shape(r.var)[p]);
+                    }
+                }
+                Expr::Delta(a, b) if *a == label || *b == label => found = Some(self.batch),
+                _ => {}
+            }
+        });
+        found
+    }
+
+    /// The value of `e` with its free indices at the positions `at`.
+    pub fn value(&mut self, e: &Expr, at: &HashMap<Idx, usize>) -> T {
+        let mut env = at.clone();
+        self.eval(e, &mut env)
     }
 
     /// Sets every parameter from one flat slice in state_dict order; panics unless its length
@@ -229,9 +249,12 @@ impl<'p, T: Scalar> Interp<'p, T> {
     /// Sets the parameters, the inputs and the targets (labels as whole numbers for `nll`).
     pub fn load(&mut self, params: &[T], xs: &[f64], targets: &[f64]) {
         self.set_params(params);
-        self.set(crate::forward::X, xs.iter().map(|v| T::num(*v)).collect());
         self.set(
-            crate::forward::T,
+            crate::autodiff::forward::X,
+            xs.iter().map(|v| T::num(*v)).collect(),
+        );
+        self.set(
+            crate::autodiff::forward::T,
             targets.iter().map(|v| T::num(*v)).collect(),
         );
     }
@@ -267,22 +290,15 @@ impl<'p, T: Scalar> Interp<'p, T> {
 
     /// The range of `i` in `e`: the size of an axis it indexes.
     fn range(&self, i: Idx, e: &Expr) -> usize {
-        let mut found = None;
-        e.visit(&mut |x| {
-            if let (None, Expr::Ref(r)) = (found, x)
-                && let Some(p) = r.ix.iter().position(|x| *x == Ix::Var(i))
-            {
-                found = Some(self.shape(r.var)[p]);
-            }
-        });
-        found.unwrap_or_else(|| panic!("the index {i:?} of {e} has no range"))
+        self.axis(i, e)
+            .unwrap_or_else(|| panic!("the index {i:?} of {e} has no range"))
     }
 
     fn position(&self, x: Ix, env: &HashMap<Idx, usize>) -> usize {
         match x {
             Ix::Var(i) => env[&i],
             Ix::Label(i) => {
-                let label = self.get(crate::forward::T, false)[env[&i]].value();
+                let label = self.get(crate::autodiff::forward::T, false)[env[&i]].value();
                 assert!(
                     label >= 0.0 && label.fract() == 0.0,
                     "a class label must be a whole number, found {label}"
@@ -387,7 +403,7 @@ impl<'p, T: Scalar> Interp<'p, T> {
 /// `xs` of `batch` rows, `targets` (labels as whole numbers for `nll`). Also returns the
 /// smallest distance to a kink seen.
 pub fn loss_and_gradient(
-    d: &crate::derive::Derived,
+    d: &crate::autodiff::reverse::Derived,
     params: &[f64],
     xs: &[f64],
     targets: &[f64],
@@ -399,7 +415,7 @@ pub fn loss_and_gradient(
     it.run(&d.forward);
     let adjoints: Vec<Equation> = d.adjoints.iter().map(|a| a.equation.clone()).collect();
     it.run(&adjoints);
-    let loss = it.get(crate::forward::L, false)[0];
+    let loss = it.get(crate::autodiff::forward::L, false)[0];
     let grad = program
         .params()
         .flat_map(|p| it.get(p.var, true).to_vec())
@@ -419,5 +435,5 @@ pub fn loss<T: Scalar>(
     let mut it = Interp::<T>::new(program, batch);
     it.load(params, xs, targets);
     it.run(equations);
-    it.get(crate::forward::L, false)[0]
+    it.get(crate::autodiff::forward::L, false)[0]
 }

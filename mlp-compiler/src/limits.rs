@@ -15,8 +15,8 @@
 //! | [`UNROLL_BUDGET`] | `emit` | unrolled code (past it, products call the GEMM) |
 //! | [`MAX_EMITTED_TOKENS`] | `emit` | the generated code |
 //!
-//! Widths and weights per layer are bounded by [`crate::network::MAX_UNITS`] and
-//! [`crate::network::MAX_WEIGHTS`]. The figures below were measured on a shared 2-core
+//! Widths and weights per layer are bounded by [`crate::model::network::MAX_UNITS`] and
+//! [`crate::model::network::MAX_WEIGHTS`]. The figures below were measured on a shared 2-core
 //! machine; "opt-level 0" is how a proc-macro runs in a user's build (Cargo's
 //! `build-override` default), about three times slower than this workspace's opt-level 2.
 
@@ -91,3 +91,15 @@ pub const UNROLL_BUDGET: usize = 1_024;
 /// [`MAX_DERIVATION_SIZE`] about as much. It is the last guard that no network makes rustc
 /// read and compile code without bound.
 pub const MAX_EMITTED_TOKENS: usize = 2_000_000;
+
+/// The most rewrites one phase of a simplification may make before it is stopped as runaway.
+pub const REWRITE_LIMIT: usize = 20_000;
+
+/// The most nodes one phase of a simplification may visit: 300,000.
+///
+/// After each rewrite the engine simplifies the new node's children again, so its work is the
+/// nodes it visits, not the rewrites it makes: a product of 80 `x`s took 6,642 rewrites but
+/// 675,000 visits (2.9 s). Every visit is counted, so that simplification stops in bounded
+/// time whatever the rules do. The derivation of the seed network visits at most 250 nodes per
+/// phase; the largest derivatives [`MAX_DERIVED_SIZE`] allows, about 50,000.
+pub const VISIT_LIMIT: usize = 300_000;

@@ -6,7 +6,7 @@
 fn derivations() {
     insta::glob!("derivations/*.mlp", |path| {
         let text = std::fs::read_to_string(path).unwrap();
-        let compiled = mlp_compiler::derive_spec(&text).unwrap();
+        let compiled = mlp_compiler::compile(&text).unwrap();
         insta::assert_snapshot!("text", compiled.derivation.text(None));
         insta::assert_snapshot!("latex", compiled.derivation.latex(None));
     });
@@ -15,7 +15,7 @@ fn derivations() {
 /// The seed network's derivation states what seeds 001 and 003 derive by hand.
 #[test]
 fn seed_network_reads_like_the_seeds() {
-    let compiled = mlp_compiler::derive_spec("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
+    let compiled = mlp_compiler::compile("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
     let text = compiled.derivation.text(None);
     for line in [
         // The rank-3 Jacobian, its size before it collapses, and the outer product after.

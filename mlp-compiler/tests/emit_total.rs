@@ -38,7 +38,7 @@ proptest! {
 
     #[test]
     fn valid_networks_emit_parsable_code(spec in spec()) {
-        let compiled = mlp_compiler::derive_spec(&spec).map_err(|e| TestCaseError::fail(format!("{spec}: {e}")))?;
+        let compiled = mlp_compiler::compile(&spec).map_err(|e| TestCaseError::fail(format!("{spec}: {e}")))?;
         let _ = compiled.derivation.text(None);
         let _ = compiled.derivation.latex(None);
         let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());

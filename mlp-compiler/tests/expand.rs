@@ -5,7 +5,7 @@
 fn generated_code() {
     insta::glob!("expand/*.mlp", |path| {
         let text = std::fs::read_to_string(path).unwrap();
-        let compiled = mlp_compiler::derive_spec(&text).unwrap();
+        let compiled = mlp_compiler::compile(&text).unwrap();
         let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
         let tokens =
             mlp_compiler::emit::network_item(&compiled, quote::quote!(), quote::quote!(pub), &name)

@@ -3,8 +3,8 @@
 //! forward equations as first written. Random architectures: depth 1–4, widths 1–16, every
 //! activation and loss, with and without bias, and random custom formulas.
 
-use mlp_compiler::derive::{Derived, derive};
-use mlp_compiler::forward::{self, Program};
+use mlp_compiler::autodiff::forward::{self, Program};
+use mlp_compiler::autodiff::reverse::{Derived, derive};
 use mlp_compiler::interp::{self, Dual};
 use mlp_compiler::{Formula, Func};
 use proptest::prelude::*;

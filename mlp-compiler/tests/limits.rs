@@ -4,10 +4,10 @@
 //! formulas, derivatives that explode.
 
 use mlp_compiler::ir::{Expr, Var};
-use mlp_compiler::limits::{MAX_EMITTED_TOKENS, MAX_LAYERS, UNROLL_BUDGET};
-use mlp_compiler::simplify::{Context, RuleLog, VISIT_LIMIT, simplify};
+use mlp_compiler::limits::{MAX_EMITTED_TOKENS, MAX_LAYERS, UNROLL_BUDGET, VISIT_LIMIT};
+use mlp_compiler::simplify::{Context, RuleLog, simplify};
 use mlp_compiler::{Activation, CustomActivation, Layer, Loss, Network};
-use mlp_compiler::{Diagnostics, compile_items, compile_spec, derive_network, derive_spec};
+use mlp_compiler::{Diagnostics, compile, compile_items, compile_network, compile_spec};
 use std::sync::Arc;
 
 /// `4 -> relu 4 -> … -> 2 : nll` with `layers` layers in all.
@@ -55,7 +55,7 @@ fn too_many_layers_is_an_error_under_the_first_layer_too_many() {
         let at = if layers == 65 { "2" } else { "relu 4" };
         let from = layer_start(&spec, MAX_LAYERS + 1);
         one_error(&spec, compile_spec(&spec).map(drop), from, at, &says);
-        one_error(&spec, derive_spec(&spec).map(drop), from, at, &says);
+        one_error(&spec, compile(&spec).map(drop), from, at, &says);
         let items = format!("struct Net = {spec};");
         let from = from + "struct Net = ".len();
         let result = compile_items(&items).map(drop).map_err(|(_, d)| d);
@@ -66,7 +66,7 @@ fn too_many_layers_is_an_error_under_the_first_layer_too_many() {
 #[test]
 fn every_layer_up_to_the_limit_has_a_name_of_its_own() {
     let spec = deep(MAX_LAYERS, "tanh");
-    let c = derive_spec(&spec).expect("the deepest network allowed derives");
+    let c = compile(&spec).expect("the deepest network allowed derives");
     let params: Vec<Var> = c.derived.program.params().map(|p| p.var).collect();
     assert_eq!(params.len(), 2 * MAX_LAYERS);
     assert_eq!(params.last(), Some(&Var::layered('b', 64)));
@@ -142,25 +142,25 @@ fn nested_custom_activations_are_refused_when_inlining_would_pass_the_limit() {
     );
     let says = "formula too large: 13121 operations once `b3` is inlined here, at most 256";
     one_error(&spec, compile_spec(&spec).map(drop), 0, "b3(b3(x))", says);
-    one_error(&spec, derive_spec(&spec).map(drop), 0, "b3(b3(x))", says);
+    one_error(&spec, compile(&spec).map(drop), 0, "b3(b3(x))", says);
 }
 
 #[test]
 fn derivatives_too_large_are_an_error_under_their_activation() {
     let product = |n: usize| vec!["x"; n].join(" * ");
-    assert!(derive_spec(&format!("act c(x) = {}; 3 -> c 4 -> 2 : mse", product(28))).is_ok());
+    assert!(compile(&format!("act c(x) = {}; 3 -> c 4 -> 2 : mse", product(28))).is_ok());
     let spec = format!("act c(x) = {}; 3 -> tanh 4 -> c 4 -> 2 : mse", product(30));
     assert!(compile_spec(&spec).is_ok(), "within the formula limit");
     let from = spec.find("-> c").unwrap();
     let says = "the derivative of layer 2 (`c`) is too large: 1047 operations before simplification, at most 1000";
-    one_error(&spec, derive_spec(&spec).map(drop), from, "c", says);
+    one_error(&spec, compile(&spec).map(drop), from, "c", says);
 }
 
 #[test]
 fn a_derivation_too_large_in_all_is_an_error_under_the_layer_where_it_ran_out() {
     let chain = (0..30).fold("x".to_owned(), |f, _| format!("tanh({f})"));
     let spec = format!("act c(x) = {chain}; {}", deep(MAX_LAYERS, "c"));
-    let errors = derive_spec(&spec).map(drop).expect_err("too large in all");
+    let errors = compile(&spec).map(drop).expect_err("too large in all");
     let d = &errors.errors()[0];
     assert_eq!(&spec[d.span.start..d.span.end], "c");
     assert!(
@@ -174,7 +174,7 @@ fn a_derivation_too_large_in_all_is_an_error_under_the_layer_where_it_ran_out() 
 #[test]
 fn the_largest_built_in_networks_fit_every_limit() {
     // gelu has the largest derivative of the built-in activations.
-    let c = derive_spec(&deep(MAX_LAYERS, "gelu")).expect("64 layers of gelu derive");
+    let c = compile(&deep(MAX_LAYERS, "gelu")).expect("64 layers of gelu derive");
     let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
     let tokens = mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name)
         .expect("and emit");
@@ -184,7 +184,7 @@ fn the_largest_built_in_networks_fit_every_limit() {
 
 #[test]
 fn generated_code_past_its_limit_is_an_error() {
-    let c = derive_spec("2 -> tanh 8 -> 1 : mse").unwrap();
+    let c = compile("2 -> tanh 8 -> 1 : mse").unwrap();
     let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
     let tokens =
         mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name).unwrap();
@@ -209,7 +209,7 @@ fn unrolled_code_stays_within_its_budget() {
         let spec = deep(layers, "tanh")
             .replace(" 4", " 16")
             .replacen("4", "16", 1);
-        let c = derive_spec(&spec).unwrap();
+        let c = compile(&spec).unwrap();
         let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
         let code = mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name)
             .unwrap()
@@ -226,7 +226,7 @@ fn unrolled_code_stays_within_its_budget() {
 #[test]
 fn networks_built_without_validation_are_held_to_its_limits() {
     let net = |layers: usize, formula: &str| {
-        let f = mlp_compiler::validate::formula(formula).unwrap();
+        let f = mlp_compiler::syntax::validate::formula(formula).unwrap();
         let act = Activation::Custom(Arc::new(CustomActivation {
             name: "c".to_owned(),
             formula: f,
@@ -244,11 +244,11 @@ fn networks_built_without_validation_are_held_to_its_limits() {
         }
     };
     // 300 layers: refused, where numbering them would wrap a byte.
-    let deep = derive_network(net(300, "x")).unwrap_err();
+    let deep = compile_network(net(300, "x")).unwrap_err();
     assert_eq!(deep.layer, Some(MAX_LAYERS));
     assert!(deep.message.contains("this one has 300"), "{deep}");
     // A formula too large to derive, built by substitution as validation never would.
-    let x = mlp_compiler::validate::formula("x * x + x").unwrap();
+    let x = mlp_compiler::syntax::validate::formula("x * x + x").unwrap();
     let mut f = x.clone();
     for _ in 0..3 {
         f = f.substitute(&f);
@@ -257,7 +257,7 @@ fn networks_built_without_validation_are_held_to_its_limits() {
     if let Activation::Custom(c) = &mut big.layers[0].activation {
         Arc::get_mut(c).unwrap().formula = f;
     }
-    let error = derive_network(big).unwrap_err();
+    let error = compile_network(big).unwrap_err();
     assert_eq!(
         error.message,
         "formula too large: 13121 operations, at most 256"

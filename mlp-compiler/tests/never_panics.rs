@@ -182,7 +182,7 @@ fn fuzz_findings_compile() {
         check_pipeline(text);
     }
     // The constant is f32's infinity in the generated code, as f32 arithmetic would make it.
-    let c = mlp_compiler::derive_spec(FUZZ_FINDINGS[0]).unwrap();
+    let c = mlp_compiler::compile(FUZZ_FINDINGS[0]).unwrap();
     let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
     let code = mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name)
         .unwrap()
@@ -204,11 +204,11 @@ fn the_valid_corpus_is_valid() {
 /// each gives a value or errors under the text, and emitted code parses.
 fn check_pipeline(text: &str) {
     let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
-    match mlp_compiler::derive_spec(text) {
+    match mlp_compiler::compile(text) {
         Ok(c) => {
             let _ = c.derivation.text(None);
             let _ = c.derivation.latex(None);
-            let _ = mlp_compiler::graph::dot(&c.derived, &c.network.spec());
+            let _ = c.graph();
             match mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name) {
                 Ok(tokens) => assert!(
                     syn::parse2::<syn::File>(tokens).is_ok(),
@@ -228,7 +228,7 @@ fn check_pipeline(text: &str) {
     };
     for item in nets {
         let Some(net) = item.network else { continue };
-        let derived = mlp_compiler::derive_network(net).and_then(|c| {
+        let derived = mlp_compiler::compile_network(net).and_then(|c| {
             mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name)
         });
         if let Err(limit) = derived {

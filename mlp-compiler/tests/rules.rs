@@ -1,9 +1,9 @@
 //! Each simplification rule, one line each: `check(rule, input, output)` simplifies `input`
 //! through every phase, expects `output`, and expects `rule` to have fired on the way.
 
+use mlp_compiler::ir::read::parse;
 use mlp_compiler::ir::{Equation, Expr};
-use mlp_compiler::ir_parse::parse;
-use mlp_compiler::rules::{RULES, rule};
+use mlp_compiler::simplify::rules::{RULES, rule};
 use mlp_compiler::simplify::{Context, RuleLog, simplify};
 
 fn run(input: &str, stored: &[Equation]) -> (String, RuleLog) {

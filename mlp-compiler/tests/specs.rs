@@ -1,8 +1,9 @@
 //! Snapshots of the parsed and validated form of every spec in `tests/specs/`, and a check
 //! that each one's canonical text parses back to the same network.
 
-use mlp_compiler::ast::{BinOp, Expr};
-use mlp_compiler::{compile_spec, parse};
+use mlp_compiler::compile_spec;
+use mlp_compiler::syntax::ast::{BinOp, Expr};
+use mlp_compiler::syntax::parse;
 
 #[test]
 fn specs() {
@@ -24,7 +25,7 @@ fn specs() {
             .collect();
         insta::assert_snapshot!(format!(
             "{}\ncanonical: {}\n\nparsed formulas:\n{}\n\nvalidated:\n{:#?}",
-            mlp_compiler::summary::describe(&net),
+            mlp_compiler::model::summary::describe(&net),
             net.spec(),
             formulas.join("\n"),
             net

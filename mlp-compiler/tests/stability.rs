@@ -2,8 +2,9 @@
 //! with references computed here independently in f64 (with `erfc`, `ln_1p` and the largest
 //! logit subtracted, where precision needs them).
 
-use mlp_compiler::derive::derive;
-use mlp_compiler::{compile_spec, forward, interp};
+use mlp_compiler::autodiff::forward;
+use mlp_compiler::autodiff::reverse::derive;
+use mlp_compiler::{compile_spec, interp};
 
 const INPUTS: [f64; 11] = [
     -1e4, -1e3, -100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0, 1e3, 1e4,

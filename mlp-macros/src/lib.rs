@@ -56,7 +56,7 @@ fn item_tokens(map: &SourceMap, item: &NetItem) -> TokenStream {
     let Some(net) = &item.network else {
         return mlp_compiler::emit::stub_item(attrs, vis, &name);
     };
-    let generated = mlp_compiler::derive_network(net.clone()).and_then(|compiled| {
+    let generated = mlp_compiler::compile_network(net.clone()).and_then(|compiled| {
         mlp_compiler::emit::network_item(&compiled, attrs.clone(), vis.clone(), &name)
     });
     match generated {

@@ -2,7 +2,7 @@
 //! `mlp!`, checked against the f64 reference interpreter of `mlp-compiler` on the same
 //! parameters, inputs and targets, at batch sizes 1, 7, 64 and 100.
 
-use mlp_compiler::forward::X;
+use mlp_compiler::autodiff::forward::X;
 use mlp_compiler::interp::{self, Interp};
 
 /// Values in [−1.5, 1.5), reproducible from `seed`.
@@ -41,7 +41,7 @@ pub fn compare(
     grad: &[f32],
     output0: &[f32],
 ) -> usize {
-    let compiled = mlp_compiler::derive_spec(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let compiled = mlp_compiler::compile(spec).unwrap_or_else(|e| panic!("{name}: {e}"));
     let d = &compiled.derived;
     let p64: Vec<f64> = params.iter().map(|v| *v as f64).collect();
     let x64: Vec<f64> = xs.iter().map(|v| *v as f64).collect();
@@ -71,7 +71,7 @@ pub fn compare(
     let values: Vec<_> = d
         .forward
         .iter()
-        .filter(|e| e.lhs.var != mlp_compiler::forward::L)
+        .filter(|e| e.lhs.var != mlp_compiler::autodiff::forward::L)
         .cloned()
         .collect();
     it.run(&values);

@@ -1,7 +1,7 @@
 //! The generated checkpoint API: the state_dict layout and save/load methods, thin calls of
 //! `mlp_runtime::checkpoint`.
 
-use crate::network::Network;
+use crate::model::network::Network;
 use proc_macro2::TokenStream;
 use quote::quote;
 

@@ -1,36 +1,35 @@
-//! Emission: a derived network → the Rust items the `mlp!` macro expands to (the API of
-//! DESIGN.md). Every statement of the forward and backward passes comes from an equation of
-//! the derivation ([`code::equation`]); this module only assembles them.
+//! Emission: a compiled network → the Rust items the `mlp!` macro expands to (the API that
+//! README.md documents). Every statement of the forward and backward passes comes from an
+//! equation of the derivation ([`code::equation`]); [`network`](self) only assembles them.
 //!
 //! The caller supplies the struct's attributes, visibility and name as tokens, so that the
 //! macro can pass the user's own tokens (and their spans) through untouched.
 
 pub mod code;
 pub mod io;
+pub mod layout;
+pub mod loops;
 pub mod model;
+mod network;
 pub mod product;
 pub mod small;
 pub mod update;
 
-use crate::Compiled;
-use crate::forward::{L, Role};
-use crate::ir::Var;
 use crate::limits::MAX_EMITTED_TOKENS;
-use crate::network::Loss;
-use crate::report::LimitError;
-use code::{Cache, Layout, buffer, equation, equations, lse_buffer, lse_rows};
+use crate::pipeline::Plan;
+use crate::pipeline::report::LimitError;
 use proc_macro2::{Ident, TokenStream, TokenTree};
-use quote::{format_ident, quote};
+use quote::quote;
 
 /// The items for one network: the struct, its workspace and its API; an error if they would
 /// hold more than [`MAX_EMITTED_TOKENS`] tokens (see [`token_count`]).
 pub fn network_item(
-    c: &Compiled,
+    c: &Plan,
     attrs: TokenStream,
     vis: TokenStream,
     name: &Ident,
 ) -> Result<TokenStream, LimitError> {
-    within(items(c, attrs, vis, name), MAX_EMITTED_TOKENS)
+    within(network::items(c, attrs, vis, name), MAX_EMITTED_TOKENS)
 }
 
 /// `tokens`, if they hold at most `max` tokens (see [`token_count`]).
@@ -54,276 +53,6 @@ pub fn token_count(tokens: &TokenStream) -> usize {
             TokenTree::Ident(_) | TokenTree::Punct(_) => 1,
         })
         .sum()
-}
-
-/// The items of [`network_item`], unchecked.
-fn items(c: &Compiled, attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStream {
-    let net = &c.network;
-    let program = &c.derived.program;
-    let layout = Layout::new(program);
-    let (inputs, outputs, params) = (net.inputs, net.outputs(), net.params());
-    let spec = net.spec();
-    let derivation = c.derivation.text(None);
-    let latex = c.derivation.latex(None);
-    let workspace = format_ident!("__{}Workspace", name);
-    let nll = net.loss == Loss::Nll;
-    let target = if nll {
-        quote!(u32)
-    } else {
-        quote!([f32; #outputs])
-    };
-    // Targets as the generated passes read them: labels, or rows flattened.
-    let target_elem = if nll { quote!(u32) } else { quote!(f32) };
-
-    // Buffers: every value the forward pass stores, every adjoint of one, and the loss.
-    let buffers: Vec<(Var, bool)> = program
-        .tensors
-        .iter()
-        .filter(|t| matches!(t.role, Role::Value | Role::Loss))
-        .flat_map(|t| [(t.var, false), (t.var, true)])
-        .filter(|(v, adjoint)| !(*v == L && *adjoint))
-        .collect();
-    let mut fields: Vec<Ident> = buffers.iter().map(|(v, a)| buffer(*v, *a)).collect();
-    let mut sizes: Vec<TokenStream> = buffers.iter().map(|(v, _)| layout.len(*v)).collect();
-
-    let forward = equations(&layout, c.derived.forward.iter().filter(|e| e.lhs.var != L));
-    let loss_equation = c.derived.forward.iter().find(|e| e.lhs.var == L);
-    let kept = loss_equation.map(lse_rows).unwrap_or_default();
-    // One kept normalizer per sample and kept tensor.
-    fields.extend(kept.iter().map(|v| lse_buffer(*v)));
-    sizes.extend(kept.iter().map(|_| quote!(batch)));
-    let with_cache = |cache| Layout {
-        lse_rows: (kept.clone(), Some(cache)),
-        backward: cache == Cache::Load,
-        ..Layout::new(program)
-    };
-    let loss_eq = c
-        .derived
-        .forward
-        .iter()
-        .find(|e| e.lhs.var == L)
-        .map(|e| equation(&with_cache(Cache::Store), e));
-    let backward_layout = with_cache(Cache::Load);
-    let backward = equations(
-        &backward_layout,
-        update::updates_last(
-            &backward_layout,
-            c.derived.adjoints.iter().map(|a| &a.equation).collect(),
-        ),
-    );
-    let output = buffer(program.output, false);
-    let checkpoints = io::methods(net);
-    let model_impl = model::implementation(name, inputs, outputs, nll);
-
-    let init: Vec<TokenStream> = net
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(k, layer)| {
-            let l = crate::forward::layer_number(k);
-            let w = layout
-                .offset(Var::layered('W', l))
-                .expect("every layer has weights");
-            let w_len = layer.inputs * layer.units;
-            let fan_in = layer.inputs;
-            // A layer's bias follows its weights in the state_dict order.
-            let units = layer.units;
-            let bias = if layer.bias {
-                quote!(Some(&mut bias[..#units]))
-            } else {
-                quote!(None)
-            };
-            quote! {
-                let (weights, bias) = params[#w..].split_at_mut(#w_len);
-                init.layer(&mut rng, weights, #bias, #fan_in, #units);
-            }
-        })
-        .collect();
-    let label_check = if nll {
-        quote! {
-            for (k, t) in targets.iter().enumerate() {
-                assert!((*t as usize) < #outputs, "label {} of sample {} is out of range: the network has {} classes (0..{})", t, k, #outputs, #outputs);
-            }
-        }
-    } else {
-        quote!()
-    };
-    let flatten_targets = if nll {
-        quote!(targets)
-    } else {
-        quote!(targets.as_flattened())
-    };
-
-    quote! {
-        #model_impl
-
-        #attrs
-        #vis struct #name {
-            params: ::mlp_runtime::Aligned,
-            grad: ::mlp_runtime::Aligned,
-            workspace: ::std::sync::Mutex<#workspace>,
-        }
-
-        #[doc(hidden)]
-        #[derive(Default)]
-        #[allow(non_camel_case_types)]
-        pub struct #workspace {
-            #(#fields: ::mlp_runtime::Aligned,)*
-        }
-
-        impl #workspace {
-            fn resize(&mut self, batch: usize) {
-                #(::mlp_runtime::scratch(&mut self.#fields, #sizes);)*
-            }
-        }
-
-        impl ::std::clone::Clone for #name {
-            fn clone(&self) -> Self {
-                #name { params: self.params.clone(), grad: self.grad.clone(), workspace: ::std::default::Default::default() }
-            }
-        }
-
-        impl ::std::fmt::Debug for #name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.debug_struct(stringify!(#name)).field("spec", &Self::SPEC).field("params", &Self::PARAMS).finish()
-            }
-        }
-
-        #[allow(clippy::all, unused_parens, unused_variables, unused_doc_comments, non_snake_case)]
-        impl #name {
-            /// Width of one input sample.
-            pub const INPUTS: usize = #inputs;
-            /// Width of the network's output.
-            pub const OUTPUTS: usize = #outputs;
-            /// Number of trainable parameters.
-            pub const PARAMS: usize = #params;
-            /// The network in canonical DSL text.
-            pub const SPEC: &'static str = #spec;
-            /// How the backward pass was derived, as plain text.
-            pub const DERIVATION: &'static str = #derivation;
-
-            /// How the backward pass was derived, as LaTeX.
-            pub fn derivation_latex() -> &'static str {
-                #latex
-            }
-
-            /// A network initialized like PyTorch's `nn.Linear` layers, deterministically from `seed`.
-            pub fn new(seed: u64) -> Self {
-                Self::with_init(seed, ::mlp_runtime::Init::Default)
-            }
-
-            /// A network whose weights are drawn by `init` (biases zero except for
-            /// `Init::Default`), deterministically from `seed`.
-            pub fn with_init(seed: u64, init: ::mlp_runtime::Init) -> Self {
-                let mut params = ::mlp_runtime::Aligned::zeros(#params);
-                let mut rng = ::mlp_runtime::Rng::new(seed);
-                #(#init)*
-                #name { params, grad: ::mlp_runtime::Aligned::zeros(#params), workspace: ::std::default::Default::default() }
-            }
-
-            /// The parameters, layer by layer: W (row-major `[out][in]`) then b; the order of a
-            /// PyTorch state_dict.
-            pub fn params(&self) -> &[f32] {
-                &self.params
-            }
-
-            /// The parameters, mutable; same layout as [`Self::params`].
-            pub fn params_mut(&mut self) -> &mut [f32] {
-                &mut self.params
-            }
-
-            #checkpoints
-
-            /// The network's output for one sample (logits for `nll` and `ce`).
-            pub fn forward(&self, x: &[f32; #inputs]) -> [f32; #outputs] {
-                let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
-                Self::run_forward(&self.params, &mut ws, x, 1);
-                let mut out = [0.0f32; #outputs];
-                out.copy_from_slice(&ws.#output[..#outputs]);
-                out
-            }
-
-            /// The outputs of a batch: `OUTPUTS` values per sample of `xs` written to `out`.
-            pub fn predict(&self, xs: &[f32], out: &mut [f32]) {
-                assert!(!xs.is_empty() && xs.len() % #inputs == 0, "the input needs a whole number of samples of {} values each, found {} values", #inputs, xs.len());
-                let batch = xs.len() / #inputs;
-                assert_eq!(out.len(), batch * #outputs, "{} samples need {} outputs, found room for {}", batch, batch * #outputs, out.len());
-                let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
-                Self::run_forward(&self.params, &mut ws, xs, batch);
-                out.copy_from_slice(&ws.#output[..batch * #outputs]);
-            }
-
-            /// The mean loss over the `xs.len() / INPUTS` samples.
-            pub fn loss(&self, xs: &[f32], targets: &[#target]) -> f32 {
-                let batch = Self::check(xs, targets);
-                let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
-                Self::run_forward(&self.params, &mut ws, xs, batch);
-                Self::run_loss(&self.params, &mut ws, #flatten_targets, batch)
-            }
-
-            /// The mean loss, and its gradient written to `grad` (`PARAMS` long, the layout of
-            /// [`Self::params`]).
-            pub fn gradient(&self, xs: &[f32], targets: &[#target], grad: &mut [f32]) -> f32 {
-                assert_eq!(grad.len(), #params, "the gradient needs {} values (PARAMS), found {}", #params, grad.len());
-                let batch = Self::check(xs, targets);
-                let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
-                Self::run_forward(&self.params, &mut ws, xs, batch);
-                let loss = Self::run_loss(&self.params, &mut ws, #flatten_targets, batch);
-                Self::run_backward(::mlp_runtime::params::Params::Read(&self.params), &mut ws, xs, #flatten_targets, batch, grad);
-                loss
-            }
-
-            /// One training step: the gradient of the mean loss, then `opt`'s update. Returns the
-            /// loss before the update. Plain descent (`θ ← θ − lr·g`) is folded into the backward
-            /// pass: each weight matrix is updated by its gradient's product, without storing it.
-            pub fn train_step(&mut self, xs: &[f32], targets: &[#target], opt: &mut impl ::mlp_runtime::Optimizer) -> f32 {
-                let batch = Self::check(xs, targets);
-                let ws = self.workspace.get_mut().unwrap_or_else(|e| e.into_inner());
-                Self::run_forward(&self.params, ws, xs, batch);
-                let loss = Self::run_loss(&self.params, ws, #flatten_targets, batch);
-                if let Some(lr) = opt.descend() {
-                    let params = ::mlp_runtime::params::Params::Descend { values: &mut self.params, lr };
-                    Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
-                } else {
-                    let params = ::mlp_runtime::params::Params::Read(&self.params);
-                    Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
-                    opt.step(&mut self.params, &self.grad);
-                }
-                loss
-            }
-
-            /// The batch size, after checking every length and label.
-            fn check(xs: &[f32], targets: &[#target]) -> usize {
-                assert!(!xs.is_empty() && xs.len() % #inputs == 0, "the input needs a whole number of samples of {} values each, found {} values", #inputs, xs.len());
-                let batch = xs.len() / #inputs;
-                assert_eq!(targets.len(), batch, "{} samples need {} targets, found {}", batch, batch, targets.len());
-                #label_check
-                batch
-            }
-
-            // Each pass is compiled for AVX2 as well and runs so where the CPU has it, so that
-            // its elementwise loops vectorize eight lanes wide.
-            fn run_forward(params: &[f32], ws: &mut #workspace, xs: &[f32], batch: usize) {
-                ws.resize(batch);
-                ::mlp_runtime::simd::vectorized(#[inline(always)] || {
-                    #(#forward)*
-                })
-            }
-
-            fn run_loss(params: &[f32], ws: &mut #workspace, targets: &[#target_elem], batch: usize) -> f32 {
-                ::mlp_runtime::simd::vectorized(#[inline(always)] || {
-                    #loss_eq
-                });
-                ws.l[0]
-            }
-
-            fn run_backward(mut params: ::mlp_runtime::params::Params<'_>, ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) {
-                ::mlp_runtime::simd::vectorized(#[inline(always)] || {
-                    #(#backward)*
-                })
-            }
-        }
-    }
 }
 
 /// A harmless stand-in for a network that failed to validate: the same struct and constants,

@@ -3,19 +3,20 @@
 //! elementwise equation that follows a product (an activation, a derivative mask) into the
 //! GEMM's epilogue, which runs on each finished block of the product while it is in cache.
 
-use super::code::{Code, Layout, loop_var, slice};
+use super::layout::{Layout, slice};
+use super::loops::{Code, loop_var};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref};
-use crate::lower::{Kernel, lower};
+use crate::lower::Kernel;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 /// Whether `then` can run in the epilogue of the product `eq`: `eq` is a product, `then` is elementwise over the same shape, reads `eq`'s output only at its own element,
 /// and does not read what it writes.
 pub(super) fn fusable(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> bool {
-    let Kernel::Gemm { .. } = lower(eq, layout.program).kernel else {
+    let Kernel::Gemm { .. } = layout.lowering.of(eq).kernel else {
         return false;
     };
-    if lower(then, layout.program).kernel != Kernel::Elementwise {
+    if layout.lowering.of(then).kernel != Kernel::Elementwise {
         return false;
     }
     let shape = layout.shape(eq.lhs.var);
@@ -43,6 +44,33 @@ pub(super) struct Product<'e> {
     pub(super) b: &'e crate::lower::Operand,
     pub(super) k: Idx,
     pub(super) bias: Option<&'e Ref>,
+}
+
+/// The product `p`, into `out`, unrolled when it is small enough ([`super::small`]).
+fn unrolled(
+    layout: &Layout<'_>,
+    p: &Product<'_>,
+    k_dim: Dim,
+    out: &TokenStream,
+    bias: Option<&TokenStream>,
+) -> Option<TokenStream> {
+    let out_shape = layout.shape(p.eq.lhs.var);
+    let stored = |o: &crate::lower::Operand| super::small::Stored {
+        data: slice(layout, o.tensor.var, o.tensor.adjoint, false),
+        cols: match layout.shape(o.tensor.var)[1] {
+            Dim::Fixed(c) => c,
+            Dim::Batch => unreachable!("a matrix's columns are fixed"),
+        },
+        transposed: o.transposed,
+    };
+    super::small::product(
+        (out_shape[0], out_shape[1], k_dim),
+        &stored(p.a),
+        &stored(p.b),
+        out,
+        bias,
+        &layout.unroll,
+    )
 }
 
 /// A product as a GEMM call whose epilogue adds the bias and computes `then` (`Ok`), or fully
@@ -73,23 +101,8 @@ pub(super) fn gemm(
         }
     };
     let out = slice(layout, eq.lhs.var, eq.lhs.adjoint, true);
-    let stored = |o: &crate::lower::Operand| super::small::Stored {
-        data: slice(layout, o.tensor.var, o.tensor.adjoint, false),
-        cols: match layout.shape(o.tensor.var)[1] {
-            Dim::Fixed(c) => c,
-            Dim::Batch => unreachable!("a matrix's columns are fixed"),
-        },
-        transposed: o.transposed,
-    };
     let bias_slice = p.bias.map(|b| slice(layout, b.var, false, false));
-    if let Some(code) = super::small::product(
-        (out_shape[0], out_shape[1], k_dim),
-        &stored(a),
-        &stored(b),
-        &out,
-        bias_slice.as_ref(),
-        &layout.unroll,
-    ) {
+    if let Some(code) = unrolled(layout, p, k_dim, &out, bias_slice.as_ref()) {
         return Err(code);
     }
     let (ma, mb) = (mat(a), mat(b));

@@ -3,7 +3,7 @@
 //! weight gradient's product itself (`gemm_descend`) or right after a bias's sum. The backward
 //! equations are reordered so that nothing reads a parameter after its update.
 
-use super::code::Layout;
+use super::layout::Layout;
 use super::product::fusable;
 use crate::ir::{Equation, Expr, Var};
 use proc_macro2::TokenStream;

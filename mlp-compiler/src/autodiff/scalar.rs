@@ -1,9 +1,9 @@
 //! Scalar functions: built-in activations defined by formulas, formulas applied to index
 //! expressions, and the derivative of each scalar primitive (the scalar differentiator's table).
 
-use crate::formula::{Formula, Func};
 use crate::ir::{Expr, Prim};
-use crate::network::Activation;
+use crate::model::formula::{Formula, Func};
+use crate::model::network::Activation;
 
 /// The formula that defines an elementwise activation, in the DSL's own formula language;
 /// `None` for the identity and for `softmax`, which is not elementwise.
@@ -32,7 +32,7 @@ pub fn formula(act: &Activation) -> Option<Formula> {
         other => {
             let text = definition(other)?;
             Some(
-                crate::validate::formula(&text).unwrap_or_else(|e| {
+                crate::syntax::validate::formula(&text).unwrap_or_else(|e| {
                     panic!("the built-in definition `{text}` does not parse: {e}")
                 }),
             )
@@ -113,7 +113,8 @@ pub fn partials(f: Prim, args: &[Expr]) -> Vec<Expr> {
         Prim::Min => vec![one_minus(step_diff()), step_diff()],
         // Piecewise constant: zero almost everywhere.
         Prim::Step | Prim::Sign => vec![Expr::Num(0.0)],
-        // softplus′ = σ
-        Prim::Softplus => vec![Expr::call(Prim::Sigmoid, a())],
+        // Only simplification writes `softplus`, after differentiation (as the stable vector
+        // forms): no equation that is differentiated holds it.
+        Prim::Softplus => unreachable!("softplus is introduced after differentiation"),
     }
 }

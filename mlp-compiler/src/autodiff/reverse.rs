@@ -3,13 +3,13 @@
 //! For each tensor `v`, last to first, its adjoint is
 //! `v̄[V] = Σ_consumers u  Σ_{u's indices U} ū[U] · ∂u[U]/∂v[V]`,
 //! and every Jacobian `∂u[U]/∂v[V]` comes from [`jacobian`]: sum, product and chain rules,
-//! `∂W[i,j]/∂W[k,l] = δᵢₖ·δⱼₗ`, and the scalar derivative table of [`crate::scalar`].
+//! `∂W[i,j]/∂W[k,l] = δᵢₖ·δⱼₗ`, and the scalar derivative table of [`crate::autodiff::scalar`].
 //! Nothing here knows what a layer, an activation or a loss is.
 
-use crate::forward::{L, Program};
+use crate::autodiff::forward::{L, Program};
+use crate::autodiff::scalar;
 use crate::ir::{Equation, Expr, Idx, Ix, Ref, Var};
 use crate::limits::{MAX_DERIVATION_SIZE, MAX_DERIVED_SIZE};
-use crate::scalar;
 use crate::simplify::{self, Context, RuleLog, Runaway};
 use std::collections::BTreeSet;
 
@@ -259,33 +259,7 @@ fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, TooLar
     let own: Vec<Idx> = tensor.index.clone();
     let mut contributions = Vec::new();
     for eq in program.forward.iter().filter(|e| mentions_var(&e.rhs, v)) {
-        // Give the consumer's indices names apart from v's, so they can be summed over.
-        let mut taken: BTreeSet<Idx> = own.iter().copied().collect();
-        let mut at = eq.lhs.clone();
-        let mut rhs = eq.rhs.clone();
-        for x in &mut at.ix {
-            let old = x.idx();
-            let new = crate::ir::fresh(old, &taken);
-            taken.insert(new);
-            rhs = rhs.replace_index(old, Ix::Var(new));
-            *x = Ix::Var(new);
-        }
-        let rhs = rhs.rename_bound(&mut taken);
-        let raw = jacobian(&rhs, v, &own);
-        let raw_size = size(&raw);
-        if raw_size > MAX_DERIVED_SIZE {
-            return Err(stop(eq.lhs.var, Exceeded::Size(raw_size)));
-        }
-        let mut rules = RuleLog::default();
-        let simplified = simplify::simplify(&raw, cx, &mut rules)
-            .map_err(|r| stop(eq.lhs.var, Exceeded::Runaway(r)))?;
-        contributions.push(Contribution {
-            consumer: eq.lhs.var,
-            at,
-            raw,
-            simplified,
-            rules,
-        });
+        contributions.push(contribution(eq, v, &own, cx).map_err(|e| stop(eq.lhs.var, e))?);
     }
     let terms: Vec<Expr> = contributions
         .iter()
@@ -326,6 +300,42 @@ fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, TooLar
         equation: Equation { lhs, rhs },
         contributions,
         raw,
+        rules,
+    })
+}
+
+/// What `eq`, which reads `v` (indexed by `own`), contributes to `v`'s adjoint: its Jacobian,
+/// as given and simplified.
+fn contribution(
+    eq: &Equation,
+    v: Var,
+    own: &[Idx],
+    cx: Context<'_>,
+) -> Result<Contribution, Exceeded> {
+    // Give the consumer's indices names apart from v's, so they can be summed over.
+    let mut taken: BTreeSet<Idx> = own.iter().copied().collect();
+    let mut at = eq.lhs.clone();
+    let mut rhs = eq.rhs.clone();
+    for x in &mut at.ix {
+        let old = x.idx();
+        let new = crate::ir::fresh(old, &taken);
+        taken.insert(new);
+        rhs = rhs.replace_index(old, Ix::Var(new));
+        *x = Ix::Var(new);
+    }
+    let rhs = rhs.rename_bound(&mut taken);
+    let raw = jacobian(&rhs, v, own);
+    let raw_size = size(&raw);
+    if raw_size > MAX_DERIVED_SIZE {
+        return Err(Exceeded::Size(raw_size));
+    }
+    let mut rules = RuleLog::default();
+    let simplified = simplify::simplify(&raw, cx, &mut rules).map_err(Exceeded::Runaway)?;
+    Ok(Contribution {
+        consumer: eq.lhs.var,
+        at,
+        raw,
+        simplified,
         rules,
     })
 }

@@ -1,11 +1,11 @@
-//! Reads index expressions written the way [`crate::notation`] prints them, so that rules are
+//! Reads index expressions written the way [`crate::ir::notation`] prints them, so that rules are
 //! tested and explored in their own notation: `"Σᵢ δᵢₖ·aᵢ"`, `"σ(z¹ₙᵢ)·(1 − σ(z¹ₙᵢ))"`.
 //!
 //! Tensors are one letter with an optional macron (adjoint), layer superscript and index
 //! subscripts; `Σ` takes one subscript index and applies to the product after it; `δ` takes two
 //! subscript indices; functions are `exp log sqrt abs tanh σ erf max min step sign softplus`.
 
-use crate::ir::{Expr, Idx, Ix, Prim, Ref, Var};
+use super::{Expr, Idx, Ix, Prim, Ref, Var};
 
 /// Parses an index expression, or says where it stopped making sense.
 pub fn parse(text: &str) -> Result<Expr, String> {

@@ -1,40 +1,18 @@
 //! Validation: syntax tree → [`Network`], reporting every problem found, each at its token.
 
-use crate::ast::{ActDef, ActivationAst, Item, LayerAst, Name, NetworkAst};
-use crate::ast::{SpecAst, Units};
 use crate::diag::{Diagnostic, Diagnostics, Span};
-use crate::formula::{Formula, Func};
 use crate::limits::MAX_LAYERS;
-use crate::network::{Activation, CustomActivation, DEFAULT_ELU_ALPHA, DEFAULT_LEAKY_SLOPE};
-use crate::network::{Layer, Loss, MAX_UNITS, MAX_WEIGHTS, Network};
+use crate::model::formula::{Formula, Func};
+use crate::model::network::{Activation, CustomActivation, DEFAULT_ELU_ALPHA, DEFAULT_LEAKY_SLOPE};
+use crate::model::network::{Layer, Loss, MAX_UNITS, MAX_WEIGHTS, Network};
+use crate::syntax::ast::{ActDef, ActivationAst, Item, LayerAst, Name, NetworkAst};
+use crate::syntax::ast::{SpecAst, Units};
 use std::sync::Arc;
 
 mod formula;
 
-pub(crate) use formula::formula_too_large;
-
-/// The built-in activations, as written.
-pub const BUILTIN_ACTIVATIONS: [&str; 9] = [
-    "relu",
-    "leaky_relu",
-    "elu",
-    "sigmoid",
-    "tanh",
-    "softplus",
-    "silu",
-    "gelu",
-    "softmax",
-];
-
-/// Is `word` the name of a built-in activation?
-pub fn is_activation_name(word: &str) -> bool {
-    BUILTIN_ACTIVATIONS.contains(&word)
-}
-
-/// Is `word` the name of a loss?
-pub fn is_loss_name(word: &str) -> bool {
-    Loss::from_name(word).is_some()
-}
+use crate::syntax::names::suggestion;
+pub use crate::syntax::names::{BUILTIN_ACTIVATIONS, is_activation_name, is_loss_name};
 
 /// Words Rust reserves, which cannot name a struct.
 const RUST_KEYWORDS: [&str; 52] = [
@@ -84,7 +62,7 @@ fn written(layer: &LayerAst) -> Span {
 
 /// Parses and checks a formula in `x` alone (no custom activations are in scope).
 pub fn formula(text: &str) -> Result<Formula, Diagnostics> {
-    let ast = crate::parse::parse_formula(text)?;
+    let ast = crate::syntax::parse::parse_formula(text)?;
     let mut cx = Checker::default();
     let x = Name {
         text: "x".to_owned(),
@@ -445,16 +423,4 @@ impl Checker {
             );
         }
     }
-}
-
-/// `" (did you mean `relu`?)"` when a candidate is close to `word`, else `""`.
-fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let lower = word.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&lower, c), c))
-        .filter(|(d, c)| *d <= 2.max(word.len() / 3) && *d < c.len())
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
-        .unwrap_or_default()
 }

@@ -4,7 +4,7 @@
 //! layer has at most [`MAX_WEIGHTS`] weights, `nll`/`ce` have at least two outputs, and the
 //! last activation is not one the loss already applies.
 
-use crate::formula::Formula;
+use crate::model::formula::Formula;
 use std::fmt;
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! A validated network described for a person: layers, shapes, parameters, FLOPs.
 
-use crate::network::{Activation, Network};
+use crate::model::network::{Activation, Network};
 use std::fmt::Write;
 
 /// Floating-point operations per sample of the matrix products, counting a multiply-add as 2.
@@ -17,7 +17,7 @@ pub struct Flops {
 
 /// The FLOPs of one sample through `net`.
 pub fn flops(net: &Network) -> Flops {
-    let product = |l: &crate::network::Layer| 2 * l.inputs as u64 * l.units as u64;
+    let product = |l: &crate::model::network::Layer| 2 * l.inputs as u64 * l.units as u64;
     let forward: u64 = net.layers.iter().map(product).sum();
     let input_grads: u64 = net.layers.iter().skip(1).map(product).sum();
     Flops {

@@ -1,13 +1,13 @@
 //! Errors past validation: a derivation or generated code that reached one of the
 //! [`crate::limits`], reported as a diagnostic under the layer whose formula made it so.
 
-use crate::derive::{Exceeded, TooLarge};
+use crate::autodiff::forward::L;
+use crate::autodiff::reverse::{Exceeded, TooLarge};
 use crate::diag::{Diagnostic, Span};
-use crate::forward::L;
 #[cfg(doc)]
 use crate::limits::MAX_EMITTED_TOKENS;
 use crate::limits::{MAX_DERIVATION_SIZE, MAX_DERIVED_SIZE, MAX_FORMULA_SIZE, MAX_LAYERS};
-use crate::network::{Activation, Network};
+use crate::model::network::{Activation, Network};
 use std::fmt;
 
 /// A validated network that could not be compiled within the limits.
@@ -107,7 +107,7 @@ impl LimitError {
     }
 
     /// The error as a diagnostic: under its layer's text (`layer_spans`, from
-    /// [`crate::validate::layer_span`]), else under `whole`.
+    /// [`crate::syntax::validate::layer_span`]), else under `whole`.
     pub fn diagnostic(&self, layer_spans: &[Span], whole: Span) -> Diagnostic {
         let span = self
             .layer

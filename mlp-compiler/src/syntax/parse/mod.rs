@@ -6,12 +6,14 @@
 //! grammar runs, and a formula of more than [`MAX_FORMULA_SIZE`] operations before it is turned
 //! into a tree.
 
-use crate::ast::{ActDef, ActivationAst, BinOp, Expr, Item, LayerAst, Name, NetDef, NetworkAst};
-use crate::ast::{Number, SpecAst, Units};
 use crate::diag::{Diagnostics, Span};
 use crate::limits::MAX_FORMULA_SIZE;
 #[cfg(doc)]
 use crate::limits::MAX_NESTING;
+use crate::syntax::ast::{
+    ActDef, ActivationAst, BinOp, Expr, Item, LayerAst, Name, NetDef, NetworkAst,
+};
+use crate::syntax::ast::{Number, SpecAst, Units};
 use pest::Parser;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
@@ -179,7 +181,7 @@ fn bounded_formula(pair: Pair<'_, Rule>, diags: &mut Diagnostics) -> Option<Expr
         })
         .count();
     if size > MAX_FORMULA_SIZE {
-        diags.push(crate::validate::formula_too_large(
+        diags.push(crate::syntax::diagnostics::formula_too_large(
             span_of(&pair),
             size,
             None,

@@ -1,4 +1,4 @@
-//! The rewriting engine: applies the named rules of [`crate::rules`] bottom-up, phase by
+//! The rewriting engine: applies the named rules of [`crate::simplify::rules`] bottom-up, phase by
 //! phase, to a fixed point, with an explicit limit on the number of rewrites.
 //!
 //! Phases run in order, each to its own fixed point, so that rules that undo each other
@@ -10,7 +10,8 @@
 //!    pulled out: the form a person reads and the kernels compute.
 
 use crate::ir::{Equation, Expr, Idx, Ix};
-use crate::rules::{RULES, Rule};
+use crate::limits::{REWRITE_LIMIT, VISIT_LIMIT};
+use crate::simplify::rules::{RULES, Rule};
 use std::collections::BTreeSet;
 
 /// A stage of simplification.
@@ -30,18 +31,6 @@ pub struct Context<'a> {
     /// Equations whose left side may replace an occurrence of their right side.
     pub stored: &'a [Equation],
 }
-
-/// The most rewrites one phase of a simplification may make before it is stopped as runaway.
-pub const REWRITE_LIMIT: usize = 20_000;
-
-/// The most nodes one phase of a simplification may visit: 300,000.
-///
-/// After each rewrite the engine simplifies the new node's children again, so its work is the
-/// nodes it visits, not the rewrites it makes: a product of 80 `x`s took 6,642 rewrites but
-/// 675,000 visits (2.9 s). Every visit is counted, so that simplification stops in bounded
-/// time whatever the rules do. The derivation of the seed network visits at most 250 nodes per
-/// phase; the largest derivatives [`crate::limits::MAX_DERIVED_SIZE`] allows, about 50,000.
-pub const VISIT_LIMIT: usize = 300_000;
 
 /// A simplification stopped by [`REWRITE_LIMIT`] or [`VISIT_LIMIT`]: a rule set that does not
 /// terminate, or an expression too large to simplify.
@@ -64,9 +53,31 @@ struct Budget {
 pub struct RuleLog {
     /// Rule names in the order they fired.
     pub fired: Vec<&'static str>,
+    /// Each firing's node before and after, when [`RuleLog::recording`] asked for them (the
+    /// tests that check every rule by its meaning read them).
+    pub firings: Option<Vec<Firing>>,
+}
+
+/// One rule's rewrite of one node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    /// The rule's name.
+    pub rule: &'static str,
+    /// The node it matched.
+    pub before: Expr,
+    /// What it rewrote the node to.
+    pub after: Expr,
 }
 
 impl RuleLog {
+    /// A log that also keeps each firing's node before and after.
+    pub fn recording() -> RuleLog {
+        RuleLog {
+            fired: Vec::new(),
+            firings: Some(Vec::new()),
+        }
+    }
+
     /// Each rule that fired once, in order of first firing, with how often it fired.
     pub fn summary(&self) -> Vec<(&'static str, usize)> {
         let mut out: Vec<(&'static str, usize)> = Vec::new();
@@ -97,11 +108,22 @@ pub fn run_phase(
     log: &mut RuleLog,
 ) -> Result<Expr, Runaway> {
     let rules: Vec<&Rule> = RULES.iter().filter(|r| r.phases.contains(&phase)).collect();
+    run_rules(e, &rules, cx, log)
+}
+
+/// Simplifies with `rules`, in order, to a fixed point, within [`REWRITE_LIMIT`] rewrites and
+/// [`VISIT_LIMIT`] visits.
+pub fn run_rules(
+    e: &Expr,
+    rules: &[&Rule],
+    cx: Context<'_>,
+    log: &mut RuleLog,
+) -> Result<Expr, Runaway> {
     let mut budget = Budget {
         rewrites: REWRITE_LIMIT,
         visits: VISIT_LIMIT,
     };
-    rewrite(e, &rules, cx, log, &mut budget).ok_or_else(|| {
+    rewrite(e, rules, cx, log, &mut budget).ok_or_else(|| {
         let text = e.to_string();
         let mut expr: String = text.chars().take(200).collect();
         if expr.len() < text.len() {
@@ -134,6 +156,13 @@ fn rewrite(
                 }
                 budget.rewrites = budget.rewrites.checked_sub(1)?;
                 log.fired.push(rule.name);
+                if let Some(firings) = &mut log.firings {
+                    firings.push(Firing {
+                        rule: rule.name,
+                        before: node.clone(),
+                        after: next.clone(),
+                    });
+                }
                 node = map_children(&next, &mut |c| rewrite(c, rules, cx, log, budget))?;
                 continue 'again;
             }

@@ -7,6 +7,13 @@
 //! [`Expr::Softmax`], are the numerically stable forms of `log Σ exp` and `exp/Σ exp`; only
 //! simplification rules introduce them.
 
+pub mod notation;
+mod prim;
+#[cfg(feature = "oracle")]
+pub mod read;
+
+pub use prim::Prim;
+
 use std::collections::BTreeSet;
 
 /// A named index: a letter and a number of primes (`i`, `i′`, `i″`).
@@ -81,6 +88,15 @@ impl Var {
             layer: None,
         }
     }
+
+    /// Its name in ASCII: the letter, then the layer's number (`W2`, `z1`, `x`), as the
+    /// command line names parameters and the graph names nodes.
+    pub fn ascii(self) -> String {
+        match self.layer {
+            Some(l) => format!("{}{l}", self.letter),
+            None => self.letter.to_string(),
+        }
+    }
 }
 
 /// One element of a tensor, or of its adjoint (`W̄²ᵢⱼ`, the derivative of the loss by it).
@@ -92,63 +108,6 @@ pub struct Ref {
     pub adjoint: bool,
     /// One position per axis.
     pub ix: Vec<Ix>,
-}
-
-/// A scalar primitive function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Prim {
-    /// `exp a`
-    Exp,
-    /// `log a`
-    Log,
-    /// `√a`
-    Sqrt,
-    /// `|a|`
-    Abs,
-    /// `tanh a`
-    Tanh,
-    /// `σ(a) = 1/(1 + exp(−a))`, evaluated without overflow.
-    Sigmoid,
-    /// `erf a`
-    Erf,
-    /// `max(a, b)`
-    Max,
-    /// `min(a, b)`
-    Min,
-    /// `step(a)`: 1 for `a > 0`, else 0 (so `relu′(0) = 0`, PyTorch's choice).
-    Step,
-    /// `sign(a)`: −1, 0 or 1.
-    Sign,
-    /// `softplus(a) = log(1 + exp a)`, evaluated without overflow.
-    Softplus,
-}
-
-impl Prim {
-    /// The name it is printed with.
-    pub fn name(self) -> &'static str {
-        match self {
-            Prim::Exp => "exp",
-            Prim::Log => "log",
-            Prim::Sqrt => "sqrt",
-            Prim::Abs => "abs",
-            Prim::Tanh => "tanh",
-            Prim::Sigmoid => "σ",
-            Prim::Erf => "erf",
-            Prim::Max => "max",
-            Prim::Min => "min",
-            Prim::Step => "step",
-            Prim::Sign => "sign",
-            Prim::Softplus => "softplus",
-        }
-    }
-
-    /// Is the function continuous with a kink or jump (where finite differences mislead)?
-    pub fn has_kink(self) -> bool {
-        matches!(
-            self,
-            Prim::Abs | Prim::Max | Prim::Min | Prim::Step | Prim::Sign
-        )
-    }
 }
 
 /// An expression in index notation.

@@ -46,10 +46,12 @@ pub(super) fn syntax_error(error: &pest::error::Error<Rule>, text: &str) -> Diag
 fn hint(expected: &[&str], found: Option<&str>) -> Option<String> {
     let after_units = expected.contains(&describe_rule(Rule::arrow));
     match found {
-        Some(word) if after_units && crate::validate::is_activation_name(word) => Some(format!(
-            "an activation comes before the layer's units: write `{word} N`, not `N {word}`"
-        )),
-        Some(word) if after_units && crate::validate::is_loss_name(word) => {
+        Some(word) if after_units && crate::syntax::names::is_activation_name(word) => {
+            Some(format!(
+                "an activation comes before the layer's units: write `{word} N`, not `N {word}`"
+            ))
+        }
+        Some(word) if after_units && crate::syntax::names::is_loss_name(word) => {
             Some(format!("the loss follows a colon: `: {word}`"))
         }
         None if expected.contains(&describe_rule(Rule::semi)) => {

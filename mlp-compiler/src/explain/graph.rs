@@ -3,22 +3,16 @@
 //! tensor in an equation, each equation's kernel on the edges into its result; the forward
 //! pass and the backward pass in two clusters. `mlp graph SPEC | dot -Tsvg > net.svg`.
 
-use crate::derive::Derived;
-use crate::forward::Role;
+use crate::autodiff::forward::Role;
+use crate::autodiff::reverse::Derived;
 use crate::ir::{Equation, Expr, Ref};
-use crate::lower::{Kernel, lower, matrix_name};
+use crate::lower::{Kernel, Lowering, matrix_name};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// A stable node identifier for a tensor or adjoint.
 fn id(r: &Ref) -> String {
-    let layer = r.var.layer.map(|l| l.to_string()).unwrap_or_default();
-    format!(
-        "{}{}{}",
-        r.var.letter,
-        layer,
-        if r.adjoint { "_bar" } else { "" }
-    )
+    format!("{}{}", r.var.ascii(), if r.adjoint { "_bar" } else { "" })
 }
 
 fn whole(r: &Ref) -> Ref {
@@ -49,8 +43,9 @@ fn kernel_name(k: &Kernel) -> &'static str {
     }
 }
 
-/// The DOT text of `derived`'s forward and backward data flow, titled `spec`.
-pub fn dot(derived: &Derived, spec: &str) -> String {
+/// The DOT text of `derived`'s forward and backward data flow, titled `spec`, each edge
+/// labelled with the kernel `lowering` found for its equation.
+pub fn dot(derived: &Derived, lowering: &Lowering, spec: &str) -> String {
     let program = &derived.program;
     let mut out = String::new();
     let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
@@ -98,7 +93,7 @@ pub fn dot(derived: &Derived, spec: &str) -> String {
         }
         writeln!(out, "  }}").unwrap();
         for eq in eqs {
-            let kernel = kernel_name(&lower(eq, program).kernel);
+            let kernel = kernel_name(&lowering.of(eq).kernel);
             for r in inputs(eq) {
                 node(out, &r, "  ");
                 writeln!(

@@ -1,7 +1,10 @@
 //! Printing the IR as mathematics: plain text with Unicode sub- and superscripts
 //! (`z̄¹ₙᵢ = ā¹ₙᵢ·step(z¹ₙᵢ)`), or LaTeX (`\bar{z}^{1}_{ni} = …`). One printer serves both.
 
-use crate::ir::{Equation, Expr, Idx, Ix, Prim, Ref};
+mod product;
+
+use super::{Equation, Expr, Idx, Ix, Prim, Ref, Var};
+use product::{product, split_sign};
 use std::fmt;
 
 /// Which notation to print.
@@ -19,6 +22,12 @@ pub struct Show<'a, T: ?Sized>(pub &'a T, pub Style);
 impl fmt::Display for Show<'_, Expr> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&expr(self.0, self.1, 0))
+    }
+}
+
+impl fmt::Display for Show<'_, Var> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.0.letter, layer_mark(self.0.layer, self.1))
     }
 }
 
@@ -308,152 +317,6 @@ fn bare(e: &Expr, style: Style) -> String {
         Expr::Call(f, args) => call(*f, args, style),
         Expr::Lse(i, body) => vector_fn("lse", *i, body, None, style),
         Expr::Softmax { at, over, body } => vector_fn("softmax", *over, body, Some(*at), style),
-    }
-}
-
-/// A product, with a leading `−` for a negative coefficient and negative powers as a fraction.
-fn product(factors: &[Expr], style: Style) -> String {
-    let (negative, magnitude) = split_sign(&Expr::Mul(factors.to_vec()));
-    let factors = match magnitude {
-        Expr::Mul(fs) => fs,
-        other => vec![other],
-    };
-    let mut num: Vec<Expr> = Vec::new();
-    let mut den: Vec<Expr> = Vec::new();
-    for f in &factors {
-        match f {
-            Expr::Pow(b, p) if matches!(p.as_ref(), Expr::Num(v) if *v < 0.0) => {
-                let Expr::Num(v) = p.as_ref() else {
-                    unreachable!()
-                };
-                den.push(if *v == -1.0 {
-                    (**b).clone()
-                } else {
-                    Expr::pow((**b).clone(), -v)
-                });
-            }
-            _ => num.push(f.clone()),
-        }
-    }
-    let sign = match (negative, style) {
-        (false, _) => "",
-        (true, Style::Text) => "−",
-        (true, Style::Latex) => "-",
-    };
-    let join = |fs: &[Expr]| -> String {
-        let dot = if style == Style::Latex {
-            " \\cdot "
-        } else {
-            "·"
-        };
-        let n = fs.len();
-        fs.iter()
-            .enumerate()
-            .map(|(k, f)| {
-                // A sum that is not the last factor would swallow the factors after it.
-                if matches!(f, Expr::Sum(..)) && k + 1 < n {
-                    paren(bare(f, style), style)
-                } else if matches!(f, Expr::Sum(..)) {
-                    bare(f, style)
-                } else {
-                    expr(f, style, MUL + 1)
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(dot)
-    };
-    // A mean reads `(1/N)·Σₙ …` rather than `(Σₙ …)/N`.
-    if !den.is_empty() && matches!(num.last(), Some(Expr::Sum(..))) {
-        let sum = num.pop().expect("checked");
-        let coefficient = match num.as_slice() {
-            [Expr::Num(c)] => Expr::Mul(vec![Expr::Num(*c)]),
-            _ => Expr::Num(1.0),
-        };
-        if num.len() <= 1 {
-            let mut fraction = match coefficient {
-                Expr::Mul(c) => c,
-                other => vec![other],
-            };
-            fraction.extend(den.iter().map(|d| Expr::recip(d.clone())));
-            let lead = paren(
-                product(&fraction, style)
-                    .trim_start_matches(sign)
-                    .to_owned(),
-                style,
-            );
-            let dot = if style == Style::Latex {
-                " \\cdot "
-            } else {
-                "·"
-            };
-            return format!("{sign}{lead}{dot}{}", expr(&sum, style, MUL));
-        }
-        num.push(sum);
-    }
-    let single = |fs: &[Expr]| -> String {
-        match fs {
-            [one] => bare(one, style),
-            many => join(many),
-        }
-    };
-    let top = if num.is_empty() {
-        "1".to_owned()
-    } else {
-        single(&num)
-    };
-    if den.is_empty() {
-        return format!(
-            "{sign}{}",
-            if num.len() == 1 {
-                expr(&num[0], style, MUL + 1)
-            } else {
-                top
-            }
-        );
-    }
-    match style {
-        Style::Latex => format!("{sign}\\frac{{{top}}}{{{}}}", single(&den)),
-        Style::Text => {
-            let wrap = |fs: &[Expr], text: String| {
-                if fs.len() > 1
-                    || matches!(
-                        fs.first(),
-                        Some(Expr::Sum(..) | Expr::Add(_) | Expr::Mul(_))
-                    )
-                {
-                    paren(text, style)
-                } else {
-                    text
-                }
-            };
-            let top = if num.is_empty() { top } else { wrap(&num, top) };
-            format!("{sign}{top}/{}", wrap(&den, single(&den)))
-        }
-    }
-}
-
-/// Splits a leading negative coefficient off: `−2·a` → `(true, 2·a)`.
-fn split_sign(e: &Expr) -> (bool, Expr) {
-    match e {
-        Expr::Num(v) if *v < 0.0 => (true, Expr::Num(-v)),
-        Expr::Mul(fs) => match fs.first() {
-            Some(Expr::Num(v)) if *v < 0.0 => {
-                let mut rest: Vec<Expr> = fs[1..].to_vec();
-                if *v != -1.0 {
-                    rest.insert(0, Expr::Num(-v));
-                }
-                (
-                    true,
-                    if rest.len() == 1 {
-                        rest.pop().expect("one")
-                    } else {
-                        Expr::Mul(rest)
-                    },
-                )
-            }
-            _ => (false, e.clone()),
-        },
-        _ => (false, e.clone()),
     }
 }
 

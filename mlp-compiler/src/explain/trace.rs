@@ -3,11 +3,12 @@
 //! it, the result in index and matrix form, and the kernel it lowers to. Rendered as plain
 //! text or LaTeX, to read like the hand derivations it automates.
 
-use crate::derive::{Adjoint, Contribution, Derived};
-use crate::forward::{L, Program};
+use crate::autodiff::forward::{L, Program};
+use crate::autodiff::reverse::{Adjoint, Contribution, Derived};
+use crate::ir::notation::{Show, Style};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
-use crate::lower::{Lowered, lower};
-use crate::notation::{Show, Style};
+use crate::lower::{Lowered, Lowering, shape_text};
+use crate::simplify::rules::{self, Kind};
 use crate::simplify::{self, Context, RuleLog, tidy_names};
 use std::fmt::Write;
 
@@ -65,8 +66,8 @@ pub struct Derivation {
     pub params: Vec<ParamTrace>,
 }
 
-/// Builds the trace of `derived`.
-pub fn trace(spec: &str, derived: &Derived) -> Derivation {
+/// Builds the trace of `derived`, its results in the matrix forms of `lowering`.
+pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
     let program = &derived.program;
     let params = program
         .params()
@@ -75,7 +76,10 @@ pub fn trace(spec: &str, derived: &Derived) -> Derivation {
             let steps = chain[1..]
                 .iter()
                 .zip(&chain)
-                .map(|(v, u)| step(program, derived.adjoint(*v).expect("derived"), *u))
+                .map(|(v, u)| {
+                    let adjoint = derived.adjoint(*v).expect("derived");
+                    step(program, adjoint, lowering, *u)
+                })
                 .collect();
             ParamTrace {
                 param: p.var,
@@ -113,7 +117,7 @@ fn chain(program: &Program, v: Var) -> Vec<Var> {
     out
 }
 
-fn step(program: &Program, adjoint: &Adjoint, consumer: Var) -> Step {
+fn step(program: &Program, adjoint: &Adjoint, lowering: &Lowering, consumer: Var) -> Step {
     let c = adjoint
         .contributions
         .iter()
@@ -148,7 +152,7 @@ fn step(program: &Program, adjoint: &Adjoint, consumer: Var) -> Step {
         contraction,
         rules: adjoint.rules.summary(),
         result: adjoint.equation.clone(),
-        lowered: lower(&adjoint.equation, program),
+        lowered: lowering.of(&adjoint.equation).clone(),
     }
 }
 
@@ -169,6 +173,25 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
         adjoint: false,
         ..v.clone()
     };
+    rename_apart(&mut entries, &mut of, &mut by);
+    let mut log = RuleLog::default();
+    entries = simplify::simplify(&entries, Context::default(), &mut log).unwrap_or(entries);
+    let (u_dims, v_dims) = (fixed_dims(program, &of), fixed_dims(program, &by));
+    let kind = kind(&u_dims, &v_dims, &entries);
+    let shape = u_dims.into_iter().chain(v_dims).collect();
+    Jacobian {
+        of,
+        by,
+        entries,
+        shape,
+        kind,
+    }
+}
+
+/// Renames the indices of `of` and `by` (but the batch index) to `i, j, k, …` in order of
+/// first appearance, in them and in `entries`.
+fn rename_apart(entries: &mut Expr, of: &mut Ref, by: &mut Ref) {
+    let batch = Idx::BATCH;
     // Rename: first to placeholders, then to the final letters, so that no rename collides.
     let letters = ['i', 'j', 'k', 'l', 'm', 'p'];
     let free: Vec<Idx> = of
@@ -192,8 +215,8 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
         primes: u8::try_from(k).map_or(u8::MAX, |k| k.saturating_add(10)),
     };
     for (k, i) in distinct.iter().enumerate() {
-        entries = entries.replace_index(*i, Ix::Var(temp(k)));
-        for r in [&mut of, &mut by] {
+        *entries = entries.replace_index(*i, Ix::Var(temp(k)));
+        for r in [&mut *of, &mut *by] {
             for x in &mut r.ix {
                 if x.idx() == *i {
                     *x = Ix::Var(temp(k));
@@ -203,8 +226,8 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
     }
     for k in 0..distinct.len() {
         let to = Idx::new(*letters.get(k).unwrap_or(&'u'));
-        entries = entries.replace_index(temp(k), Ix::Var(to));
-        for r in [&mut of, &mut by] {
+        *entries = entries.replace_index(temp(k), Ix::Var(to));
+        for r in [&mut *of, &mut *by] {
             for x in &mut r.ix {
                 if x.idx() == temp(k) {
                     *x = Ix::Var(to);
@@ -212,35 +235,25 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
             }
         }
     }
-    let mut log = RuleLog::default();
-    entries = simplify::simplify(&entries, Context::default(), &mut log).unwrap_or(entries);
-    let dims = |r: &Ref| -> Vec<usize> {
-        program
-            .tensor(r.var)
-            .map(|t| {
-                t.shape
-                    .iter()
-                    .filter_map(|d| {
-                        if let Dim::Fixed(n) = d {
-                            Some(*n)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (u_dims, v_dims) = (dims(&of), dims(&by));
-    let kind = kind(&u_dims, &v_dims, &entries);
-    let shape = u_dims.into_iter().chain(v_dims).collect();
-    Jacobian {
-        of,
-        by,
-        entries,
-        shape,
-        kind,
-    }
+}
+
+/// The fixed sizes of `r`'s axes (the batch left out).
+fn fixed_dims(program: &Program, r: &Ref) -> Vec<usize> {
+    program
+        .tensor(r.var)
+        .map(|t| {
+            t.shape
+                .iter()
+                .filter_map(|d| {
+                    if let Dim::Fixed(n) = d {
+                        Some(*n)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn kind(u: &[usize], v: &[usize], entries: &Expr) -> String {
@@ -259,17 +272,10 @@ fn kind(u: &[usize], v: &[usize], entries: &Expr) -> String {
     }
 }
 
-/// Rules that only keep expressions in shape; listed after the ones that carry the math.
-const BOOKKEEPING: [&str; 8] = [
-    "flatten",
-    "unit",
-    "zero-factor",
-    "drop-zero",
-    "drop-one",
-    "fold-constants",
-    "power",
-    "order-factors",
-];
+/// Whether the rule named `name` only keeps expressions in shape: its [`Kind`] says so.
+fn bookkeeping(name: &str) -> bool {
+    rules::rule(name).is_some_and(|r| r.kind == Kind::Bookkeeping)
+}
 
 /// `delta-eliminate ×2, softmax; algebra: flatten ×3, unit`.
 fn rule_list(rules: &[(&'static str, usize)]) -> String {
@@ -280,8 +286,7 @@ fn rule_list(rules: &[(&'static str, usize)]) -> String {
             (*r).to_owned()
         }
     };
-    let (algebra, math): (Vec<_>, Vec<_>) =
-        rules.iter().partition(|(r, _)| BOOKKEEPING.contains(r));
+    let (algebra, math): (Vec<_>, Vec<_>) = rules.iter().partition(|(r, _)| bookkeeping(r));
     let math: Vec<String> = math.iter().map(&show).collect();
     let algebra: Vec<String> = algebra.iter().map(&show).collect();
     match (math.is_empty(), algebra.is_empty()) {
@@ -291,25 +296,9 @@ fn rule_list(rules: &[(&'static str, usize)]) -> String {
     }
 }
 
-fn shape_text(shape: &[usize]) -> String {
-    if shape.is_empty() {
-        "1".to_owned()
-    } else {
-        shape
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("×")
-    }
-}
-
 fn var_name(v: Var, latex: bool) -> String {
     let style = if latex { Style::Latex } else { Style::Text };
-    format!(
-        "{}{}",
-        v.letter,
-        crate::notation::layer_mark(v.layer, style)
-    )
+    Show(&v, style).to_string()
 }
 
 fn partial(j: &Jacobian, style: Style) -> String {
@@ -326,13 +315,7 @@ fn partial(j: &Jacobian, style: Style) -> String {
 impl Derivation {
     /// The parameter named like `W2` or `b1`, if there is one.
     pub fn param(&self, name: &str) -> Option<&ParamTrace> {
-        self.params.iter().find(|p| {
-            format!(
-                "{}{}",
-                p.param.letter,
-                p.param.layer.map(|l| l.to_string()).unwrap_or_default()
-            ) == name
-        })
+        self.params.iter().find(|p| p.param.ascii() == name)
     }
 
     /// Plain text, every parameter (or only `only`).

@@ -4,9 +4,9 @@
 //! the activation's formula (a linear layer has no `a`: the next layer reads `zˡ`). The loss
 //! `L` is written from its definition, a formula in the network's output `y` and targets `t`.
 
+use crate::autodiff::scalar;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
-use crate::network::{Activation, Loss, Network};
-use crate::scalar;
+use crate::model::network::{Activation, Layer, Loss, Network};
 
 /// What a tensor is to the trainer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl Program {
 /// # Panics
 ///
 /// Past layer 255. Validation allows at most [`crate::limits::MAX_LAYERS`] layers, and
-/// [`crate::derive_network`] refuses a network with more.
+/// [`crate::compile_network`] refuses a network with more.
 pub fn layer_number(k: usize) -> u8 {
     u8::try_from(k + 1).expect("at most 255 layers: validation allows no more than MAX_LAYERS")
 }
@@ -93,75 +93,19 @@ pub fn layer_number(k: usize) -> u8 {
 /// For a network of more than 255 layers, which validation never returns (see
 /// [`layer_number`]).
 pub fn program(net: &Network) -> Program {
-    let mut tensors = vec![Tensor {
-        var: X,
-        role: Role::Input,
-        shape: vec![Dim::Batch, Dim::Fixed(net.inputs)],
-        index: vec![N, I],
-    }];
-    let mut forward = Vec::new();
-    let mut input = X;
-    for (k, layer) in net.layers.iter().enumerate() {
-        let l = layer_number(k);
-        let (w, b, z, a) = (
-            Var::layered('W', l),
-            Var::layered('b', l),
-            Var::layered('z', l),
-            Var::layered('a', l),
-        );
-        let value = |var, units| Tensor {
-            var,
-            role: Role::Value,
-            shape: vec![Dim::Batch, Dim::Fixed(units)],
+    let mut p = Program {
+        tensors: vec![Tensor {
+            var: X,
+            role: Role::Input,
+            shape: vec![Dim::Batch, Dim::Fixed(net.inputs)],
             index: vec![N, I],
-        };
-        tensors.push(Tensor {
-            var: w,
-            role: Role::Param,
-            shape: vec![Dim::Fixed(layer.units), Dim::Fixed(layer.inputs)],
-            index: vec![I, J],
-        });
-        let mut affine = Expr::sum(
-            J,
-            Expr::times(Expr::at(w, &[I, J]), Expr::at(input, &[N, J])),
-        );
-        if layer.bias {
-            tensors.push(Tensor {
-                var: b,
-                role: Role::Param,
-                shape: vec![Dim::Fixed(layer.units)],
-                index: vec![I],
-            });
-            affine = Expr::plus(affine, Expr::at(b, &[I]));
-        }
-        tensors.push(value(z, layer.units));
-        forward.push(Equation {
-            lhs: lhs(z, &[N, I]),
-            rhs: affine,
-        });
-        input = z;
-        let z_ni = Expr::at(z, &[N, I]);
-        let activated = match &layer.activation {
-            Activation::Identity => None,
-            // softmax(z)ᵢ = exp(zᵢ) / Σⱼ exp(zⱼ)
-            Activation::Softmax => Some(Expr::times(
-                Expr::call(Prim::Exp, z_ni),
-                Expr::recip(Expr::sum(J, Expr::call(Prim::Exp, Expr::at(z, &[N, J])))),
-            )),
-            elementwise => {
-                let f =
-                    scalar::formula(elementwise).expect("an elementwise activation has a formula");
-                Some(scalar::apply(&f, &z_ni))
-            }
-        };
-        if let Some(rhs) = activated {
-            tensors.push(value(a, layer.units));
-            forward.push(Equation {
-                lhs: lhs(a, &[N, I]),
-                rhs,
-            });
-            input = a;
-        }
+        }],
+        forward: Vec::new(),
+        output: X,
+    };
+    for (k, layer) in net.layers.iter().enumerate() {
+        let input = p.output;
+        p.output = push_layer(&mut p, layer_number(k), layer, input);
     }
     let outputs = net.outputs();
     let target_shape = match net.loss {
@@ -173,7 +117,7 @@ pub fn program(net: &Network) -> Program {
     } else {
         vec![N, I]
     };
-    tensors.insert(
+    p.tensors.insert(
         1,
         Tensor {
             var: T,
@@ -182,20 +126,82 @@ pub fn program(net: &Network) -> Program {
             index: target_index,
         },
     );
-    tensors.push(Tensor {
+    p.tensors.push(Tensor {
         var: L,
         role: Role::Loss,
         shape: vec![],
         index: vec![],
     });
-    forward.push(Equation {
+    p.forward.push(Equation {
         lhs: lhs(L, &[]),
-        rhs: loss(net.loss, input, outputs),
+        rhs: loss(net.loss, p.output, outputs),
     });
-    Program {
-        tensors,
-        forward,
-        output: input,
+    p
+}
+
+/// Adds the tensors and equations of layer `l` reading `input`; returns its output.
+fn push_layer(p: &mut Program, l: u8, layer: &Layer, input: Var) -> Var {
+    let (w, b, z, a) = (
+        Var::layered('W', l),
+        Var::layered('b', l),
+        Var::layered('z', l),
+        Var::layered('a', l),
+    );
+    let value = |var, units| Tensor {
+        var,
+        role: Role::Value,
+        shape: vec![Dim::Batch, Dim::Fixed(units)],
+        index: vec![N, I],
+    };
+    p.tensors.push(Tensor {
+        var: w,
+        role: Role::Param,
+        shape: vec![Dim::Fixed(layer.units), Dim::Fixed(layer.inputs)],
+        index: vec![I, J],
+    });
+    let mut affine = Expr::sum(
+        J,
+        Expr::times(Expr::at(w, &[I, J]), Expr::at(input, &[N, J])),
+    );
+    if layer.bias {
+        p.tensors.push(Tensor {
+            var: b,
+            role: Role::Param,
+            shape: vec![Dim::Fixed(layer.units)],
+            index: vec![I],
+        });
+        affine = Expr::plus(affine, Expr::at(b, &[I]));
+    }
+    p.tensors.push(value(z, layer.units));
+    p.forward.push(Equation {
+        lhs: lhs(z, &[N, I]),
+        rhs: affine,
+    });
+    let Some(rhs) = activated(&layer.activation, z) else {
+        return z;
+    };
+    p.tensors.push(value(a, layer.units));
+    p.forward.push(Equation {
+        lhs: lhs(a, &[N, I]),
+        rhs,
+    });
+    a
+}
+
+/// `act(zₙᵢ)`, or `None` for the identity.
+fn activated(act: &Activation, z: Var) -> Option<Expr> {
+    let z_ni = Expr::at(z, &[N, I]);
+    match act {
+        Activation::Identity => None,
+        // softmax(z)ᵢ = exp(zᵢ) / Σⱼ exp(zⱼ)
+        Activation::Softmax => Some(Expr::times(
+            Expr::call(Prim::Exp, z_ni),
+            Expr::recip(Expr::sum(J, Expr::call(Prim::Exp, Expr::at(z, &[N, J])))),
+        )),
+        elementwise => {
+            let f = scalar::formula(elementwise).expect("an elementwise activation has a formula");
+            Some(scalar::apply(&f, &z_ni))
+        }
     }
 }
 

@@ -1,0 +1,372 @@
+//! An equation compiled from its index expression into loops, with reductions that do not
+//! depend on the inner index (a row's `lse`, a row sum) computed once per row, and the rows
+//! read along the innermost index sliced ahead of the innermost loop.
+
+use super::layout::{Cache, Layout, f32_constant, lse_buffer, product, slice};
+use crate::autodiff::forward::T;
+use crate::ir::{Equation, Expr, Idx, Ix, Prim, Ref};
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+
+/// Loops over the left side's indices, outermost first, computing the right side.
+pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
+    let rhs = expand_softmax(&eq.rhs);
+    let out = slice(layout, eq.lhs.var, eq.lhs.adjoint, true);
+    let shape = layout.shape(eq.lhs.var).to_vec();
+    let idx: Vec<Idx> = eq.lhs.ix.iter().map(|x| x.idx()).collect();
+    let outer: Vec<Idx> = idx
+        .iter()
+        .take(idx.len().saturating_sub(1))
+        .copied()
+        .collect();
+    let mut cx = Code {
+        layout,
+        hoisted: Vec::new(),
+        outer,
+        inline: false,
+        substitute: Vec::new(),
+    };
+    if idx.is_empty() {
+        let value = cx.expr(&rhs);
+        let top = cx.take_hoistable(&[]);
+        return quote! { #(#top)* #out[0] = #value; };
+    }
+    // Innermost: the element. The rows it reads along the innermost index (and the row it
+    // writes) are sliced once ahead of the innermost loop, which then indexes them without
+    // bounds arithmetic and vectorizes.
+    let inner = *idx.last().expect("not empty");
+    let range = layout.dim(*shape.last().expect("not empty"));
+    let mut rows = Vec::new();
+    let mut row_of = |r: &Ref, mutable: bool, name: Ident| {
+        let start = row_start(layout, r, inner, &idx)?;
+        let data = slice(layout, r.var, r.adjoint, mutable);
+        let inner_var = loop_var(inner);
+        rows.push(if mutable {
+            quote!(let #name = &mut #data[#start..][..#range];)
+        } else {
+            quote!(let #name = &#data[#start..][..#range];)
+        });
+        Some(quote!(#name[#inner_var]))
+    };
+    let target = row_of(&eq.lhs, true, format_ident!("out")).unwrap_or_else(|| {
+        let flat = flat_index(layout, &eq.lhs);
+        quote!(#out[#flat])
+    });
+    rhs.visit(&mut |e| {
+        if let Expr::Ref(r) = e
+            && r.var != T
+            && !(r.var == eq.lhs.var && r.adjoint == eq.lhs.adjoint)
+            && !cx.substitute.iter().any(|(s, _)| s == r)
+            && let Some(code) = row_of(r, false, format_ident!("s{}", cx.substitute.len()))
+        {
+            cx.substitute.push((r.clone(), code));
+        }
+    });
+    let mut body = {
+        let value = cx.expr(&rhs);
+        quote! { #target = #value; }
+    };
+    // Wrap loops from the inside out; ahead of each, what it does not change.
+    for level in (0..idx.len()).rev() {
+        let bound: Vec<Idx> = idx[..level].to_vec();
+        let mut hoist = cx.take_hoistable(&bound);
+        if level + 1 == idx.len() {
+            hoist.append(&mut rows);
+        }
+        let var = loop_var(idx[level]);
+        let range = layout.dim(shape[level]);
+        // What depends only on the outer indices is computed once, ahead of this loop.
+        body = quote! {
+            #(#hoist)*
+            for #var in 0..#range {
+                #body
+            }
+        };
+    }
+    let top = cx.take_hoistable(&[]);
+    quote! { #(#top)* #body }
+}
+
+/// Where the row of `r` along `inner` starts, when `r` is indexed by `inner` last and by
+/// loop indices of `idx` (not `inner`) before: `((i₀·d₁ + i₁)·d₂ + …)·d_last`.
+fn row_start(layout: &Layout<'_>, r: &Ref, inner: Idx, idx: &[Idx]) -> Option<TokenStream> {
+    let (last, outer) = r.ix.split_last()?;
+    let loop_index = |x: &Ix| matches!(x, Ix::Var(o) if *o != inner && idx.contains(o));
+    if *last != Ix::Var(inner) || !outer.iter().all(loop_index) {
+        return None;
+    }
+    Some(row_offset(layout, r))
+}
+
+/// Where the row of `r` along its last axis starts, row-major: `((i₀·d₁ + i₁)·d₂ + …)·d_last`
+/// over its other positions.
+fn row_offset(layout: &Layout<'_>, r: &Ref) -> TokenStream {
+    let shape = layout.shape(r.var);
+    let outer = &r.ix[..r.ix.len().saturating_sub(1)];
+    let mut start: Option<TokenStream> = None;
+    for (x, next) in outer.iter().zip(&shape[1..]) {
+        let (p, size) = (position(*x), layout.dim(*next));
+        start = Some(match start {
+            None => quote!(#p * #size),
+            Some(s) => quote!((#s + #p) * #size),
+        });
+    }
+    start.unwrap_or_else(|| quote!(0usize))
+}
+
+/// `softmaxⱼ(e)ₖ = exp(e[j:=k] − lseⱼ(e))`: the normalizer becomes a reduction that is the
+/// same for the whole row, so it can be computed once per row.
+fn expand_softmax(e: &Expr) -> Expr {
+    match e {
+        Expr::Softmax { at, over, body } => {
+            let body = expand_softmax(body);
+            let at_k = body.replace_index(*over, *at);
+            Expr::call(
+                Prim::Exp,
+                Expr::plus(at_k, Expr::negate(Expr::Lse(*over, Box::new(body)))),
+            )
+        }
+        other => {
+            crate::simplify::map_children(other, &mut |c| Some(expand_softmax(c))).expect("total")
+        }
+    }
+}
+
+pub(super) fn loop_var(i: Idx) -> Ident {
+    format_ident!("i_{}{}", i.letter, i.primes)
+}
+
+fn position(x: Ix) -> TokenStream {
+    match x {
+        Ix::Var(i) => {
+            let v = loop_var(i);
+            quote!(#v)
+        }
+        Ix::Label(i) => {
+            let v = loop_var(i);
+            quote!((targets[#v] as usize))
+        }
+    }
+}
+
+/// The row-major flat index of a tensor element.
+fn flat_index(layout: &Layout<'_>, r: &Ref) -> TokenStream {
+    let shape = layout.shape(r.var);
+    let mut flat: Option<TokenStream> = None;
+    for (x, d) in r.ix.iter().zip(shape) {
+        let size = layout.dim(*d);
+        let p = position(*x);
+        flat = Some(match flat {
+            None => p,
+            Some(f) => quote!((#f) * #size + #p),
+        });
+    }
+    flat.unwrap_or_else(|| quote!(0usize))
+}
+
+pub(super) struct Code<'a, 'p> {
+    pub(super) layout: &'a Layout<'p>,
+    /// Reductions computed ahead of a loop: the expression, its variable, its code, and
+    /// whether it has been emitted.
+    pub(super) hoisted: Vec<(Expr, Ident, TokenStream, bool)>,
+    /// The loop indices a reduction may depend on and still be hoisted: all but the innermost.
+    pub(super) outer: Vec<Idx>,
+    /// Inside a sum: reductions are computed in place.
+    pub(super) inline: bool,
+    /// Reads replaced by other code (in an epilogue: the product's value, a row's stretch).
+    pub(super) substitute: Vec<(Ref, TokenStream)>,
+}
+
+impl Code<'_, '_> {
+    /// The hoisted reductions whose free indices are all among `bound` and that are not yet
+    /// emitted; marks them emitted.
+    fn take_hoistable(&mut self, bound: &[Idx]) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        for (e, var, code, emitted) in &mut self.hoisted {
+            if !*emitted && e.free().iter().all(|i| bound.contains(i)) {
+                *emitted = true;
+                out.push(quote! { let #var = #code; });
+            }
+        }
+        out
+    }
+
+    fn range(&self, i: Idx, body: &Expr) -> TokenStream {
+        let mut found = None;
+        body.visit(&mut |e| {
+            if let (None, Expr::Ref(r)) = (found, e)
+                && let Some(p) = r.ix.iter().position(|x| *x == Ix::Var(i))
+            {
+                found = Some(self.layout.shape(r.var)[p]);
+            }
+        });
+        self.layout
+            .dim(found.unwrap_or_else(|| panic!("the index {i:?} of {body} has no range")))
+    }
+
+    /// A reduction: hoisted ahead of the loops when it does not depend on the innermost
+    /// index (its variable is returned), else computed in place.
+    fn reduction(&mut self, e: &Expr, code: TokenStream) -> TokenStream {
+        if self.inline || !e.free().iter().all(|i| self.outer.contains(i)) {
+            return code;
+        }
+        if let Some((_, var, _, _)) = self.hoisted.iter().find(|(x, ..)| x == e) {
+            return quote!(#var);
+        }
+        let var = format_ident!("r{}", self.hoisted.len());
+        self.hoisted.push((e.clone(), var.clone(), code, false));
+        quote!(#var)
+    }
+
+    /// The body of a reduction: anything reduced inside it is computed in place.
+    fn nested(&mut self, body: &Expr) -> TokenStream {
+        let mut inner = Code {
+            layout: self.layout,
+            hoisted: Vec::new(),
+            outer: Vec::new(),
+            inline: true,
+            substitute: self.substitute.clone(),
+        };
+        inner.expr(body)
+    }
+
+    /// The workspace field and row index of a kept row normalizer over `body` (a row of a
+    /// matrix whose `lse` the loss keeps, indexed by the sample).
+    fn kept_row(&self, body: &Expr) -> Option<(Ident, TokenStream)> {
+        let Expr::Ref(r) = body else { return None };
+        if r.adjoint || r.ix.len() != 2 || !self.layout.lse_rows.0.contains(&r.var) {
+            return None;
+        }
+        let Ix::Var(n) = r.ix[0] else { return None };
+        (n == Idx::BATCH).then(|| (lse_buffer(r.var), position(r.ix[0])))
+    }
+
+    /// When `body` reads a tensor along its last axis `i` and nothing else (a row of logits),
+    /// that row as a slice.
+    fn contiguous_row(&self, i: Idx, body: &Expr, range: &TokenStream) -> Option<TokenStream> {
+        let Expr::Ref(r) = body else {
+            return None;
+        };
+        let (last, outer) = r.ix.split_last()?;
+        if *last != Ix::Var(i)
+            || outer.contains(&Ix::Var(i))
+            || self.substitute.iter().any(|(s, _)| s == r)
+        {
+            return None;
+        }
+        let data = slice(self.layout, r.var, r.adjoint, false);
+        let start = row_offset(self.layout, r);
+        Some(quote!(&#data[#start..][..#range]))
+    }
+
+    pub(super) fn expr(&mut self, e: &Expr) -> TokenStream {
+        match e {
+            Expr::Num(v) => f32_constant(*v),
+            Expr::BatchSize => quote!((batch as f32)),
+            Expr::Ref(r) => {
+                if let Some((_, code)) = self.substitute.iter().find(|(s, _)| s == r) {
+                    return code.clone();
+                }
+                let data = slice(self.layout, r.var, r.adjoint, false);
+                let flat = flat_index(self.layout, r);
+                if r.var == T {
+                    quote!(targets[#flat])
+                } else {
+                    quote!(#data[#flat])
+                }
+            }
+            Expr::Delta(a, b) => {
+                let (a, b) = (position(*a), position(*b));
+                quote!((if #a == #b { 1.0f32 } else { 0.0f32 }))
+            }
+            Expr::Add(ts) => {
+                let ts: Vec<TokenStream> = ts.iter().map(|t| self.expr(t)).collect();
+                quote!((#(#ts)+*))
+            }
+            Expr::Mul(fs) => {
+                let fs: Vec<TokenStream> = fs.iter().map(|f| self.expr(f)).collect();
+                product(fs, quote!(1.0f32))
+            }
+            Expr::Pow(b, p) => {
+                let base = self.expr(b);
+                match p.as_ref() {
+                    Expr::Num(v) if v.fract() == 0.0 && v.abs() < 64.0 => {
+                        let n = Literal::i32_unsuffixed(*v as i32);
+                        quote!(#base.powi(#n))
+                    }
+                    other => {
+                        let p = self.expr(other);
+                        quote!(#base.powf(#p))
+                    }
+                }
+            }
+            Expr::Call(f, args) => {
+                let a: Vec<TokenStream> = args.iter().map(|x| self.expr(x)).collect();
+                call(*f, &a)
+            }
+            Expr::Sum(i, body) => {
+                let range = self.range(*i, body);
+                let var = loop_var(*i);
+                let inner = self.nested(body);
+                let code = quote!({
+                    let mut acc = 0.0f32;
+                    for #var in 0..#range {
+                        acc += #inner;
+                    }
+                    acc
+                });
+                self.reduction(e, code)
+            }
+            Expr::Lse(i, body) => self.lse(e, *i, body),
+            Expr::Softmax { .. } => self.expr(&expand_softmax(e)),
+        }
+    }
+
+    /// `lseᵢ(body)`: over a contiguous row, the runtime's row kernel, whose result the loss
+    /// keeps for the backward pass when it asks; otherwise a loop.
+    fn lse(&mut self, e: &Expr, i: Idx, body: &Expr) -> TokenStream {
+        let range = self.range(i, body);
+        if let Some(row) = self.contiguous_row(i, body, &range) {
+            let computed = quote!(::mlp_runtime::scalar::log_sum_exp_row(#row));
+            let code = match (self.kept_row(body), self.layout.lse_rows.1) {
+                (Some((field, n)), Some(Cache::Store)) => quote!({
+                    let v = #computed;
+                    ws.#field[#n] = v;
+                    v
+                }),
+                (Some((field, n)), Some(Cache::Load)) => quote!(ws.#field[#n]),
+                _ => computed,
+            };
+            return self.reduction(e, code);
+        }
+        let var = loop_var(i);
+        let inner = self.nested(body);
+        let code = quote!(::mlp_runtime::scalar::log_sum_exp((0..#range).map(|#var| #inner)));
+        self.reduction(e, code)
+    }
+}
+
+/// A scalar primitive applied to its arguments' code `a`.
+fn call(f: Prim, a: &[TokenStream]) -> TokenStream {
+    let x = &a[0];
+    match f {
+        Prim::Exp => quote!(::mlp_runtime::scalar::exp(#x)),
+        Prim::Log => quote!(#x.ln()),
+        Prim::Sqrt => quote!(#x.sqrt()),
+        Prim::Abs => quote!(#x.abs()),
+        Prim::Tanh => quote!(::mlp_runtime::scalar::tanh(#x)),
+        Prim::Sigmoid => quote!(::mlp_runtime::scalar::sigmoid(#x)),
+        Prim::Erf => quote!(::mlp_runtime::scalar::erf(#x)),
+        Prim::Max => {
+            let y = &a[1];
+            quote!(#x.max(#y))
+        }
+        Prim::Min => {
+            let y = &a[1];
+            quote!(#x.min(#y))
+        }
+        Prim::Step => quote!(::mlp_runtime::scalar::step(#x)),
+        Prim::Sign => quote!(::mlp_runtime::scalar::sign(#x)),
+        Prim::Softplus => quote!(::mlp_runtime::scalar::softplus(#x)),
+    }
+}

@@ -1,0 +1,5 @@
+//! What the compiler derived, readable: the derivation trace ([`trace`]) and the data-flow
+//! graph ([`graph`]).
+
+pub mod graph;
+pub mod trace;

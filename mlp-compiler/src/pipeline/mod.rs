@@ -1,0 +1,109 @@
+//! The pipeline in one place: [`compile`] reads from text to a [`Plan`], a network with its
+//! backward pass derived, every equation lowered once, and the derivation explained: all that
+//! [`crate::emit`], the trace, the graph and the CLI read.
+
+pub mod report;
+
+use crate::autodiff::{forward, reverse};
+use crate::diag::{Diagnostics, Span};
+use crate::explain::{graph, trace};
+use crate::limits;
+use crate::lower::Lowering;
+use crate::model::{Activation, Network};
+use crate::syntax::validate::NetItem;
+use crate::syntax::{parse, validate};
+use report::LimitError;
+
+/// A network compiled: validated, its gradients derived, each equation lowered, and the
+/// derivation recorded.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The validated network.
+    pub network: Network,
+    /// Forward equations, derived adjoints, and the stable forms evaluated.
+    pub derived: reverse::Derived,
+    /// Each equation of `derived` lowered: its kernel and matrix form.
+    pub lowering: Lowering,
+    /// The derivation, readable as text or LaTeX.
+    pub derivation: trace::Derivation,
+}
+
+impl Plan {
+    /// The forward and backward data flow as Graphviz DOT (`mlp graph`).
+    pub fn graph(&self) -> String {
+        graph::dot(&self.derived, &self.lowering, &self.network.spec())
+    }
+}
+
+/// Compiles a spec (`act` definitions followed by one network): parse → validate → forward
+/// equations → reverse accumulation, simplified → lowering → trace. An error of the
+/// derivation (one of the [`limits`]) points at the layer that caused it.
+pub fn compile(text: &str) -> Result<Plan, Diagnostics> {
+    let ast = parse::parse_spec(text)?;
+    let network = validate::validate_spec(&ast)?;
+    compile_network(network).map_err(|e| {
+        let spans: Vec<Span> = ast
+            .network
+            .layers
+            .iter()
+            .map(validate::layer_span)
+            .collect();
+        let mut d = Diagnostics::new();
+        d.push(e.diagnostic(&spans, ast.network.span));
+        d
+    })
+}
+
+/// Compiles a validated network, within the [`limits`]. A network built without validation
+/// is held to the limits validation checks as well (its layers, its formulas), so that no
+/// network makes this run without bound.
+pub fn compile_network(network: Network) -> Result<Plan, LimitError> {
+    within_validation_limits(&network)?;
+    let program = forward::program(&network);
+    // Reverse accumulation; each adjoint is simplified as it is derived.
+    let derived =
+        reverse::derive(&program).map_err(|stop| LimitError::derivation(&network, &stop))?;
+    let lowering = Lowering::new(&derived);
+    let derivation = trace::trace(&network.spec(), &derived, &lowering);
+    Ok(Plan {
+        network,
+        derived,
+        lowering,
+        derivation,
+    })
+}
+
+/// The limits validation holds a network to: its layers, its custom formulas' size.
+fn within_validation_limits(network: &Network) -> Result<(), LimitError> {
+    if network.layers.len() > limits::MAX_LAYERS {
+        return Err(LimitError::too_deep(network.layers.len()));
+    }
+    for (k, layer) in network.layers.iter().enumerate() {
+        if let Activation::Custom(c) = &layer.activation
+            && c.formula.size() > limits::MAX_FORMULA_SIZE
+        {
+            return Err(LimitError::formula(k, c.formula.size()));
+        }
+    }
+    Ok(())
+}
+
+/// Parses and validates a spec, without deriving: the front end alone (`mlp check` before
+/// it derives, tools that only need the network).
+pub fn compile_spec(text: &str) -> Result<Network, Diagnostics> {
+    let ast = parse::parse_spec(text)?;
+    validate::validate_spec(&ast)
+}
+
+/// Parses and validates the body of the `mlp!` macro. On errors, also returns the items that
+/// could be read, so the caller can emit stand-ins for them and the user sees one error per
+/// mistake rather than a cascade.
+pub fn compile_items(text: &str) -> Result<Vec<NetItem>, (Vec<NetItem>, Diagnostics)> {
+    let items = parse::parse_items(text).map_err(|d| (Vec::new(), d))?;
+    let (nets, diags) = validate::validate_items(&items);
+    if diags.is_empty() {
+        Ok(nets)
+    } else {
+        Err((nets, diags))
+    }
+}

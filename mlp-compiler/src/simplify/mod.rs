@@ -1,0 +1,10 @@
+//! Simplification: the rewriting engine ([`engine`]) and the named rules it applies
+//! ([`rules`]).
+
+pub mod engine;
+pub mod rules;
+
+pub use engine::{
+    Context, Firing, Phase, RuleLog, Runaway, map_children, run_phase, run_rules, simplify,
+    tidy_names,
+};

@@ -1,0 +1,130 @@
+//! Formulas as written → [`Formula`]s in `x`: names checked, custom activations inlined, every
+//! part within [`MAX_FORMULA_SIZE`] operations.
+
+use super::Checker;
+use crate::diag::{Diagnostic, Span};
+use crate::limits::MAX_FORMULA_SIZE;
+use crate::model::formula::{Formula, Func};
+use crate::syntax::ast::{BinOp, Expr, Name};
+use crate::syntax::diagnostics::formula_too_large;
+use crate::syntax::names::{is_activation_name, suggestion};
+
+impl Checker {
+    /// Converts a formula as written to a [`Formula`] in `x`, or reports why it cannot; every
+    /// part of it, custom activations inlined, holds at most [`MAX_FORMULA_SIZE`] operations.
+    pub(super) fn formula(&mut self, e: &Expr, param: &Name) -> Option<Formula> {
+        let f = self.formula_unbounded(e, param)?;
+        let size = f.size();
+        if size > MAX_FORMULA_SIZE {
+            self.diags.push(formula_too_large(e.span(), size, None));
+            return None;
+        }
+        Some(f)
+    }
+
+    /// [`Self::formula`] without the check of the whole (its parts are checked).
+    fn formula_unbounded(&mut self, e: &Expr, param: &Name) -> Option<Formula> {
+        Some(match e {
+            Expr::Num(n) => {
+                if !n.value.is_finite() {
+                    self.error(n.span, "number too large for a 64-bit float".to_owned());
+                    return None;
+                }
+                Formula::Const(n.value)
+            }
+            Expr::Var(v) if v.text == param.text => Formula::X,
+            Expr::Var(v) => {
+                let message = if Func::from_name(&v.text).is_some() {
+                    format!("`{}` is a function; call it as `{}(...)`", v.text, v.text)
+                } else {
+                    format!(
+                        "unknown variable `{}`; the formula's only variable is `{}`",
+                        v.text, param.text
+                    )
+                };
+                self.error(v.span, message);
+                return None;
+            }
+            Expr::Neg(a, _) => Formula::Neg(Box::new(self.formula(a, param)?)),
+            Expr::Bin(op, a, b, _) => {
+                // Check both sides so that every mistake is reported, not just the first.
+                let (a, b) = (self.formula(a, param), self.formula(b, param));
+                let (a, b) = (Box::new(a?), Box::new(b?));
+                match op {
+                    BinOp::Add => Formula::Add(a, b),
+                    BinOp::Sub => Formula::Sub(a, b),
+                    BinOp::Mul => Formula::Mul(a, b),
+                    BinOp::Div => Formula::Div(a, b),
+                    BinOp::Pow => Formula::Pow(a, b),
+                }
+            }
+            Expr::Call(callee, args, span) => self.call(callee, args, *span, param)?,
+        })
+    }
+
+    /// A call `callee(args)`: a function of formulas, or an earlier custom activation, inlined.
+    fn call(&mut self, callee: &Name, args: &[Expr], span: Span, param: &Name) -> Option<Formula> {
+        let converted: Vec<Option<Formula>> = args.iter().map(|a| self.formula(a, param)).collect();
+        let arity = self.arity(callee)?;
+        if args.len() != arity {
+            let s = if arity == 1 { "" } else { "s" };
+            self.error(
+                span,
+                format!(
+                    "`{}` takes {arity} argument{s}, found {}",
+                    callee.text,
+                    args.len()
+                ),
+            );
+            return None;
+        }
+        let args: Vec<Formula> = converted.into_iter().collect::<Option<_>>()?;
+        match Func::from_name(&callee.text) {
+            Some(f) => Some(Formula::Call(f, args)),
+            None => {
+                // An earlier custom activation: inline its formula, if the result is
+                // within the limit (computed first: it may be far too large to build).
+                let (_, _, custom) = self
+                    .acts
+                    .iter()
+                    .find(|(n, _, _)| *n == callee.text)
+                    .expect("found above");
+                let f = &custom.as_ref()?.formula;
+                let size = f.size_with_argument(args[0].size());
+                if size > MAX_FORMULA_SIZE {
+                    let d = formula_too_large(span, size, Some(&callee.text));
+                    self.diags.push(d);
+                    return None;
+                }
+                Some(f.substitute(&args[0]))
+            }
+        }
+    }
+
+    /// How many arguments `callee` takes, or why it cannot be called.
+    fn arity(&mut self, callee: &Name) -> Option<usize> {
+        if let Some(f) = Func::from_name(&callee.text) {
+            return Some(f.arity());
+        }
+        if self.acts.iter().any(|(n, _, _)| *n == callee.text) {
+            return Some(1);
+        }
+        let mut known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
+        known.extend(self.acts.iter().map(|(n, _, _)| n.as_str()));
+        let message = format!(
+            "unknown function `{}`; expected one of {}{}",
+            callee.text,
+            known.join(", "),
+            suggestion(&callee.text, known.iter().copied())
+        );
+        let mut d = Diagnostic::new(callee.span, message);
+        if is_activation_name(&callee.text) {
+            d = d.note(format!(
+                "built-in activations are not functions of formulas; write `{}` out (see the language reference)",
+                callee.text
+            ));
+        }
+        self.diags.push(d);
+        None
+    }
+}
