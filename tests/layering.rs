@@ -131,19 +131,21 @@ fn edges(module: &Module, text: &str, known: &BTreeSet<Module>) -> BTreeSet<Modu
     let mut inline: Vec<(String, i64)> = Vec::new();
     let mut depth = 0i64;
     for line in text.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        let trimmed = code.trim();
-        if trimmed.starts_with("#[cfg(test)]") {
-            break;
-        }
-        let opens = code.matches('{').count() as i64;
-        let closes = code.matches('}').count() as i64;
-        let words: Vec<&str> = trimmed.split_whitespace().collect();
         let here: Module = module
             .iter()
             .cloned()
             .chain(inline.iter().map(|(m, _)| m.clone()))
             .collect();
+        // A doc comment's links are edges too (rustdoc resolves them); its braces are not code.
+        let start = line.trim_start();
+        let doc = start
+            .strip_prefix("///")
+            .or_else(|| start.strip_prefix("//!"));
+        let code = doc.unwrap_or_else(|| line.split("//").next().unwrap_or(""));
+        let trimmed = code.trim();
+        if doc.is_none() && trimmed.starts_with("#[cfg(test)]") {
+            break;
+        }
         for path in paths(code) {
             if let Some(target) = resolve(&here, &path, known)
                 && !target.is_empty()
@@ -153,6 +155,12 @@ fn edges(module: &Module, text: &str, known: &BTreeSet<Module>) -> BTreeSet<Modu
                 out.insert(target);
             }
         }
+        if doc.is_some() {
+            continue;
+        }
+        let opens = code.matches('{').count() as i64;
+        let closes = code.matches('}').count() as i64;
+        let words: Vec<&str> = trimmed.split_whitespace().collect();
         if let Some(k) = words.iter().position(|w| *w == "mod")
             && trimmed.ends_with('{')
             && let Some(name) = words.get(k + 1)

@@ -11,12 +11,12 @@
 //! | [`MAX_LAYERS`] | `validate` | the equations, the derivation and its trace |
 //! | [`MAX_DERIVED_SIZE`] | `derive`, before simplifying | each Jacobian and adjoint |
 //! | [`MAX_DERIVATION_SIZE`] | `derive` | a network's whole derivation and its trace |
-//! | [`crate::simplify::REWRITE_LIMIT`], [`crate::simplify::VISIT_LIMIT`] | `simplify` | each simplification |
+//! | [`REWRITE_LIMIT`], [`VISIT_LIMIT`] | `simplify` | each simplification |
 //! | [`UNROLL_BUDGET`] | `emit` | unrolled code (past it, products call the GEMM) |
 //! | [`MAX_EMITTED_TOKENS`] | `emit` | the generated code |
 //!
-//! Widths and weights per layer are bounded by [`crate::model::network::MAX_UNITS`] and
-//! [`crate::model::network::MAX_WEIGHTS`]. The figures below were measured on a shared 2-core
+//! Widths and weights per layer are bounded by `MAX_UNITS` and `MAX_WEIGHTS`
+//! (`model::network`, which checks them). The figures below were measured on a shared 2-core
 //! machine; "opt-level 0" is how a proc-macro runs in a user's build (Cargo's
 //! `build-override` default), about three times slower than this workspace's opt-level 2.
 
@@ -73,7 +73,7 @@ pub const MAX_DERIVED_SIZE: usize = 1_000;
 pub const MAX_DERIVATION_SIZE: usize = 40_000;
 
 /// How many multiply-adds one pass (forward or backward) of the generated code may unroll,
-/// over all its tiny products (each at most [`crate::emit::small::UNROLL_LIMIT`] per sample):
+/// over all its tiny products (each at most `UNROLL_LIMIT` per sample, `emit::small`):
 /// 1,024, four 16×16 layers. Products past the budget call the runtime's GEMM, as large
 /// products always do.
 ///

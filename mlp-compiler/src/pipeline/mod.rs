@@ -1,6 +1,6 @@
 //! The pipeline in one place: [`compile`] reads from text to a [`Plan`], a network with its
 //! backward pass derived, every equation lowered once, and the derivation explained: all that
-//! [`crate::emit`], the trace, the graph and the CLI read.
+//! `emit`, the trace, the graph and the CLI read.
 
 pub mod report;
 

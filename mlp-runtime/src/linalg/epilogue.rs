@@ -1,5 +1,5 @@
 //! What runs on a block of C once its sums are complete: the epilogue a caller of
-//! [`super::gemm::gemm_then`] gives (a bias, an activation, a derivative mask, a second
+//! `gemm_then` gives (a bias, an activation, a derivative mask, a second
 //! output in D), compiled for the product's instruction set.
 
 use super::mat::Out;

@@ -29,7 +29,7 @@ impl Params<'_> {
         }
     }
 
-    /// The parameters in `range` with the learning rate, for [`super::gemm::gemm_descend`] to
+    /// The parameters in `range` with the learning rate, for `gemm_descend` to
     /// update as their gradient's product finishes; `None` when only reading.
     pub fn descend(&mut self, range: Range<usize>) -> Option<(&mut [f32], f32)> {
         match self {

@@ -74,7 +74,7 @@ pub trait Optimizer {
     ///
     /// # Panics
     /// The optimizers of this crate panic on a rate that is not positive and finite (see
-    /// [`check_rate`]); [`crate::train::Schedule`] never produces one.
+    /// [`check_rate`]); the trainer's `Schedule` never produces one.
     fn set_lr(&mut self, lr: f32);
 
     /// For a training step that folds the update into the gradient's computation: when this
@@ -115,7 +115,7 @@ impl State {
     /// empties the slots; it must be from before the first step when the optimizer keeps
     /// buffers (else it was written by another optimizer, and resuming from it would restart
     /// the buffers mid-run). Returns the step count. The lengths are checked against the
-    /// parameters by [`crate::train::checkpoint::load`].
+    /// parameters by `train::checkpoint::load`.
     fn restore(mut self, names: &[&str], slots: &mut [&mut Vec<f32>]) -> Result<u64, String> {
         if self.buffers.is_empty() {
             if let Some(name) = names.first().filter(|_| self.step > 0) {
