@@ -67,5 +67,24 @@ pub mod syntax;
 pub use diag::{Diagnostic, Diagnostics, Span};
 pub use model::{Activation, CustomActivation, Formula, Func, Layer, Loss, Network};
 pub use pipeline::report::LimitError;
-pub use pipeline::{Plan, compile, compile_items, compile_network, compile_spec};
+pub use pipeline::{Plan, compile_items, compile_network, compile_spec};
 pub use syntax::validate::NetItem;
+
+/// Compiles a spec (`act` definitions followed by one network): parse → validate → forward
+/// equations → reverse accumulation, simplified → lowering → trace. An error of the
+/// derivation (one of the [`limits`]) points at the layer that caused it.
+pub fn compile(text: &str) -> Result<Plan, Diagnostics> {
+    let ast = syntax::parse::parse_spec(text)?;
+    let network = syntax::validate::validate_spec(&ast)?;
+    compile_network(network).map_err(|e| {
+        let spans: Vec<Span> = ast
+            .network
+            .layers
+            .iter()
+            .map(syntax::validate::layer_span)
+            .collect();
+        let mut d = Diagnostics::new();
+        d.push(e.diagnostic(&spans, ast.network.span));
+        d
+    })
+}

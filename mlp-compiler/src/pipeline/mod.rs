@@ -1,11 +1,11 @@
-//! The pipeline in one place: [`compile`] reads from text to a [`Plan`], a network with its
+//! The pipeline past validation: [`compile_network`] takes a network to a [`Plan`], a network with its
 //! backward pass derived, every equation lowered once, and the derivation explained: all that
-//! `emit`, the trace, the graph and the CLI read.
+//! `emit`, the trace, the graph and the CLI read. [`crate::compile`] runs it from text.
 
 pub mod report;
 
 use crate::autodiff::{forward, reverse};
-use crate::diag::{Diagnostics, Span};
+use crate::diag::Diagnostics;
 use crate::explain::{graph, trace};
 use crate::limits;
 use crate::lower::Lowering;
@@ -33,25 +33,6 @@ impl Plan {
     pub fn graph(&self) -> String {
         graph::dot(&self.derived, &self.lowering, &self.network.spec())
     }
-}
-
-/// Compiles a spec (`act` definitions followed by one network): parse → validate → forward
-/// equations → reverse accumulation, simplified → lowering → trace. An error of the
-/// derivation (one of the [`limits`]) points at the layer that caused it.
-pub fn compile(text: &str) -> Result<Plan, Diagnostics> {
-    let ast = parse::parse_spec(text)?;
-    let network = validate::validate_spec(&ast)?;
-    compile_network(network).map_err(|e| {
-        let spans: Vec<Span> = ast
-            .network
-            .layers
-            .iter()
-            .map(validate::layer_span)
-            .collect();
-        let mut d = Diagnostics::new();
-        d.push(e.diagnostic(&spans, ast.network.span));
-        d
-    })
 }
 
 /// Compiles a validated network, within the [`limits`]. A network built without validation
