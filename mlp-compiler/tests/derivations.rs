@@ -35,3 +35,32 @@ fn seed_network_reads_like_the_seeds() {
         assert!(text.contains(&line), "missing `{line}` in\n{text}");
     }
 }
+
+/// Matrix forms are printed by the same printer as index forms, so they bracket what
+/// precedence needs: a product under `/`, a power of a product, a power of a tensor whose layer
+/// mark would otherwise read as a power; and name functions upright in LaTeX.
+#[test]
+fn matrix_forms_bracket_what_precedence_needs() {
+    let trace = |spec: &str| {
+        let c = mlp_compiler::compile(spec).unwrap();
+        (c.derivation.text(None), c.derivation.latex(None))
+    };
+    let (text, _) = trace("act s(x) = sqrt(x^2 + 1) - 1; 3 -> s 4 -> 1 : l2");
+    let line = "matrix     Δ¹ = (2·A\u{304}¹ ⊙ Z¹)/(2·√(1 + (Z¹)²))";
+    assert!(text.contains(line), "missing `{line}` in\n{text}");
+    let (text, latex) = trace("5 -> softplus 6 -> gelu 4 -> 1 : bce");
+    assert!(text.contains("exp(−(0.707107·Z²)²)"), "{text}");
+    assert!(text.contains("exp(−(0.707107·z²ₙᵢ)²)"), "{text}");
+    assert!(
+        latex.contains("\\exp\\left(-{\\left(0.707107 \\cdot Z^{2}\\right)}^{2}\\right)"),
+        "{latex}"
+    );
+    assert!(latex.contains("\\operatorname{erf}\\left(0.707107 \\cdot Z^{2}\\right)"));
+    assert!(
+        latex.contains("\\frac{\\sigma\\left(Z^{3}\\right) - T}{N}"),
+        "{latex}"
+    );
+    let (text, latex) = trace("3 -> tanh 4 -> 2 : mse");
+    assert!(text.contains("Δ¹ = A\u{304}¹ ⊙ (1 − (A¹)²)"), "{text}");
+    assert!(!latex.contains("step(") && !latex.contains("softmax("));
+}

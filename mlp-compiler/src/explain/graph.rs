@@ -5,8 +5,9 @@
 
 use crate::autodiff::forward::Role;
 use crate::autodiff::reverse::Derived;
+use crate::ir::notation::{Style, matrix_name};
 use crate::ir::{Equation, Expr, Ref};
-use crate::lower::{Kernel, Lowering, matrix_name};
+use crate::lower::{Kernel, Lowering};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -75,7 +76,7 @@ pub fn dot(derived: &Derived, lowering: &Lowering, spec: &str) -> String {
         let label = if r.var.letter == 't' && !r.adjoint {
             "targets".to_string()
         } else {
-            matrix_name(r, false)
+            matrix_name(r, Style::Text)
         };
         writeln!(
             out,

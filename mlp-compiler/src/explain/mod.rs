@@ -2,4 +2,5 @@
 //! graph ([`graph`]).
 
 pub mod graph;
+mod render;
 pub mod trace;

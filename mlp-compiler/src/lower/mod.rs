@@ -6,9 +6,8 @@ mod matrix;
 
 use crate::autodiff::forward::Program;
 use crate::autodiff::reverse::Derived;
+use crate::ir::notation::{Style, matrix_name};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref};
-use matrix::operand;
-pub use matrix::{matrix_expr, matrix_name};
 
 /// One operand of a matrix product.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,8 +98,8 @@ impl Lowering {
 fn lower(eq: &Equation, program: &Program) -> Lowered {
     let kernel = classify(eq);
     Lowered {
-        matrix: matrix::form(eq, &kernel, false),
-        matrix_latex: matrix::form(eq, &kernel, true),
+        matrix: matrix::form(eq, &kernel, Style::Text),
+        matrix_latex: matrix::form(eq, &kernel, Style::Latex),
         description: description(eq, &kernel, program),
         kernel,
     }
@@ -135,11 +134,11 @@ fn description(eq: &Equation, kernel: &Kernel, program: &Program) -> String {
             format!(
                 "GEMM {} = {}·{}: {} {} times {} {}{}",
                 size(&eq.lhs),
-                operand(a, false),
-                operand(b, false),
-                matrix_name(&a.tensor, false),
+                matrix::operand(a, Style::Text),
+                matrix::operand(b, Style::Text),
+                matrix_name(&a.tensor, Style::Text),
                 t(a),
-                matrix_name(&b.tensor, false),
+                matrix_name(&b.tensor, Style::Text),
                 t(b),
                 if bias.is_some() {
                     ", bias added in the epilogue"
@@ -150,7 +149,7 @@ fn description(eq: &Equation, kernel: &Kernel, program: &Program) -> String {
         }
         Kernel::BatchSum { input } => format!(
             "reduction: column sums of {} over the batch, {} outputs",
-            matrix_name(input, false),
+            matrix_name(input, Style::Text),
             size(&eq.lhs)
         ),
         Kernel::Elementwise => format!(

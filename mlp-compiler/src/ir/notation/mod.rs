@@ -1,9 +1,13 @@
 //! Printing the IR as mathematics: plain text with Unicode sub- and superscripts
-//! (`z̄¹ₙᵢ = ā¹ₙᵢ·step(z¹ₙᵢ)`), or LaTeX (`\bar{z}^{1}_{ni} = …`). One printer serves both.
+//! (`z̄¹ₙᵢ = ā¹ₙᵢ·step(z¹ₙᵢ)`), or LaTeX (`\bar{z}^{1}_{ni} = …`); element by element, or in
+//! matrix form (`Δ¹ = Ā¹ ⊙ step(Z¹)`). One printer serves all four: precedence, signs,
+//! fractions and function names are decided once.
 
+mod matrix;
 mod product;
 
 use super::{Equation, Expr, Idx, Ix, Prim, Ref, Var};
+pub use matrix::matrix_name;
 use product::{product, split_sign};
 use std::fmt;
 
@@ -16,12 +20,47 @@ pub enum Style {
     Latex,
 }
 
-/// An expression ready to print in a style.
+/// Whether tensors are written element by element or as whole matrices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    /// `z¹ₙᵢ`, `Σₙ`, `δ(k, tₙ)`.
+    Element,
+    /// `Z¹`, `⊙`, `rowsum`, `onehot(t)`: an element-wise or row-wise right side as matrices.
+    Matrix,
+}
+
+/// What the printer needs to know: the notation and the form.
+#[derive(Clone, Copy, Debug)]
+struct Pen {
+    style: Style,
+    form: Form,
+}
+
+/// An expression ready to print in a style, element by element.
 pub struct Show<'a, T: ?Sized>(pub &'a T, pub Style);
+
+/// An element-wise or row-wise expression printed in matrix form: tensors as matrices (`Z¹`,
+/// `Ā¹`, `Δ²`), products of matrices as `⊙`, a row-wise sum as `rowsum`, the label δ as
+/// `onehot(t)`.
+pub struct AsMatrix<'a, T: ?Sized>(pub &'a T, pub Style);
 
 impl fmt::Display for Show<'_, Expr> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&expr(self.0, self.1, 0))
+        let pen = Pen {
+            style: self.1,
+            form: Form::Element,
+        };
+        f.write_str(&expr(self.0, pen, 0))
+    }
+}
+
+impl fmt::Display for AsMatrix<'_, Expr> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pen = Pen {
+            style: self.1,
+            form: Form::Matrix,
+        };
+        f.write_str(&expr(self.0, pen, 0))
     }
 }
 
@@ -213,9 +252,11 @@ fn paren(text: String, style: Style) -> String {
     }
 }
 
-fn prec(e: &Expr) -> u8 {
+fn prec(e: &Expr, pen: Pen) -> u8 {
     match e {
         Expr::Add(_) => ADD,
+        // In matrix form a sum is `rowsum(…)`, a closed term.
+        Expr::Sum(..) if pen.form == Form::Matrix => POW + 1,
         Expr::Mul(_) | Expr::Sum(..) => MUL,
         Expr::Num(v) if *v < 0.0 => ADD,
         Expr::Pow(..) => POW,
@@ -224,10 +265,10 @@ fn prec(e: &Expr) -> u8 {
 }
 
 /// Prints `e`, in parentheses when it binds less tightly than `min`.
-fn expr(e: &Expr, style: Style, min: u8) -> String {
-    let text = bare(e, style);
-    if prec(e) < min {
-        paren(text, style)
+fn expr(e: &Expr, pen: Pen, min: u8) -> String {
+    let text = bare(e, pen);
+    if prec(e, pen) < min {
+        paren(text, pen.style)
     } else {
         text
     }
@@ -260,14 +301,20 @@ fn number(v: f64, style: Style) -> String {
     }
 }
 
-fn bare(e: &Expr, style: Style) -> String {
+fn bare(e: &Expr, pen: Pen) -> String {
+    let style = pen.style;
     let latex = style == Style::Latex;
+    if pen.form == Form::Matrix
+        && let Some(text) = matrix::term(e, pen)
+    {
+        return text;
+    }
     match e {
         Expr::Num(v) => number(*v, style),
         Expr::BatchSize => "N".to_owned(),
         Expr::Ref(r) => reference(r, style),
         // A label reads best second: δ(k, tₙ).
-        Expr::Delta(a @ Ix::Label(_), b @ Ix::Var(_)) => bare(&Expr::Delta(*b, *a), style),
+        Expr::Delta(a @ Ix::Label(_), b @ Ix::Var(_)) => bare(&Expr::Delta(*b, *a), pen),
         Expr::Delta(a, b) => match (style, a, b) {
             (Style::Text, Ix::Var(_), Ix::Var(_)) => format!("δ{}", subscripts(&[*a, *b], style)),
             (Style::Text, _, _) => format!("δ({}, {})", position(*a, style), position(*b, style)),
@@ -278,7 +325,7 @@ fn bare(e: &Expr, style: Style) -> String {
             ),
         },
         Expr::Sum(i, body) => {
-            let body = expr(body, style, MUL);
+            let body = expr(body, pen, MUL);
             match style {
                 Style::Text => format!("Σ{} {body}", sub_text(&index(*i, style))),
                 Style::Latex => format!("\\sum_{{{}}} {body}", index(*i, style)),
@@ -299,30 +346,41 @@ fn bare(e: &Expr, style: Style) -> String {
                         (false, _) => " + ",
                     });
                 }
-                s.push_str(&expr(&magnitude, style, ADD + 1));
+                s.push_str(&expr(&magnitude, pen, ADD + 1));
             }
             s
         }
-        Expr::Mul(factors) => product(factors, style),
-        Expr::Pow(base, exp) => {
-            let b = expr(base, style, POW + 1);
-            match (style, exp.as_ref()) {
-                (Style::Text, Expr::Num(p)) if superscript(&p.to_string()).is_some() => {
-                    b + &superscript(&p.to_string()).expect("checked")
-                }
-                (Style::Text, _) => format!("{b}^{}", expr(exp, style, POW + 1)),
-                (Style::Latex, _) => format!("{{{b}}}^{{{}}}", expr(exp, style, 0)),
-            }
-        }
-        Expr::Call(f, args) => call(*f, args, style),
-        Expr::Lse(i, body) => vector_fn("lse", *i, body, None, style),
-        Expr::Softmax { at, over, body } => vector_fn("softmax", *over, body, Some(*at), style),
+        Expr::Mul(factors) => product(factors, pen),
+        Expr::Pow(base, exp) => power(base, exp, pen),
+        Expr::Call(f, args) => call(*f, args, pen),
+        Expr::Lse(i, body) => vector_fn("lse", *i, body, None, pen),
+        Expr::Softmax { at, over, body } => vector_fn("softmax", *over, body, Some(*at), pen),
     }
 }
 
-fn call(f: Prim, args: &[Expr], style: Style) -> String {
-    let list: Vec<String> = args.iter().map(|a| expr(a, style, 0)).collect();
+/// `base^exp`; a base that carries a layer mark is bracketed (`(z¹ₙᵢ)²`, `(Z¹)²`), so the mark
+/// cannot be read as a power.
+fn power(base: &Expr, exp: &Expr, pen: Pen) -> String {
+    let style = pen.style;
+    let marked = matches!(base, Expr::Ref(r) if r.var.layer.is_some());
+    let b = if marked {
+        paren(bare(base, pen), style)
+    } else {
+        expr(base, pen, POW + 1)
+    };
+    match (style, exp) {
+        (Style::Text, Expr::Num(p)) if superscript(&p.to_string()).is_some() => {
+            b + &superscript(&p.to_string()).expect("checked")
+        }
+        (Style::Text, _) => format!("{b}^{}", expr(exp, pen, POW + 1)),
+        (Style::Latex, _) => format!("{{{b}}}^{{{}}}", expr(exp, pen, 0)),
+    }
+}
+
+fn call(f: Prim, args: &[Expr], pen: Pen) -> String {
+    let list: Vec<String> = args.iter().map(|a| expr(a, pen, 0)).collect();
     let list = list.join(", ");
+    let style = pen.style;
     match (style, f) {
         (Style::Text, Prim::Abs) => format!("|{list}|"),
         (Style::Text, Prim::Sqrt) => format!("√{}", paren(list, style)),
@@ -333,13 +391,19 @@ fn call(f: Prim, args: &[Expr], style: Style) -> String {
         (Style::Latex, Prim::Exp | Prim::Log | Prim::Tanh | Prim::Max | Prim::Min) => {
             format!("\\{}\\left({list}\\right)", f.name())
         }
-        (Style::Latex, _) => format!("\\operatorname{{{}}}\\left({list}\\right)", f.name()),
+        (Style::Latex, _) => operator(f.name(), &list),
     }
+}
+
+/// `name(arg)` with the name upright in LaTeX: `\operatorname{softmax}\left(…\right)`.
+fn operator(name: &str, arg: &str) -> String {
+    format!("\\operatorname{{{name}}}\\left({arg}\\right)")
 }
 
 /// `lse(z³ₙ)` or `softmax(z³ₙ)ₖ` when the body is a tensor indexed last by the bound index,
 /// else the general `lseⱼ(e)`, `softmaxⱼ(e)ₖ`.
-fn vector_fn(name: &str, over: Idx, body: &Expr, at: Option<Ix>, style: Style) -> String {
+fn vector_fn(name: &str, over: Idx, body: &Expr, at: Option<Ix>, pen: Pen) -> String {
+    let style = pen.style;
     let row = match body {
         Expr::Ref(r)
             if r.ix.last() == Some(&Ix::Var(over))
@@ -354,18 +418,18 @@ fn vector_fn(name: &str, over: Idx, body: &Expr, at: Option<Ix>, style: Style) -
     let at = at.map(|a| subscripts(&[a], style)).unwrap_or_default();
     match (row, style) {
         (Some(row), Style::Text) => format!("{name}({row}){at}"),
-        (Some(row), Style::Latex) => format!("\\operatorname{{{name}}}\\left({row}\\right){at}"),
+        (Some(row), Style::Latex) => format!("{}{at}", operator(name, &row)),
         (None, Style::Text) => {
             format!(
                 "{name}{}({}){at}",
                 sub_text(&index(over, style)),
-                expr(body, style, 0)
+                expr(body, pen, 0)
             )
         }
         (None, Style::Latex) => format!(
             "\\operatorname{{{name}}}_{{{}}}\\left({}\\right){at}",
             index(over, style),
-            expr(body, style, 0)
+            expr(body, pen, 0)
         ),
     }
 }

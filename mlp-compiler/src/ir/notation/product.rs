@@ -1,11 +1,12 @@
-//! Products as text: a leading sign, factors joined by `·`, negative powers as a fraction,
-//! and a mean as `(1/N)·Σₙ …`.
+//! Products: a leading sign, factors joined by `·` (matrices by `⊙`), negative powers as a
+//! fraction, and a mean as `(1/N)·Σₙ …`.
 
-use super::{MUL, Style, bare, expr, paren};
+use super::{Form, MUL, Pen, Style, bare, expr, paren, prec};
 use crate::ir::Expr;
 
 /// A product, with a leading `−` for a negative coefficient and negative powers as a fraction.
-pub(super) fn product(factors: &[Expr], style: Style) -> String {
+pub(super) fn product(factors: &[Expr], pen: Pen) -> String {
+    let style = pen.style;
     let (negative, magnitude) = split_sign(&Expr::Mul(factors.to_vec()));
     let factors = match magnitude {
         Expr::Mul(fs) => fs,
@@ -18,13 +19,13 @@ pub(super) fn product(factors: &[Expr], style: Style) -> String {
         (true, Style::Latex) => "-",
     };
     // A mean reads `(1/N)·Σₙ …` rather than `(Σₙ …)/N`.
-    if let Some(text) = mean(&mut num, &den, sign, style) {
+    if let Some(text) = mean(&mut num, &den, sign, pen) {
         return text;
     }
     let single = |fs: &[Expr]| -> String {
         match fs {
-            [one] => bare(one, style),
-            many => join(many, style),
+            [one] => bare(one, pen),
+            many => join(many, pen),
         }
     };
     let top = if num.is_empty() {
@@ -36,7 +37,7 @@ pub(super) fn product(factors: &[Expr], style: Style) -> String {
         return format!(
             "{sign}{}",
             if num.len() == 1 {
-                expr(&num[0], style, MUL + 1)
+                expr(&num[0], pen, MUL + 1)
             } else {
                 top
             }
@@ -45,13 +46,9 @@ pub(super) fn product(factors: &[Expr], style: Style) -> String {
     match style {
         Style::Latex => format!("{sign}\\frac{{{top}}}{{{}}}", single(&den)),
         Style::Text => {
+            // A side of `/` is bracketed unless it is one closed factor.
             let wrap = |fs: &[Expr], text: String| {
-                if fs.len() > 1
-                    || matches!(
-                        fs.first(),
-                        Some(Expr::Sum(..) | Expr::Add(_) | Expr::Mul(_))
-                    )
-                {
+                if fs.len() > 1 || fs.first().is_some_and(|f| prec(f, pen) <= MUL) {
                     paren(text, style)
                 } else {
                     text
@@ -110,50 +107,63 @@ fn fraction(factors: &[Expr]) -> (Vec<Expr>, Vec<Expr>) {
     (num, den)
 }
 
-/// Factors joined by `·`; a sum in brackets unless it is the last factor.
-fn join(fs: &[Expr], style: Style) -> String {
-    let dot = if style == Style::Latex {
-        " \\cdot "
+/// Whether a factor is a number (`2`, `N`, `1/N`) rather than a tensor.
+fn scalar(e: &Expr) -> bool {
+    match e {
+        Expr::Num(_) | Expr::BatchSize => true,
+        Expr::Pow(b, p) => scalar(b) && scalar(p),
+        _ => false,
+    }
+}
+
+/// Factors joined by `·`, or in matrix form two matrices by `⊙`; in element form a sum is in
+/// brackets unless it is the last factor.
+fn join(fs: &[Expr], pen: Pen) -> String {
+    let latex = pen.style == Style::Latex;
+    let (dot, odot) = if latex {
+        (" \\cdot ", " \\odot ")
     } else {
-        "·"
+        ("·", " ⊙ ")
     };
     let n = fs.len();
-    fs.iter()
-        .enumerate()
-        .map(|(k, f)| {
+    let mut out = String::new();
+    for (k, f) in fs.iter().enumerate() {
+        if k > 0 {
+            let hadamard = pen.form == Form::Matrix && !scalar(f) && !scalar(&fs[k - 1]);
+            out.push_str(if hadamard { odot } else { dot });
+        }
+        let sum = pen.form == Form::Element && matches!(f, Expr::Sum(..));
+        out.push_str(&match (sum, k + 1 < n) {
             // A sum that is not the last factor would swallow the factors after it.
-            if matches!(f, Expr::Sum(..)) && k + 1 < n {
-                paren(bare(f, style), style)
-            } else if matches!(f, Expr::Sum(..)) {
-                bare(f, style)
-            } else {
-                expr(f, style, MUL + 1)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(dot)
+            (true, true) => paren(bare(f, pen), pen.style),
+            (true, false) => bare(f, pen),
+            // `⊙` binds like `·`, so a power needs no brackets on either side of it.
+            (false, _) => expr(f, pen, MUL + 1),
+        });
+    }
+    out
 }
 
 /// `(c/N)·Σₙ …` for a product of at most a constant and a sum over a denominator `den`;
 /// otherwise `None`, with `num` as it was.
-fn mean(num: &mut Vec<Expr>, den: &[Expr], sign: &str, style: Style) -> Option<String> {
-    if den.is_empty() || !matches!(num.last(), Some(Expr::Sum(..))) || num.len() > 2 {
-        return None;
-    }
-    let sum = num.pop().expect("checked");
-    let mut lead: Vec<Expr> = match num.as_slice() {
-        [Expr::Num(c)] => vec![Expr::Num(*c)],
-        _ => vec![Expr::Num(1.0)],
+fn mean(num: &mut Vec<Expr>, den: &[Expr], sign: &str, pen: Pen) -> Option<String> {
+    let c = match num.as_slice() {
+        _ if den.is_empty() => return None,
+        [Expr::Sum(..)] => 1.0,
+        [Expr::Num(c), Expr::Sum(..)] => *c,
+        _ => return None,
     };
+    let sum = num.pop().expect("checked");
+    let mut lead = vec![Expr::Num(c)];
     lead.extend(den.iter().map(|d| Expr::recip(d.clone())));
     let lead = paren(
-        product(&lead, style).trim_start_matches(sign).to_owned(),
-        style,
+        product(&lead, pen).trim_start_matches(sign).to_owned(),
+        pen.style,
     );
-    let dot = if style == Style::Latex {
+    let dot = if pen.style == Style::Latex {
         " \\cdot "
     } else {
         "·"
     };
-    Some(format!("{sign}{lead}{dot}{}", expr(&sum, style, MUL)))
+    Some(format!("{sign}{lead}{dot}{}", expr(&sum, pen, MUL)))
 }
