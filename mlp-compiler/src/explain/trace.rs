@@ -186,52 +186,23 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
 }
 
 /// Renames the indices of `of` and `by` (but the batch index) to `i, j, k, …` in order of
-/// first appearance, in them and in `entries`.
+/// first appearance, in them and in `entries`, all at once.
 fn rename_apart(entries: &mut Expr, of: &mut Ref, by: &mut Ref) {
     let batch = Idx::BATCH;
-    // Rename: first to placeholders, then to the final letters, so that no rename collides.
     let letters = ['i', 'j', 'k', 'l', 'm', 'p'];
-    let free: Vec<Idx> = of
-        .ix
-        .iter()
-        .chain(&by.ix)
-        .map(|x| x.idx())
-        .filter(|i| *i != batch)
-        .collect();
     let mut distinct: Vec<Idx> = Vec::new();
-    for i in free {
-        if !distinct.contains(&i) {
+    for i in of.ix.iter().chain(&by.ix).map(|x| x.idx()) {
+        if i != batch && !distinct.contains(&i) {
             distinct.push(i);
         }
     }
-    // Placeholders `q` with 10 primes and more, which no derivation uses. `k` counts the
-    // Jacobian's distinct indices (the axes of u and v, at most four), far below the 245 that
-    // would not fit in a byte; saturating keeps even that from wrapping onto a real index.
-    let temp = |k: usize| Idx {
-        letter: 'q',
-        primes: u8::try_from(k).map_or(u8::MAX, |k| k.saturating_add(10)),
+    let to = |i: Idx| {
+        let k = distinct.iter().position(|d| *d == i)?;
+        Some(Ix::Var(Idx::new(*letters.get(k).unwrap_or(&'u'))))
     };
-    for (k, i) in distinct.iter().enumerate() {
-        *entries = entries.replace_index(*i, Ix::Var(temp(k)));
-        for r in [&mut *of, &mut *by] {
-            for x in &mut r.ix {
-                if x.idx() == *i {
-                    *x = Ix::Var(temp(k));
-                }
-            }
-        }
-    }
-    for k in 0..distinct.len() {
-        let to = Idx::new(*letters.get(k).unwrap_or(&'u'));
-        *entries = entries.replace_index(temp(k), Ix::Var(to));
-        for r in [&mut *of, &mut *by] {
-            for x in &mut r.ix {
-                if x.idx() == temp(k) {
-                    *x = Ix::Var(to);
-                }
-            }
-        }
-    }
+    *entries = entries.substitute(&to);
+    *of = of.substitute(&to);
+    *by = by.substitute(&to);
 }
 
 /// The fixed sizes of `r`'s axes (the batch left out).

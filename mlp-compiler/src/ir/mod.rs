@@ -52,13 +52,14 @@ impl Ix {
         }
     }
 
-    /// This position with `from` replaced by `to` (a label of `from` becomes a label of `to`,
-    /// which must then be an index).
-    fn replaced(self, from: Idx, to: Ix) -> Ix {
-        match (self, to) {
-            (Ix::Var(i), _) if i == from => to,
-            (Ix::Label(i), Ix::Var(j)) if i == from => Ix::Label(j),
-            _ => self,
+    /// This position with its index `i` replaced by `to(i)` where that is `Some` (a label of
+    /// `i` becomes a label of the new index, which must then be an index, not a label).
+    fn substituted(self, to: &dyn Fn(Idx) -> Option<Ix>) -> Ix {
+        match (self, to(self.idx())) {
+            (_, None) => self,
+            (Ix::Var(_), Some(new)) => new,
+            (Ix::Label(_), Some(Ix::Var(j))) => Ix::Label(j),
+            (Ix::Label(_), Some(label)) => label,
         }
     }
 }
@@ -108,6 +109,18 @@ pub struct Ref {
     pub adjoint: bool,
     /// One position per axis.
     pub ix: Vec<Ix>,
+}
+
+impl Ref {
+    /// The same element with each index `i` replaced by `to(i)` where that is `Some` (see
+    /// [`Expr::substitute`]).
+    pub fn substitute(&self, to: &dyn Fn(Idx) -> Option<Ix>) -> Ref {
+        Ref {
+            var: self.var,
+            adjoint: self.adjoint,
+            ix: self.ix.iter().map(|i| i.substituted(to)).collect(),
+        }
+    }
 }
 
 /// An expression in index notation.
@@ -286,25 +299,26 @@ impl Expr {
     /// Replaces the free index `from` by `to` everywhere it is free. Bound indices that would
     /// capture `to` must have been renamed first (see [`fresh`]).
     pub fn replace_index(&self, from: Idx, to: Ix) -> Expr {
-        let r = |e: &Expr| e.replace_index(from, to);
+        self.substitute(&|i| (i == from).then_some(to))
+    }
+
+    /// Replaces every free index `i` by `to(i)` where that is `Some`, all at once (so `i → j`
+    /// and `j → i` swap them). The one substitution every renaming goes through; bound
+    /// indices that would capture a new name must have been renamed first.
+    pub fn substitute(&self, to: &dyn Fn(Idx) -> Option<Ix>) -> Expr {
+        // Inside a binder its own index is not free: leave it alone there.
+        let under =
+            |bound: Idx, body: &Expr| body.substitute(&|i| if i == bound { None } else { to(i) });
+        let r = |e: &Expr| e.substitute(to);
         match self {
-            Expr::Ref(x) => Expr::Ref(Ref {
-                var: x.var,
-                adjoint: x.adjoint,
-                ix: x.ix.iter().map(|i| i.replaced(from, to)).collect(),
-            }),
-            Expr::Delta(a, b) => Expr::Delta(a.replaced(from, to), b.replaced(from, to)),
-            Expr::Sum(i, _) | Expr::Lse(i, _) if *i == from => self.clone(),
-            Expr::Sum(i, e) => Expr::Sum(*i, Box::new(r(e))),
-            Expr::Lse(i, e) => Expr::Lse(*i, Box::new(r(e))),
+            Expr::Ref(x) => Expr::Ref(x.substitute(to)),
+            Expr::Delta(a, b) => Expr::Delta(a.substituted(to), b.substituted(to)),
+            Expr::Sum(i, e) => Expr::Sum(*i, Box::new(under(*i, e))),
+            Expr::Lse(i, e) => Expr::Lse(*i, Box::new(under(*i, e))),
             Expr::Softmax { at, over, body } => Expr::Softmax {
-                at: at.replaced(from, to),
+                at: at.substituted(to),
                 over: *over,
-                body: if *over == from {
-                    body.clone()
-                } else {
-                    Box::new(r(body))
-                },
+                body: Box::new(under(*over, body)),
             },
             Expr::Add(es) => Expr::Add(es.iter().map(r).collect()),
             Expr::Mul(es) => Expr::Mul(es.iter().map(r).collect()),
@@ -317,38 +331,69 @@ impl Expr {
     /// Renames every bound index to one not in `taken` (and adds the new names to `taken`),
     /// so that the expression can be combined with others without capture.
     pub fn rename_bound(&self, taken: &mut BTreeSet<Idx>) -> Expr {
-        let rebind = |i: Idx, body: &Expr, taken: &mut BTreeSet<Idx>| {
-            let j = fresh(i, taken);
-            taken.insert(j);
-            (j, body.replace_index(i, Ix::Var(j)).rename_bound(taken))
+        self.rebind(taken, Scope::Whole, &mut |i, _, taken| fresh(i, taken))
+    }
+
+    /// Renames each bound index, outermost first, to `pick(index, body, names in use)`, which
+    /// must not be in use; the one walk over binders every renaming of bound indices uses.
+    /// `in_use` gains each new name for the binder's body, and keeps it after the binder when
+    /// `scope` is [`Scope::Whole`].
+    pub fn rebind(
+        &self,
+        in_use: &mut BTreeSet<Idx>,
+        scope: Scope,
+        pick: &mut dyn FnMut(Idx, &Expr, &BTreeSet<Idx>) -> Idx,
+    ) -> Expr {
+        let mut bind = |i: Idx, body: &Expr, in_use: &mut BTreeSet<Idx>| {
+            let j = pick(i, body, in_use);
+            let fresh_name = in_use.insert(j);
+            let body = body
+                .replace_index(i, Ix::Var(j))
+                .rebind(in_use, scope, pick);
+            if scope == Scope::Binder && fresh_name {
+                in_use.remove(&j);
+            }
+            (j, Box::new(body))
         };
         match self {
             Expr::Sum(i, e) => {
-                let (j, e) = rebind(*i, e, taken);
-                Expr::Sum(j, Box::new(e))
+                let (j, e) = bind(*i, e, in_use);
+                Expr::Sum(j, e)
             }
             Expr::Lse(i, e) => {
-                let (j, e) = rebind(*i, e, taken);
-                Expr::Lse(j, Box::new(e))
+                let (j, e) = bind(*i, e, in_use);
+                Expr::Lse(j, e)
             }
             Expr::Softmax { at, over, body } => {
-                let (j, e) = rebind(*over, body, taken);
+                let (j, body) = bind(*over, body, in_use);
                 Expr::Softmax {
                     at: *at,
                     over: j,
-                    body: Box::new(e),
+                    body,
                 }
             }
-            Expr::Add(es) => Expr::Add(es.iter().map(|e| e.rename_bound(taken)).collect()),
-            Expr::Mul(es) => Expr::Mul(es.iter().map(|e| e.rename_bound(taken)).collect()),
-            Expr::Call(f, es) => Expr::Call(*f, es.iter().map(|e| e.rename_bound(taken)).collect()),
-            Expr::Pow(a, b) => Expr::Pow(
-                Box::new(a.rename_bound(taken)),
-                Box::new(b.rename_bound(taken)),
+            Expr::Add(es) => Expr::Add(es.iter().map(|e| e.rebind(in_use, scope, pick)).collect()),
+            Expr::Mul(es) => Expr::Mul(es.iter().map(|e| e.rebind(in_use, scope, pick)).collect()),
+            Expr::Call(f, es) => Expr::Call(
+                *f,
+                es.iter().map(|e| e.rebind(in_use, scope, pick)).collect(),
             ),
-            _ => self.clone(),
+            Expr::Pow(a, b) => Expr::Pow(
+                Box::new(a.rebind(in_use, scope, pick)),
+                Box::new(b.rebind(in_use, scope, pick)),
+            ),
+            Expr::Num(_) | Expr::BatchSize | Expr::Ref(_) | Expr::Delta(..) => self.clone(),
         }
     }
+}
+
+/// How long a name chosen by [`Expr::rebind`] stays in use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Within its binder only: siblings may reuse it (`Σᵢ aᵢ + Σᵢ bᵢ`).
+    Binder,
+    /// For the rest of the walk: every binder gets a name of its own.
+    Whole,
 }
 
 /// The first copy of `i` (by primes) that is not in `taken`.

@@ -9,7 +9,7 @@
 //! 3. [`Phase::Tidy`]: factors out of sums, like terms and powers collected, common factors
 //!    pulled out: the form a person reads and the kernels compute.
 
-use crate::ir::{Equation, Expr, Idx, Ix};
+use crate::ir::{Equation, Expr, Idx, Scope};
 use crate::limits::{REWRITE_LIMIT, VISIT_LIMIT};
 use crate::simplify::rules::{RULES, Rule};
 use std::collections::BTreeSet;
@@ -196,42 +196,12 @@ const LETTERS: [char; 9] = ['i', 'j', 'k', 'l', 'm', 'p', 's', 'r', 'u'];
 /// plain letter, so that `Σᵢ′ z̄²ₙᵢ′·W²ᵢ′ᵢ` reads `Σⱼ z̄²ₙⱼ·W²ⱼᵢ`.
 pub fn tidy_names(e: &Expr, free: &[Idx]) -> Expr {
     let mut in_use: BTreeSet<Idx> = free.iter().copied().collect();
-    rename(e, &mut in_use)
-}
-
-fn rename(e: &Expr, in_use: &mut BTreeSet<Idx>) -> Expr {
-    let pick = |old: Idx, in_use: &BTreeSet<Idx>, body: &Expr| -> Idx {
+    // The index's own letter first (the batch index stays `n`), then the usual letters.
+    e.rebind(&mut in_use, Scope::Binder, &mut |old, body, in_use| {
         let mentioned = body.indices();
-        // The index's own letter first (the batch index stays `n`), then the usual letters.
         std::iter::once(Idx::new(old.letter))
             .chain(LETTERS.iter().map(|c| Idx::new(*c)))
             .find(|c| *c == old || (!in_use.contains(c) && !mentioned.contains(c)))
             .unwrap_or(old)
-    };
-    match e {
-        Expr::Sum(i, b) | Expr::Lse(i, b) => {
-            let j = pick(*i, in_use, b);
-            let body = b.replace_index(*i, Ix::Var(j));
-            in_use.insert(j);
-            let body = rename(&body, in_use);
-            in_use.remove(&j);
-            match e {
-                Expr::Sum(..) => Expr::Sum(j, Box::new(body)),
-                _ => Expr::Lse(j, Box::new(body)),
-            }
-        }
-        Expr::Softmax { at, over, body } => {
-            let j = pick(*over, in_use, body);
-            let b = body.replace_index(*over, Ix::Var(j));
-            in_use.insert(j);
-            let b = rename(&b, in_use);
-            in_use.remove(&j);
-            Expr::Softmax {
-                at: *at,
-                over: j,
-                body: Box::new(b),
-            }
-        }
-        _ => map_children(e, &mut |c| Some(rename(c, in_use))).expect("renaming cannot fail"),
-    }
+    })
 }
