@@ -103,9 +103,27 @@ fn sizes() {
             "layer 1 of 2000000 units is too wide: at most 1048576 (2^20)",
         )],
     );
+    // Past `u64`, the count is quoted as written, not clamped.
     check(
         "4 -> 99999999999999999999999 : mse",
-        &[("99999999999999999999999", "too wide")],
+        &[(
+            "99999999999999999999999",
+            "layer 1 of 99999999999999999999999 units is too wide",
+        )],
+    );
+    check(
+        "99_999_999_999_999_999_999 -> 10 : mse",
+        &[(
+            "99_999_999_999_999_999_999",
+            "the input of 99_999_999_999_999_999_999 units is too wide",
+        )],
+    );
+    check(
+        "3 -> softmax 1 -> 2 : mse",
+        &[(
+            "softmax",
+            "softmax over one unit is the constant 1 (layer 1)",
+        )],
     );
     check(
         "1000000 -> 1000 : mse",
@@ -230,6 +248,46 @@ fn custom_activations() {
     check(
         "act f(x) = a + b; 4 -> 3 : mse",
         &[("a", "unknown variable `a`"), ("b", "unknown variable `b`")],
+    );
+    // A formula calls only what is defined before it.
+    check(
+        "act f(x) = f(x); 4 -> f 3 : mse",
+        &[("act f(x) = ⟨f⟩(x)", "the activation `f` calls itself")],
+    );
+    check(
+        "act f(x) = g(x); act g(x) = x; 4 -> f 3 : mse",
+        &[(
+            "g",
+            "the activation `g` is defined after `f`, which calls it",
+        )],
+    );
+    check_items(
+        "act f(x) = 2 * g(x); act g(x) = x; struct N = 4 -> g 3 : mse;",
+        &[(
+            "g",
+            "the activation `g` is defined after `f`, which calls it",
+        )],
+    );
+    // Degenerate constants: a divisor that is zero, a part that is NaN or infinite.
+    check(
+        "act f(x) = x / 0; 4 -> f 3 : mse",
+        &[("0", "division by zero: this divisor is 0")],
+    );
+    check(
+        "act f(x) = x / (2 - 2); 4 -> f 3 : mse",
+        &[("(⟨2 - 2⟩)", "division by zero")],
+    );
+    check(
+        "act f(x) = x * log(-1); 4 -> f 3 : mse",
+        &[("log(-1)", "`log(-1)` is not a number (NaN)")],
+    );
+    check(
+        "act f(x) = x + exp(1000); 4 -> f 3 : mse",
+        &[("exp(1000)", "`exp(1000)` is infinite")],
+    );
+    check(
+        "act g(x) = sqrt(x); act f(x) = g(-4) * x; 4 -> f 3 : mse",
+        &[("g(-4)", "is not a number (NaN)")],
     );
     // A broken definition is reported once, not again at each use.
     check(

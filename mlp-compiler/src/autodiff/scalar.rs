@@ -2,7 +2,7 @@
 //! expressions, and the derivative of each scalar primitive (the scalar differentiator's table).
 
 use crate::ir::{Expr, Prim};
-use crate::model::formula::{Formula, Func};
+use crate::model::formula::Formula;
 use crate::model::network::Activation;
 
 /// The formula that defines an elementwise activation, in the DSL's own formula language;
@@ -52,21 +52,7 @@ pub fn apply(f: &Formula, arg: &Expr) -> Expr {
         Formula::Mul(a, b) => Expr::times(go(a), go(b)),
         Formula::Div(a, b) => Expr::times(go(a), Expr::recip(go(b))),
         Formula::Pow(a, b) => Expr::Pow(Box::new(go(a)), Box::new(go(b))),
-        Formula::Call(func, args) => Expr::Call(prim(*func), args.iter().map(go).collect()),
-    }
-}
-
-fn prim(f: Func) -> Prim {
-    match f {
-        Func::Exp => Prim::Exp,
-        Func::Log => Prim::Log,
-        Func::Sqrt => Prim::Sqrt,
-        Func::Abs => Prim::Abs,
-        Func::Tanh => Prim::Tanh,
-        Func::Sigmoid => Prim::Sigmoid,
-        Func::Erf => Prim::Erf,
-        Func::Max => Prim::Max,
-        Func::Min => Prim::Min,
+        Formula::Call(func, args) => Expr::Call(func.prim(), args.iter().map(go).collect()),
     }
 }
 

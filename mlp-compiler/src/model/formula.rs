@@ -1,6 +1,7 @@
 //! Scalar formulas in one variable `x`: how every elementwise activation is defined, the
 //! built-in ones and the ones a user declares with `act`.
 
+use crate::ir::Prim;
 use std::fmt;
 
 /// A function of the formula language.
@@ -52,6 +53,21 @@ impl Func {
             Func::Erf => "erf",
             Func::Max => "max",
             Func::Min => "min",
+        }
+    }
+
+    /// The IR primitive it stands for, which gives its meaning.
+    pub fn prim(self) -> Prim {
+        match self {
+            Func::Exp => Prim::Exp,
+            Func::Log => Prim::Log,
+            Func::Sqrt => Prim::Sqrt,
+            Func::Abs => Prim::Abs,
+            Func::Tanh => Prim::Tanh,
+            Func::Sigmoid => Prim::Sigmoid,
+            Func::Erf => Prim::Erf,
+            Func::Max => Prim::Max,
+            Func::Min => Prim::Min,
         }
     }
 
@@ -109,6 +125,25 @@ impl Formula {
                 Formula::Call(*f, args.iter().map(|a| a.substitute(arg)).collect())
             }
         }
+    }
+
+    /// Its value if it does not depend on `x` (`log(-1)` is NaN), else `None`.
+    pub fn constant(&self) -> Option<f64> {
+        let c = |f: &Formula| f.constant();
+        Some(match self {
+            Formula::Const(v) => *v,
+            Formula::X => return None,
+            Formula::Neg(a) => -c(a)?,
+            Formula::Add(a, b) => c(a)? + c(b)?,
+            Formula::Sub(a, b) => c(a)? - c(b)?,
+            Formula::Mul(a, b) => c(a)? * c(b)?,
+            Formula::Div(a, b) => c(a)? / c(b)?,
+            Formula::Pow(a, b) => c(a)?.powf(c(b)?),
+            Formula::Call(f, args) => {
+                let values: Vec<f64> = args.iter().map(c).collect::<Option<_>>()?;
+                f.prim().eval(&values)
+            }
+        })
     }
 
     /// The number of operations: constants, `x`, operators and calls, each one.

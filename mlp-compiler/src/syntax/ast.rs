@@ -68,11 +68,14 @@ pub struct NetworkAst {
     pub span: Span,
 }
 
-/// A unit count as written. Values beyond `u64` saturate; validation rejects them.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A unit count as written. Values beyond `u64` saturate; validation rejects them, quoting
+/// the text.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Units {
-    /// The count.
+    /// The count (`u64::MAX` for any count beyond it).
     pub value: u64,
+    /// The digits as written, `_` separators included.
+    pub text: String,
     /// Where it stands.
     pub span: Span,
 }

@@ -22,7 +22,7 @@ pub const LOSSES: &[&str] = &["nll", "ce", "mse", "bce", "l2"];
 
 /// A valid spec: `custom` defined by `formula`, the layers as (activation index, units, bias),
 /// adjusted where the loss requires (two classes for `nll`/`ce`, no final activation the loss
-/// applies itself).
+/// applies itself) and where softmax does (two units: over one it is constant).
 pub fn spec_text(
     formula: &str,
     inputs: usize,
@@ -35,7 +35,7 @@ pub fn spec_text(
     for (k, &(act, units, bias)) in layers.iter().enumerate() {
         let mut act = ACTIVATIONS[act % ACTIVATIONS.len()];
         let mut units = units;
-        if k == last && matches!(loss, "nll" | "ce") {
+        if (k == last && matches!(loss, "nll" | "ce")) || act == "softmax" {
             units = units.max(2);
         }
         if k == last && matches!(loss, "nll" | "ce" | "bce") && matches!(act, "softmax" | "sigmoid")

@@ -215,10 +215,11 @@ fn network_ast(pair: Pair<'_, Rule>) -> NetworkAst {
 fn units(pair: Pair<'_, Rule>) -> Units {
     let digits: String = pair.as_str().chars().filter(|c| *c != '_').collect();
     // Only digits remain, so the one failure is overflow: saturate and let validation report
-    // the absurd size with the same message as any other.
+    // the absurd size, as written, with the same message as any other.
     let value = digits.parse().unwrap_or(u64::MAX);
     Units {
         value,
+        text: pair.as_str().to_owned(),
         span: span_of(&pair),
     }
 }

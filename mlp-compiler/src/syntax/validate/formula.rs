@@ -22,8 +22,33 @@ impl Checker {
         Some(f)
     }
 
-    /// [`Self::formula`] without the check of the whole (its parts are checked).
+    /// [`Self::formula`] without the check of the whole (its parts are checked); a part that
+    /// does not depend on `x` must be a finite number, and no divisor a constant zero.
     fn formula_unbounded(&mut self, e: &Expr, param: &Name) -> Option<Formula> {
+        let f = self.formula_as_written(e, param)?;
+        if let (Formula::Div(_, divisor), Expr::Bin(_, _, written, _)) = (&f, e)
+            && divisor.constant() == Some(0.0)
+        {
+            self.error(
+                written.span(),
+                "division by zero: this divisor is 0".to_owned(),
+            );
+            return None;
+        }
+        if let Some(v) = f.constant().filter(|v| !v.is_finite()) {
+            let what = if v.is_nan() {
+                "not a number (NaN)"
+            } else {
+                "infinite"
+            };
+            self.error(e.span(), format!("`{f}` is {what}"));
+            return None;
+        }
+        Some(f)
+    }
+
+    /// The formula as written, its parts checked.
+    fn formula_as_written(&mut self, e: &Expr, param: &Name) -> Option<Formula> {
         Some(match e {
             Expr::Num(n) => {
                 if !n.value.is_finite() {
@@ -109,6 +134,10 @@ impl Checker {
         if self.acts.iter().any(|(n, _, _)| *n == callee.text) {
             return Some(1);
         }
+        if let Some(d) = self.not_yet_defined(callee) {
+            self.diags.push(d);
+            return None;
+        }
         let mut known: Vec<&str> = Func::ALL.iter().map(|f| f.name()).collect();
         known.extend(self.acts.iter().map(|(n, _, _)| n.as_str()));
         let message = format!(
@@ -126,5 +155,31 @@ impl Checker {
         }
         self.diags.push(d);
         None
+    }
+
+    /// Why `callee`, an activation of the text, cannot be called here: it is the one being
+    /// defined, or it is defined further on.
+    fn not_yet_defined(&self, callee: &Name) -> Option<Diagnostic> {
+        let defined = self.every_act.iter().find(|n| n.text == callee.text)?;
+        let calling = self.defining.as_ref()?;
+        let d = if calling.text == callee.text {
+            Diagnostic::new(
+                callee.span,
+                format!("the activation `{}` calls itself", callee.text),
+            )
+            .related(calling.span, "defined here")
+        } else {
+            Diagnostic::new(
+                callee.span,
+                format!(
+                    "the activation `{}` is defined after `{}`, which calls it",
+                    callee.text, calling.text
+                ),
+            )
+            .related(defined.span, "defined here")
+        };
+        Some(d.note(
+            "a formula may call the built-in functions and the activations defined before it",
+        ))
     }
 }

@@ -80,7 +80,10 @@ pub fn formula(text: &str) -> Result<Formula, Diagnostics> {
 
 /// Validates what the CLI reads.
 pub fn validate_spec(ast: &SpecAst) -> Result<Network, Diagnostics> {
-    let mut cx = Checker::default();
+    let mut cx = Checker {
+        every_act: ast.acts.iter().map(|a| a.name.clone()).collect(),
+        ..Checker::default()
+    };
     for act in &ast.acts {
         cx.act(act);
     }
@@ -97,7 +100,6 @@ pub fn validate_spec(ast: &SpecAst) -> Result<Network, Diagnostics> {
 /// Validates the macro's items. Returns every network item (with `network: None` where it
 /// failed, so that the caller can emit a harmless stand-in) and every error found.
 pub fn validate_items(items: &[Item]) -> (Vec<NetItem>, Diagnostics) {
-    let mut cx = Checker::default();
     let declared: Vec<&Name> = items
         .iter()
         .filter_map(|i| {
@@ -108,6 +110,10 @@ pub fn validate_items(items: &[Item]) -> (Vec<NetItem>, Diagnostics) {
             }
         })
         .collect();
+    let mut cx = Checker {
+        every_act: declared.iter().map(|n| (*n).clone()).collect(),
+        ..Checker::default()
+    };
     let mut out: Vec<NetItem> = Vec::new();
     for item in items {
         match item {
@@ -160,6 +166,10 @@ struct Checker {
     /// Declared custom activations; `None` for one whose definition had errors, so that its
     /// uses raise no second error.
     acts: Vec<(String, Span, Option<Arc<CustomActivation>>)>,
+    /// Every `act` of the text, declared yet or not: a call to one not yet declared is told so.
+    every_act: Vec<Name>,
+    /// The activation whose formula is being read, if any.
+    defining: Option<Name>,
 }
 
 impl Checker {
@@ -194,7 +204,9 @@ impl Checker {
             );
             ok = false;
         }
+        self.defining = Some(def.name.clone());
         let formula = self.formula(&def.body, &def.param);
+        self.defining = None;
         let custom = match (ok, formula) {
             (true, Some(formula)) => Some(Arc::new(CustomActivation {
                 name: name.clone(),
@@ -207,7 +219,7 @@ impl Checker {
         }
     }
 
-    fn units(&mut self, u: Units, what: &str) -> Option<usize> {
+    fn units(&mut self, u: &Units, what: &str) -> Option<usize> {
         if u.value == 0 {
             self.error(u.span, format!("{what} needs at least one unit, found 0"));
             None
@@ -216,7 +228,7 @@ impl Checker {
                 u.span,
                 format!(
                     "{what} of {} units is too wide: at most {MAX_UNITS} (2^20)",
-                    u.value
+                    u.text
                 ),
             );
             None
@@ -230,7 +242,7 @@ impl Checker {
     fn network(&mut self, ast: &NetworkAst, declared: &[&Name]) -> Option<Network> {
         let before = self.diags.errors().len();
         let mut complete = true;
-        let inputs = self.units(ast.inputs, "the input");
+        let inputs = self.units(&ast.inputs, "the input");
         let mut width = inputs;
         let mut layers = Vec::new();
         for (i, l) in ast.layers.iter().enumerate() {
@@ -251,7 +263,7 @@ impl Checker {
                 break;
             }
             let what = format!("layer {}", i + 1);
-            let units = self.units(l.units, &what);
+            let units = self.units(&l.units, &what);
             if let (Some(n_in), Some(n_out)) = (width, units)
                 && (n_in as u64) * (n_out as u64) > MAX_WEIGHTS
             {
@@ -267,6 +279,17 @@ impl Checker {
                 None => Some(Activation::Identity),
                 Some(a) => self.activation(a, declared),
             };
+            if let (Some(Activation::Softmax), Some(1), Some(a)) =
+                (&activation, units, &l.activation)
+            {
+                self.diags.push(
+                    Diagnostic::new(
+                        a.name.span,
+                        format!("softmax over one unit is the constant 1 ({what})"),
+                    )
+                    .note("its gradient is zero, so no layer before it would learn; give it two or more units, or use sigmoid"),
+                );
+            }
             match (width, units, activation) {
                 (Some(n_in), Some(n_out), Some(activation)) => layers.push(Layer {
                     inputs: n_in,
@@ -280,7 +303,7 @@ impl Checker {
         }
         let loss = self.loss(&ast.loss);
         if let (Some(loss), Some(last)) = (loss, ast.layers.last()) {
-            self.check_loss(loss, last.activation.as_ref(), last.units);
+            self.check_loss(loss, last.activation.as_ref(), &last.units);
         }
         if !complete || self.diags.errors().len() > before {
             return None;
@@ -390,7 +413,7 @@ impl Checker {
         loss
     }
 
-    fn check_loss(&mut self, loss: Loss, last: Option<&ActivationAst>, outputs: Units) {
+    fn check_loss(&mut self, loss: Loss, last: Option<&ActivationAst>, outputs: &Units) {
         let applies = match loss {
             Loss::Nll | Loss::Ce => Some("log-softmax"),
             Loss::Bce => Some("the sigmoid"),
