@@ -88,6 +88,10 @@ fn main() {
                     act = "";
                 }
             }
+            // Softmax over one unit is a constant, which the compiler refuses.
+            if act == "softmax" {
+                units = units.max(2);
+            }
             let bias = if rng.below(4) == 0 { " no_bias" } else { "" };
             write!(spec, " -> {act} {units}{bias}").unwrap();
         }
