@@ -49,13 +49,27 @@ fn matrix_forms_bracket_what_precedence_needs() {
     let line = "matrix     Δ¹ = (2·A\u{304}¹ ⊙ Z¹)/(2·√(1 + (Z¹)²))";
     assert!(text.contains(line), "missing `{line}` in\n{text}");
     let (text, latex) = trace("5 -> softplus 6 -> gelu 4 -> 1 : bce");
-    assert!(text.contains("exp(−(0.707107·Z²)²)"), "{text}");
-    assert!(text.contains("exp(−(0.707107·z²ₙᵢ)²)"), "{text}");
+    // Recognizable constants are exact: 1/√2, 1/√(2π), not 0.707107, 0.398942.
+    assert!(text.contains("exp(−((1/√2)·Z²)²)"), "{text}");
     assert!(
-        latex.contains("\\exp\\left(-{\\left(0.707107 \\cdot Z^{2}\\right)}^{2}\\right)"),
+        text.contains("(1/√(2π))·z²ₙᵢ·exp(−((1/√2)·z²ₙᵢ)²)"),
+        "{text}"
+    );
+    assert!(
+        latex.contains(
+            "\\exp\\left(-{\\left(\\frac{1}{\\sqrt{2}} \\cdot Z^{2}\\right)}^{2}\\right)"
+        ),
         "{latex}"
     );
-    assert!(latex.contains("\\operatorname{erf}\\left(0.707107 \\cdot Z^{2}\\right)"));
+    assert!(latex.contains("\\operatorname{erf}\\left(\\frac{1}{\\sqrt{2}} \\cdot Z^{2}\\right)"));
+    // No unit factor, and a rational coefficient joins the denominator.
+    let (text, _) = trace("act c(x) = x^3/3; 3 -> c 3 : mse");
+    assert!(text.contains("L = (1/(3·N))·Σₙ Σₖ (a¹ₙₖ − tₙₖ)²"), "{text}");
+    assert!(text.contains("= (2·(a¹ₙᵢ − tₙᵢ))/(3·N)"), "{text}");
+    assert!(
+        !text.contains("1·") && !text.contains(" 1 outputs"),
+        "{text}"
+    );
     assert!(
         latex.contains("\\frac{\\sigma\\left(Z^{3}\\right) - T}{N}"),
         "{latex}"
@@ -63,4 +77,32 @@ fn matrix_forms_bracket_what_precedence_needs() {
     let (text, latex) = trace("3 -> tanh 4 -> 2 : mse");
     assert!(text.contains("Δ¹ = A\u{304}¹ ⊙ (1 − (A¹)²)"), "{text}");
     assert!(!latex.contains("step(") && !latex.contains("softmax("));
+}
+
+/// Each adjoint is derived once, so the trace grows linearly with the depth (it grew with its
+/// square when every parameter repeated its chain): at most 40 lines a layer.
+#[test]
+fn the_trace_is_linear_in_depth() {
+    for layers in [3, 9, 30] {
+        let hidden = " -> tanh 8".repeat(layers - 1);
+        let spec = format!("4{hidden} -> 3 : mse");
+        let c = mlp_compiler::compile(&spec).unwrap();
+        let lines = c.derivation.text(None).lines().count();
+        assert!(lines <= 40 * layers, "{layers} layers: {lines} lines");
+        // Every adjoint of the chain, once: two a layer (ā, z̄) but the input's.
+        let adjoints = c.derivation.steps.len() - 2 * layers;
+        assert_eq!(adjoints, 2 * layers - 1, "{spec}");
+    }
+    // `--param W2` still shows the whole chain to W².
+    let c = mlp_compiler::compile("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
+    let text = c.derivation.text(c.derivation.param("W2"));
+    for block in [
+        "z̄³, through",
+        "ā², through",
+        "z̄², through",
+        "∂L/∂W²: the chain",
+    ] {
+        assert!(text.contains(&block.replace('ā', "a\u{304}")), "{block}");
+    }
+    assert!(!text.contains("ā¹, through".replace('ā', "a\u{304}").as_str()));
 }

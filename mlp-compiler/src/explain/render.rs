@@ -4,8 +4,8 @@
 
 use super::trace::{Derivation, Jacobian, ParamTrace, Step};
 use crate::autodiff::forward::L;
-use crate::ir::Var;
 use crate::ir::notation::{Show, Style};
+use crate::ir::{Ref, Var};
 use crate::lower::shape_text;
 use crate::simplify::rules::{self, Kind};
 
@@ -103,13 +103,6 @@ impl Page {
         };
     }
 
-    /// Space between two blocks of display math that follow each other.
-    fn gap(&mut self) {
-        if self.style == Style::Text {
-            self.out.push('\n');
-        }
-    }
-
     /// Display math, one row per entry of `rows`.
     fn display(&mut self, rows: &[Row]) {
         if self.style == Style::Latex {
@@ -164,22 +157,29 @@ fn latex_row(row: &Row) -> String {
 }
 
 impl Derivation {
+    /// The step that derives `v̄`, if `v̄` was derived.
+    pub fn step(&self, v: Var) -> Option<&Step> {
+        self.steps.iter().find(|s| s.var == v)
+    }
+
     /// The parameter named like `W2` or `b1`, if there is one.
     pub fn param(&self, name: &str) -> Option<&ParamTrace> {
         self.params.iter().find(|p| p.param.ascii() == name)
     }
 
-    /// Plain text, every parameter (or only `only`).
+    /// Plain text: every adjoint once and every parameter (or only what `only` needs).
     pub fn text(&self, only: Option<&ParamTrace>) -> String {
         self.render(only, Style::Text)
     }
 
-    /// LaTeX (a fragment for an `article`, with `amsmath`), every parameter (or only `only`).
+    /// LaTeX (a fragment for an `article`, with `amsmath`): every adjoint once and every
+    /// parameter (or only what `only` needs).
     pub fn latex(&self, only: Option<&ParamTrace>) -> String {
         self.render(only, Style::Latex)
     }
 
-    /// The trace in `style`: the forward pass, its stable form, then each parameter's chain.
+    /// The trace in `style`: the forward pass, its stable form, each adjoint from the loss
+    /// down, then each parameter. With `only`, the adjoints on its chain and it.
     pub fn render(&self, only: Option<&ParamTrace>, style: Style) -> String {
         let mut page = Page {
             style,
@@ -219,15 +219,41 @@ impl Derivation {
             Seg::Words(".".to_owned()),
         ];
         page.heading(&backward);
+        let is_param = |v: Var| self.params.iter().any(|p| p.param == v);
+        let wanted = |v: Var| only.is_none_or(|o| o.chain.contains(&v));
+        for s in self
+            .steps
+            .iter()
+            .filter(|s| !is_param(s.var) && wanted(s.var))
+        {
+            adjoint(&mut page, s);
+        }
         for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
-            param(&mut page, p);
+            param(&mut page, p, self.step(p.param));
         }
         page.out
     }
 }
 
-/// One parameter: its chain, then one block of rows per step along it.
-fn param(page: &mut Page, p: &ParamTrace) {
+/// An adjoint of the chain, derived through its consumer.
+fn adjoint(page: &mut Page, s: &Step) {
+    let bar = Ref {
+        var: s.var,
+        adjoint: true,
+        ix: Vec::new(),
+    };
+    page.heading(&[
+        Seg::Math(Show(&bar, page.style).to_string()),
+        Seg::Words(", through its consumer ".to_owned()),
+        Seg::Math(page.var(s.consumer)),
+        Seg::Words(":".to_owned()),
+    ]);
+    let rows = step_rows(page.style, s);
+    page.display(&rows);
+}
+
+/// One parameter: its chain from the loss (whose adjoints are derived above), then its step.
+fn param(page: &mut Page, p: &ParamTrace, step: Option<&Step>) {
     let chain = page.chain(&p.chain);
     if p.chain[0] != L {
         let zero = page.by_loss(p.param) + " = 0";
@@ -243,9 +269,8 @@ fn param(page: &mut Page, p: &ParamTrace) {
         Seg::Words(": the chain ".to_owned()),
         Seg::Math(chain),
     ]);
-    for s in &p.steps {
+    if let Some(s) = step {
         let rows = step_rows(page.style, s);
-        page.gap();
         page.display(&rows);
     }
 }

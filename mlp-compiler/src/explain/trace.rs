@@ -1,6 +1,7 @@
-//! The derivation trace: for each parameter, the chain from the loss to it, each Jacobian in
+//! The derivation trace: every adjoint derived once, from the loss down (each Jacobian in
 //! index form with its shape and kind, the contraction it enters, the rules that simplified
-//! it, the result in index and matrix form, and the kernel it lowers to. `explain::render`
+//! it, the result in index and matrix form, and the kernel it lowers to), and for each
+//! parameter the chain from the loss to it. `explain::render`
 //! writes it as plain text or LaTeX, to read like the hand derivations it automates.
 
 use crate::autodiff::forward::{L, Program};
@@ -24,9 +25,13 @@ pub struct Jacobian {
     pub kind: String,
 }
 
-/// One adjoint computed on the way to a parameter.
+/// One adjoint `v̄`, derived through the tensor `u` that consumes `v`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
+    /// `v`.
+    pub var: Var,
+    /// `u`.
+    pub consumer: Var,
     /// The Jacobian of the consumer by this tensor.
     pub jacobian: Jacobian,
     /// `v̄[V] = Σ_U ū[U]·(∂u[U]/∂v[V])` before simplification.
@@ -44,10 +49,10 @@ pub struct Step {
 pub struct ParamTrace {
     /// The parameter.
     pub param: Var,
-    /// From the loss to the parameter: `L, z³, a², z², W²`.
+    /// From the loss to the parameter: `L, z³, a², z², W²`. Each tensor after `L` has its
+    /// step in [`Derivation::steps`], unless the chain does not start at `L` (the loss does
+    /// not depend on the parameter).
     pub chain: Vec<Var>,
-    /// One step per tensor of the chain after `L`.
-    pub steps: Vec<Step>,
 }
 
 /// Everything derived for a network, readable.
@@ -59,6 +64,8 @@ pub struct Derivation {
     pub forward: Vec<Equation>,
     /// The forward equations in the stable form that is evaluated.
     pub stable: Vec<Equation>,
+    /// Every adjoint derived, once: from the loss down, then the parameters'.
+    pub steps: Vec<Step>,
     /// Each parameter, in state_dict order.
     pub params: Vec<ParamTrace>,
 }
@@ -66,29 +73,28 @@ pub struct Derivation {
 /// Builds the trace of `derived`, its results in the matrix forms of `lowering`.
 pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
     let program = &derived.program;
-    let params = program
+    let params: Vec<ParamTrace> = program
         .params()
-        .map(|p| {
-            let chain = chain(program, p.var);
-            let steps = chain[1..]
-                .iter()
-                .zip(&chain)
-                .map(|(v, u)| {
-                    let adjoint = derived.adjoint(*v).expect("derived");
-                    step(program, adjoint, lowering, *u)
-                })
-                .collect();
-            ParamTrace {
-                param: p.var,
-                chain,
-                steps,
-            }
+        .map(|p| ParamTrace {
+            param: p.var,
+            chain: chain(program, p.var),
         })
         .collect();
+    // The first parameter's chain is the longest, so adjoints come from the loss down.
+    let mut steps: Vec<Step> = Vec::new();
+    for p in params.iter().filter(|p| p.chain[0] == L) {
+        for (v, u) in p.chain[1..].iter().zip(&p.chain) {
+            if !steps.iter().any(|s| s.var == *v) {
+                let adjoint = derived.adjoint(*v).expect("derived");
+                steps.push(step(program, adjoint, lowering, *u));
+            }
+        }
+    }
     Derivation {
         spec: spec.to_owned(),
         forward: program.forward.clone(),
         stable: derived.forward.clone(),
+        steps,
         params,
     }
 }
@@ -145,6 +151,8 @@ fn step(program: &Program, adjoint: &Adjoint, lowering: &Lowering, consumer: Var
         rhs: tidy_names(&summed, &own),
     };
     Step {
+        var: v.var,
+        consumer,
         jacobian: jacobian(program, c, v),
         contraction,
         rules: adjoint.rules.summary(),

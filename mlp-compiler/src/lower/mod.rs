@@ -147,11 +147,14 @@ fn description(eq: &Equation, kernel: &Kernel, program: &Program) -> String {
                 }
             )
         }
-        Kernel::BatchSum { input } => format!(
-            "reduction: column sums of {} over the batch, {} outputs",
-            matrix_name(input, Style::Text),
-            size(&eq.lhs)
-        ),
+        Kernel::BatchSum { input } => {
+            let outputs = size(&eq.lhs);
+            let s = if outputs == "1" { "" } else { "s" };
+            format!(
+                "reduction: column sums of {} over the batch, {outputs} output{s}",
+                matrix_name(input, Style::Text),
+            )
+        }
         Kernel::Elementwise => format!(
             "elementwise map over {}, fusable into the epilogue of the kernel that produces its input",
             size(&eq.lhs)

@@ -4,10 +4,12 @@
 //! fractions and function names are decided once.
 
 mod matrix;
+mod number;
 mod product;
 
 use super::{Equation, Expr, Idx, Ix, Prim, Ref, Var};
 pub use matrix::matrix_name;
+use number::{is_fraction, number};
 use product::{product, split_sign};
 use std::fmt;
 
@@ -259,6 +261,8 @@ fn prec(e: &Expr, pen: Pen) -> u8 {
         Expr::Sum(..) if pen.form == Form::Matrix => POW + 1,
         Expr::Mul(_) | Expr::Sum(..) => MUL,
         Expr::Num(v) if *v < 0.0 => ADD,
+        // `2/3`, `1/√2`: a quotient in text; `\frac` groups itself in LaTeX.
+        Expr::Num(v) if pen.style == Style::Text && is_fraction(*v) => MUL,
         Expr::Pow(..) => POW,
         _ => POW + 1,
     }
@@ -271,33 +275,6 @@ fn expr(e: &Expr, pen: Pen, min: u8) -> String {
         paren(text, pen.style)
     } else {
         text
-    }
-}
-
-/// A number as a person reads it: exact when short, else to 6 significant digits.
-pub fn short(v: f64) -> String {
-    let exact = format!("{v}");
-    if exact.len() <= 8 {
-        return exact;
-    }
-    let digits = (5 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
-    let rounded = format!("{v:.digits$}");
-    let rounded = if rounded.contains('.') {
-        rounded.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &rounded
-    };
-    if rounded.len() <= 12 {
-        rounded.to_owned()
-    } else {
-        format!("{v:.5e}")
-    }
-}
-
-fn number(v: f64, style: Style) -> String {
-    match style {
-        Style::Text if v < 0.0 => format!("−{}", short(-v)),
-        _ => short(v),
     }
 }
 

@@ -1,18 +1,61 @@
 //! Products: a leading sign, factors joined by `·` (matrices by `⊙`), negative powers as a
 //! fraction, and a mean as `(1/N)·Σₙ …`.
 
+use super::number::rational;
 use super::{Form, MUL, Pen, Style, bare, expr, paren, prec};
 use crate::ir::Expr;
+
+/// The factors of a product as they are read: nested products flattened, factors of 1 left
+/// out (`1·((1/N)·Σₙ …)` reads `(1/N)·Σₙ …`).
+fn factors_of(factors: &[Expr]) -> Vec<Expr> {
+    let mut out = Vec::new();
+    for f in factors {
+        match f {
+            Expr::Mul(inner) => out.extend(factors_of(inner)),
+            Expr::Num(v) if *v == 1.0 => {}
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
+/// A rational coefficient over a denominator joins it: `(2/3)·a/N` reads `2·a/(3·N)`.
+fn merge_rational(num: &mut Vec<Expr>, den: &mut Vec<Expr>) {
+    if den.is_empty() {
+        return;
+    }
+    if let Some(Expr::Num(c)) = num.first()
+        && let Some((p, q)) = rational(*c)
+    {
+        if p == 1 && num.len() > 1 {
+            num.remove(0);
+        } else {
+            num[0] = Expr::Num(f64::from(p));
+        }
+        den.insert(0, Expr::Num(f64::from(q)));
+    }
+}
 
 /// A product, with a leading `−` for a negative coefficient and negative powers as a fraction.
 pub(super) fn product(factors: &[Expr], pen: Pen) -> String {
     let style = pen.style;
-    let (negative, magnitude) = split_sign(&Expr::Mul(factors.to_vec()));
+    let factors = match factors_of(factors) {
+        fs if fs.is_empty() => vec![Expr::Num(1.0)],
+        fs => fs,
+    };
+    // One factor left reads as itself, but for a reciprocal, which reads `1/…`.
+    if let [one] = factors.as_slice()
+        && !matches!(one, Expr::Pow(_, p) if matches!(p.as_ref(), Expr::Num(v) if *v < 0.0))
+    {
+        return bare(one, pen);
+    }
+    let (negative, magnitude) = split_sign(&Expr::Mul(factors));
     let factors = match magnitude {
         Expr::Mul(fs) => fs,
         other => vec![other],
     };
-    let (mut num, den) = fraction(&factors);
+    let (mut num, mut den) = fraction(&factors);
+    merge_rational(&mut num, &mut den);
     let sign = match (negative, style) {
         (false, _) => "",
         (true, Style::Text) => "−",
@@ -156,10 +199,12 @@ fn mean(num: &mut Vec<Expr>, den: &[Expr], sign: &str, pen: Pen) -> Option<Strin
     let sum = num.pop().expect("checked");
     let mut lead = vec![Expr::Num(c)];
     lead.extend(den.iter().map(|d| Expr::recip(d.clone())));
-    let lead = paren(
-        product(&lead, pen).trim_start_matches(sign).to_owned(),
-        pen.style,
-    );
+    let lead = product(&lead, pen).trim_start_matches(sign).to_owned();
+    // `\frac` groups itself; in text the quotient is bracketed: `(1/N)·Σₙ …`.
+    let lead = match pen.style {
+        Style::Text => paren(lead, pen.style),
+        Style::Latex => lead,
+    };
     let dot = if pen.style == Style::Latex {
         " \\cdot "
     } else {
