@@ -202,3 +202,56 @@ fn derivatives_at_kinks_follow_pytorch() {
         assert_eq!(grad[1], expected, "{act}′(0)");
     }
 }
+
+/// A user's own σ, softplus, tanh or log-sum-exp is read as the stable primitive before it is
+/// differentiated, so loss and gradient stay finite and exact from −1e4 to 1e4 (written out,
+/// `1/(1 + exp(-x))` differentiates to `exp(−x)·(1 + exp(−x))⁻²`, NaN below −88 in f32 and
+/// below −709 in f64).
+#[test]
+fn written_out_stable_functions() {
+    let tanh = |x: f64| x.tanh();
+    type Function<'a> = &'a dyn Fn(f64) -> f64;
+    let forms: [(&str, Function, Function); 8] = [
+        ("1 / (1 + exp(-x))", &sigmoid, &|x| {
+            sigmoid(x) * (1.0 - sigmoid(x))
+        }),
+        ("1 / (exp(-x) + 1)", &sigmoid, &|x| {
+            sigmoid(x) * (1.0 - sigmoid(x))
+        }),
+        ("(1 + exp(-x)) ^ -1", &sigmoid, &|x| {
+            sigmoid(x) * (1.0 - sigmoid(x))
+        }),
+        ("exp(x) / (1 + exp(x))", &sigmoid, &|x| {
+            sigmoid(x) * (1.0 - sigmoid(x))
+        }),
+        ("log(1 + exp(x))", &softplus, &sigmoid),
+        (
+            "(exp(x) - exp(-x)) / (exp(x) + exp(-x))",
+            &tanh,
+            &|x: f64| 1.0 - x.tanh().powi(2),
+        ),
+        // log(exp(x) + exp(3x)) with the larger term factored: 2x + |x| + log(1 + e^{−2|x|})
+        (
+            "log(exp(x) + exp(3 * x))",
+            &|x: f64| 2.0 * x + x.abs() + (-2.0 * x.abs()).exp().ln_1p(),
+            &|x: f64| {
+                let p = sigmoid(2.0 * x);
+                (1.0 - p) + 3.0 * p
+            },
+        ),
+        (
+            "log(exp(x) + exp(x))",
+            &|x| x + std::f64::consts::LN_2,
+            &|_| 1.0,
+        ),
+    ];
+    for (formula, f, df) in forms {
+        let spec = format!("act g(x) = {formula}; 1 -> g 1 no_bias : l2");
+        for x in INPUTS {
+            // L = ½·g(W·x)² with W = 1; ∂L/∂W = g(x)·g′(x)·x.
+            let (loss, grad) = derived(&spec, &[1.0], x, &[0.0]);
+            close(formula, x, loss, 0.5 * f(x).powi(2), 1e-12);
+            close(formula, x, grad[0], f(x) * df(x) * x, 1e-12);
+        }
+    }
+}

@@ -5,3 +5,4 @@
 pub mod forward;
 pub mod reverse;
 pub mod scalar;
+mod stable;

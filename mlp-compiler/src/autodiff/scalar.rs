@@ -40,9 +40,13 @@ pub fn formula(act: &Activation) -> Option<Formula> {
     }
 }
 
-/// The formula with its variable replaced by `arg`, as an index expression.
+/// The formula with its variable replaced by `arg`, as an index expression; a stable function
+/// written out (`1/(1 + exp(-x))`) becomes its primitive (`σ(x)`), see `autodiff::stable`.
 pub fn apply(f: &Formula, arg: &Expr) -> Expr {
     let go = |g: &Formula| apply(g, arg);
+    if let Some(e) = super::stable::recognize(f, &go) {
+        return e;
+    }
     match f {
         Formula::Const(c) => Expr::Num(*c),
         Formula::X => arg.clone(),
@@ -99,8 +103,7 @@ pub fn partials(f: Prim, args: &[Expr]) -> Vec<Expr> {
         Prim::Min => vec![one_minus(step_diff()), step_diff()],
         // Piecewise constant: zero almost everywhere.
         Prim::Step | Prim::Sign => vec![Expr::Num(0.0)],
-        // Only simplification writes `softplus`, after differentiation (as the stable vector
-        // forms): no equation that is differentiated holds it.
-        Prim::Softplus => unreachable!("softplus is introduced after differentiation"),
+        // softplus′ = σ
+        Prim::Softplus => vec![Expr::call(Prim::Sigmoid, a())],
     }
 }
