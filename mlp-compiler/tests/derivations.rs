@@ -22,10 +22,15 @@ fn seed_network_reads_like_the_seeds() {
         "∂z²ₙᵢ/∂W²ⱼₖ = δᵢⱼ·a¹ₙₖ   rank-3 tensor, 512×512×512 per sample",
         "result     W̄²ᵢⱼ = Σₙ z̄²ₙᵢ·a¹ₙⱼ",
         "matrix     ∂L/∂W² = (Δ²)ᵀ·A¹",
-        // The δ recursion of seed 001, with ReLU's derivative as a mask.
-        "result     ā¹ₙᵢ = Σⱼ z̄²ₙⱼ·W²ⱼᵢ",
-        "result     z̄¹ₙᵢ = ā¹ₙᵢ·step(z¹ₙᵢ)",
-        "matrix     Δ¹ = Ā¹ ⊙ step(Z¹)",
+        // The δ recursion of seed 001, stated once and instantiated, with ReLU's derivative
+        // as a mask; the second instance of each form is one line.
+        "āˡₙᵢ = Σⱼ z̄ˡ⁺¹ₙⱼ·Wˡ⁺¹ⱼᵢ   Āˡ = Δˡ⁺¹·Wˡ⁺¹",
+        "result     ā²ₙᵢ = Σⱼ z̄³ₙⱼ·W³ⱼᵢ",
+        "result     z̄²ₙᵢ = ā²ₙᵢ·step(z²ₙᵢ)",
+        "ā¹, through its consumer z², as ā²: ā¹ₙᵢ = Σⱼ z̄²ₙⱼ·W²ⱼᵢ, Ā¹ = Δ²·W²",
+        "z̄¹, through its consumer a¹, as z̄²: z̄¹ₙᵢ = ā¹ₙᵢ·step(z¹ₙᵢ), Δ¹ = Ā¹ ⊙ step(Z¹)",
+        // The glossary to seed 001's letters.
+        "Seed 001 writes zˡ, aˡ, Δˡ, Āˡ as uˡ, zˡ, ξˡ, δˡ.",
         // softmax − onehot for NLL, found by simplification.
         "result     z̄³ₙᵢ = (softmax(z³ₙ)ᵢ − δ(i, tₙ))/N",
         "matrix     ∂L/∂b¹ = 1ᵀ·Δ¹",
@@ -34,6 +39,8 @@ fn seed_network_reads_like_the_seeds() {
         let line = line.replace('ā', "a\u{304}").replace('Ā', "A\u{304}");
         assert!(text.contains(&line), "missing `{line}` in\n{text}");
     }
+    let lines = text.lines().count();
+    assert!(lines <= 70, "the seed network's trace is {lines} lines");
 }
 
 /// Matrix forms are printed by the same printer as index forms, so they bracket what

@@ -2,5 +2,6 @@
 //! graph ([`graph`]).
 
 pub mod graph;
+mod page;
 mod render;
 pub mod trace;

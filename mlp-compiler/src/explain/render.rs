@@ -2,159 +2,13 @@
 //! plain text or as LaTeX. What is said, and in which order, is decided here once; a page only
 //! knows how its notation sets a heading, a row of display math and a note.
 
+use super::page::{Page, Row, Seg};
 use super::trace::{Derivation, Jacobian, ParamTrace, Step};
 use crate::autodiff::forward::L;
 use crate::ir::notation::{Show, Style};
 use crate::ir::{Ref, Var};
 use crate::lower::shape_text;
 use crate::simplify::rules::{self, Kind};
-
-/// Piece of running text: words, or mathematics already printed in the page's style.
-enum Seg {
-    Words(String),
-    Math(String),
-}
-
-/// One row of a step: an equation `lhs = rhs` (or `= rhs`, continuing the row above it), a
-/// note on it, or both; under a label in text.
-struct Row {
-    label: &'static str,
-    equation: Option<(String, String)>,
-    /// Whether the equation continues the previous one (`&= …` in LaTeX).
-    continues: bool,
-    note: Option<String>,
-}
-
-impl Row {
-    fn equation(label: &'static str, lhs: String, rhs: String) -> Row {
-        Row {
-            label,
-            equation: Some((lhs, rhs)),
-            continues: false,
-            note: None,
-        }
-    }
-
-    fn note(label: &'static str, note: String) -> Row {
-        Row {
-            label,
-            equation: None,
-            continues: false,
-            note: Some(note),
-        }
-    }
-}
-
-/// A page being written in one style.
-struct Page {
-    style: Style,
-    out: String,
-}
-
-impl Page {
-    fn math(&self, text: &str, latex: &str) -> Seg {
-        Seg::Math(match self.style {
-            Style::Text => text.to_owned(),
-            Style::Latex => latex.to_owned(),
-        })
-    }
-
-    fn var(&self, v: Var) -> String {
-        Show(&v, self.style).to_string()
-    }
-
-    /// `∂L/∂W²` (`\partial L / \partial W^{2}`).
-    fn by_loss(&self, v: Var) -> String {
-        match self.style {
-            Style::Text => format!("∂L/∂{}", self.var(v)),
-            Style::Latex => format!("\\partial L / \\partial {}", self.var(v)),
-        }
-    }
-
-    fn chain(&self, chain: &[Var]) -> String {
-        let arrow = match self.style {
-            Style::Text => " → ",
-            Style::Latex => " \\to ",
-        };
-        let names: Vec<String> = chain.iter().map(|v| self.var(*v)).collect();
-        names.join(arrow)
-    }
-
-    fn title(&mut self, spec: &str) {
-        self.out += &match self.style {
-            Style::Text => format!("Derivation of {spec}\n"),
-            Style::Latex => format!("% Derivation of {spec}\n"),
-        };
-    }
-
-    /// A heading in running text: a paragraph of its own.
-    fn heading(&mut self, segs: &[Seg]) {
-        let mut line = String::new();
-        for s in segs {
-            match (s, self.style) {
-                (Seg::Words(w), Style::Text) | (Seg::Math(w), Style::Text) => line += w,
-                (Seg::Words(w), Style::Latex) => line += &latex_text(w),
-                (Seg::Math(m), Style::Latex) => line += &format!("${m}$"),
-            }
-        }
-        self.out += &match self.style {
-            Style::Text => format!("\n{line}\n"),
-            Style::Latex => format!("\\paragraph{{}}{line}\n"),
-        };
-    }
-
-    /// Display math, one row per entry of `rows`.
-    fn display(&mut self, rows: &[Row]) {
-        if self.style == Style::Latex {
-            self.out += "\\begin{align*}\n";
-        }
-        for row in rows {
-            let line = match self.style {
-                Style::Text => text_row(row),
-                Style::Latex => latex_row(row),
-            };
-            self.out += &line;
-        }
-        if self.style == Style::Latex {
-            self.out += "\\end{align*}\n";
-        }
-    }
-}
-
-fn text_row(row: &Row) -> String {
-    let mut line = if row.label.is_empty() {
-        "  ".to_owned()
-    } else {
-        format!("  {:<11}", row.label)
-    };
-    if let Some((lhs, rhs)) = &row.equation {
-        line += &format!("{lhs} = {rhs}");
-    }
-    match (&row.equation, &row.note) {
-        (Some(_), Some(note)) => line += &format!("   {note}"),
-        (None, Some(note)) => line += note,
-        _ => {}
-    }
-    line + "\n"
-}
-
-fn latex_row(row: &Row) -> String {
-    let mut line = match &row.equation {
-        Some((_, rhs)) if row.continues => format!("&= {rhs} \\\\\n"),
-        Some((lhs, rhs)) => format!("{lhs} &= {rhs} \\\\\n"),
-        None => String::new(),
-    };
-    // A note follows the row it is on, in the text column: not in a column past the margin.
-    if let Some(note) = &row.note {
-        let label = if row.label.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", row.label)
-        };
-        line += &format!("\\intertext{{{}}}\n", latex_text(&(label + note)));
-    }
-    line
-}
 
 impl Derivation {
     /// The step that derives `v̄`, if `v̄` was derived.
@@ -202,12 +56,22 @@ impl Derivation {
         ];
         page.heading(&forward);
         page.display(&self.forward.iter().map(show).collect::<Vec<_>>());
-        page.heading(&[Seg::Words("Evaluated in stable form:".to_owned())]);
-        page.display(&self.stable.iter().map(show).collect::<Vec<_>>());
-        let backward = [
-            Seg::Words("Backward pass: ".to_owned()),
-            page.math("v̄ = ∂L/∂v", "\\bar{v} = \\partial L / \\partial v"),
-            Seg::Words(", and by the chain rule ".to_owned()),
+        // Only the equations whose evaluated form differs from their definition.
+        let rewritten: Vec<Row> = self
+            .stable
+            .iter()
+            .filter(|e| !self.forward.contains(e))
+            .map(show)
+            .collect();
+        if !rewritten.is_empty() {
+            page.heading(&[Seg::Words(
+                "Evaluated in stable form (where it differs):".to_owned(),
+            )]);
+            page.display(&rewritten);
+        }
+        page.heading(&glossary(&page));
+        page.heading(&[
+            Seg::Words("Backward pass, by the chain rule: ".to_owned()),
             page.math(
                 "v̄ = Σ ū·∂u/∂v",
                 "\\bar{v} = \\sum \\bar{u} \\cdot \\partial u / \\partial v",
@@ -216,62 +80,201 @@ impl Derivation {
             page.math("u", "u"),
             Seg::Words(" of ".to_owned()),
             page.math("v", "v"),
-            Seg::Words(".".to_owned()),
-        ];
-        page.heading(&backward);
+            Seg::Words("; each adjoint once, from the loss down.".to_owned()),
+        ]);
         let is_param = |v: Var| self.params.iter().any(|p| p.param == v);
         let wanted = |v: Var| only.is_none_or(|o| o.chain.contains(&v));
+        // With one parameter asked for, every step is shown in full; else a step of a form
+        // shown before is one line that names it.
+        let mut shown: Shown = Vec::new();
+        let mut recursion = false;
         for s in self
             .steps
             .iter()
             .filter(|s| !is_param(s.var) && wanted(s.var))
         {
-            adjoint(&mut page, s);
+            if s.consumer != L && !recursion {
+                recursion = true;
+                page.heading(&recursion_text(&page));
+                page.display(&recursion_rows(style));
+            }
+            let name = adjoint_name(&page, s.var);
+            let heading = vec![
+                Seg::Math(name.clone()),
+                Seg::Words(", through its consumer ".to_owned()),
+                Seg::Math(page.var(s.consumer)),
+            ];
+            step_block(
+                &mut page,
+                s,
+                heading,
+                name,
+                only.is_none().then_some(&mut shown),
+            );
         }
         for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
-            param(&mut page, p, self.step(p.param));
+            let chain = page.chain(&p.chain);
+            let name = page.by_loss(p.param);
+            match self.step(p.param) {
+                Some(s) if p.chain[0] == L => {
+                    let heading = vec![
+                        Seg::Math(name.clone()),
+                        Seg::Words(": the chain ".to_owned()),
+                        Seg::Math(chain),
+                    ];
+                    step_block(
+                        &mut page,
+                        s,
+                        heading,
+                        name,
+                        only.is_none().then_some(&mut shown),
+                    );
+                }
+                _ => page.heading(&[
+                    Seg::Math(name + " = 0"),
+                    Seg::Words(": the loss does not depend on ".to_owned()),
+                    Seg::Math(chain),
+                ]),
+            }
         }
         page.out
     }
 }
 
-/// An adjoint of the chain, derived through its consumer.
-fn adjoint(page: &mut Page, s: &Step) {
+/// The steps shown in full so far: the form of each, and the name it was shown under.
+type Shown = Vec<(String, String)>;
+
+/// What makes two steps the same derivation on different layers: the Jacobian's kind, the
+/// rules shown, and its entries with the layer marks erased.
+fn form(s: &Step) -> String {
+    let unmarked = s.jacobian.entries.map_refs(&|r| Ref {
+        var: Var {
+            layer: None,
+            ..r.var
+        },
+        ..r.clone()
+    });
+    let rules = rule_list(&s.rules).unwrap_or_default();
+    format!("{} | {rules} | {unmarked}", s.jacobian.kind)
+}
+
+/// A step in full under `heading`, or, when `shown` has a step of its form, one line: its
+/// result and matrix form, "as" the step shown.
+fn step_block(
+    page: &mut Page,
+    s: &Step,
+    mut heading: Vec<Seg>,
+    name: String,
+    shown: Option<&mut Shown>,
+) {
+    let key = form(s);
+    if let Some(shown) = shown {
+        if let Some((_, like)) = shown.iter().find(|(k, _)| *k == key) {
+            let style = page.style;
+            let (lhs, rhs) = (Show(&s.result.lhs, style), Show(&s.result.rhs, style));
+            let matrix = match style {
+                Style::Text => &s.lowered.matrix,
+                Style::Latex => &s.lowered.matrix_latex,
+            };
+            heading.extend([
+                Seg::Words(", as ".to_owned()),
+                Seg::Math(like.clone()),
+                Seg::Words(": ".to_owned()),
+                Seg::Math(format!("{lhs} = {rhs}")),
+                Seg::Words(", ".to_owned()),
+                Seg::Math(matrix.clone()),
+            ]);
+            page.line(&heading);
+            return;
+        }
+        shown.push((key, name));
+    }
+    heading.push(Seg::Words(":".to_owned()));
+    page.heading(&heading);
+    page.display(&step_rows(page.style, s));
+}
+
+/// `z̄³`: the adjoint of `v`.
+fn adjoint_name(page: &Page, v: Var) -> String {
     let bar = Ref {
-        var: s.var,
+        var: v,
         adjoint: true,
         ix: Vec::new(),
     };
-    page.heading(&[
-        Seg::Math(Show(&bar, page.style).to_string()),
-        Seg::Words(", through its consumer ".to_owned()),
-        Seg::Math(page.var(s.consumer)),
-        Seg::Words(":".to_owned()),
-    ]);
-    let rows = step_rows(page.style, s);
-    page.display(&rows);
+    Show(&bar, page.style).to_string()
 }
 
-/// One parameter: its chain from the loss (whose adjoints are derived above), then its step.
-fn param(page: &mut Page, p: &ParamTrace, step: Option<&Step>) {
-    let chain = page.chain(&p.chain);
-    if p.chain[0] != L {
-        let zero = page.by_loss(p.param) + " = 0";
-        page.heading(&[
-            Seg::Math(zero),
-            Seg::Words(": the loss does not depend on ".to_owned()),
-            Seg::Math(chain),
-        ]);
-        return;
-    }
-    page.heading(&[
-        Seg::Math(page.by_loss(p.param)),
-        Seg::Words(": the chain ".to_owned()),
-        Seg::Math(chain),
-    ]);
-    if let Some(s) = step {
-        let rows = step_rows(page.style, s);
-        page.display(&rows);
+/// The letters, and seed 001's names for them.
+fn glossary(page: &Page) -> Vec<Seg> {
+    vec![
+        Seg::Words("Letters: ".to_owned()),
+        page.math("v̄ = ∂L/∂v", "\\bar{v} = \\partial L / \\partial v"),
+        Seg::Words(" is the adjoint of ".to_owned()),
+        page.math("v", "v"),
+        Seg::Words(", and in matrix form ".to_owned()),
+        page.math("Z̄ˡ", "\\bar{Z}^{l}"),
+        Seg::Words(" is written ".to_owned()),
+        page.math("Δˡ", "\\Delta^{l}"),
+        Seg::Words(". Seed 001 writes ".to_owned()),
+        page.math("zˡ, aˡ, Δˡ, Āˡ", "z^{l}, a^{l}, \\Delta^{l}, \\bar{A}^{l}"),
+        Seg::Words(" as ".to_owned()),
+        page.math("uˡ, zˡ, ξˡ, δˡ", "u^{l}, z^{l}, \\xi^{l}, \\delta^{l}"),
+        Seg::Words(".".to_owned()),
+    ]
+}
+
+/// The heading of the backward recursion, stated once for every layer below the last.
+fn recursion_text(page: &Page) -> Vec<Seg> {
+    vec![
+        Seg::Words("The recursion, for each layer ".to_owned()),
+        page.math("l", "l"),
+        Seg::Words(" below the last, through ".to_owned()),
+        page.math(
+            "zˡ⁺¹ = Wˡ⁺¹·aˡ + bˡ⁺¹",
+            "z^{l+1} = W^{l+1} \\cdot a^{l} + b^{l+1}",
+        ),
+        Seg::Words(" and ".to_owned()),
+        page.math("aˡ = f(zˡ)", "a^{l} = f\\left(z^{l}\\right)"),
+        Seg::Words(" (its instances follow):".to_owned()),
+    ]
+}
+
+/// The recursion's two equations, in index and matrix form.
+fn recursion_rows(style: Style) -> Vec<Row> {
+    let (a, z, am, zm) = match style {
+        Style::Text => (
+            ("āˡₙᵢ", "Σⱼ z̄ˡ⁺¹ₙⱼ·Wˡ⁺¹ⱼᵢ"),
+            ("z̄ˡₙᵢ", "Σⱼ āˡₙⱼ·∂aˡₙⱼ/∂zˡₙᵢ"),
+            ("Āˡ", "Δˡ⁺¹·Wˡ⁺¹"),
+            ("Δˡ", "Āˡ ⊙ f′(Zˡ), for an elementwise f"),
+        ),
+        Style::Latex => (
+            (
+                "\\bar{a}^{l}_{ni}",
+                "\\sum_{j} \\bar{z}^{l+1}_{nj} \\cdot W^{l+1}_{ji}",
+            ),
+            (
+                "\\bar{z}^{l}_{ni}",
+                "\\sum_{j} \\bar{a}^{l}_{nj} \\cdot \\frac{\\partial a^{l}_{nj}}{\\partial z^{l}_{ni}}",
+            ),
+            ("\\bar{A}^{l}", "\\Delta^{l+1} \\cdot W^{l+1}"),
+            (
+                "\\Delta^{l}",
+                "\\bar{A}^{l} \\odot f'\\left(Z^{l}\\right) \\quad \\text{for an elementwise } f",
+            ),
+        ),
+    };
+    // In text each matrix form stands beside its equation; LaTeX gives it a row.
+    let row = |(l, r): (&str, &str)| Row::equation("", l.to_owned(), r.to_owned());
+    match style {
+        Style::Text => [(a, am), (z, zm)]
+            .into_iter()
+            .map(|(e, (ml, mr))| Row {
+                note: Some(format!("{ml} = {mr}")),
+                ..row(e)
+            })
+            .collect(),
+        Style::Latex => [a, am, z, zm].into_iter().map(row).collect(),
     }
 }
 
@@ -299,14 +302,21 @@ fn step_rows(style: Style, s: &Step) -> Vec<Row> {
     rows.extend([
         Row {
             continues: true,
+            // A weight's rank-3 Jacobian collapses to Σₙ z̄ₙᵢ·aₙⱼ: outer products summed.
+            note: j
+                .kind
+                .starts_with("rank-3")
+                .then(|| "a sum of outer products over the batch".to_owned()),
             ..Row::equation(
                 "result",
                 Show(&s.result.lhs, style).to_string(),
                 show(&s.result.rhs),
             )
         },
-        Row::equation("matrix", matrix_lhs.to_owned(), matrix_rhs.to_owned()),
-        Row::note("kernel", s.lowered.description.clone()),
+        Row {
+            note: Some(s.lowered.description.clone()),
+            ..Row::equation("matrix", matrix_lhs.to_owned(), matrix_rhs.to_owned())
+        },
     ]);
     rows
 }
@@ -343,32 +353,4 @@ fn rule_list(rules: &[(&'static str, usize)]) -> Option<String> {
         })
         .collect();
     (!shown.is_empty()).then(|| shown.join(", "))
-}
-
-/// Text for `\text{…}`: LaTeX's special characters escaped, Unicode math written out.
-fn latex_text(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        match c {
-            '_' | '%' | '&' | '#' | '$' | '{' | '}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '×' => out.push_str("$\\times$"),
-            'ᵀ' => out.push_str("$^\\top$"),
-            'Δ' => out.push_str("$\\Delta$"),
-            '∂' => out.push_str("$\\partial$"),
-            '·' => out.push_str("$\\cdot$"),
-            c if "⁰¹²³⁴⁵⁶⁷⁸⁹".contains(c) => {
-                let d = "⁰¹²³⁴⁵⁶⁷⁸⁹".chars().position(|x| x == c).unwrap_or(0);
-                out.push_str(&format!("$^{{{d}}}$"));
-            }
-            '\u{0304}' => {
-                let last = out.pop().unwrap_or(' ');
-                out.push_str(&format!("$\\bar{{{last}}}$"));
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -328,6 +328,26 @@ impl Expr {
         }
     }
 
+    /// The expression with every tensor element `r` replaced by `f(r)`.
+    pub fn map_refs(&self, f: &dyn Fn(&Ref) -> Ref) -> Expr {
+        let r = |e: &Expr| e.map_refs(f);
+        match self {
+            Expr::Ref(x) => Expr::Ref(f(x)),
+            Expr::Sum(i, e) => Expr::Sum(*i, Box::new(r(e))),
+            Expr::Lse(i, e) => Expr::Lse(*i, Box::new(r(e))),
+            Expr::Softmax { at, over, body } => Expr::Softmax {
+                at: *at,
+                over: *over,
+                body: Box::new(r(body)),
+            },
+            Expr::Add(es) => Expr::Add(es.iter().map(r).collect()),
+            Expr::Mul(es) => Expr::Mul(es.iter().map(r).collect()),
+            Expr::Call(p, es) => Expr::Call(*p, es.iter().map(r).collect()),
+            Expr::Pow(a, b) => Expr::Pow(Box::new(r(a)), Box::new(r(b))),
+            Expr::Num(_) | Expr::BatchSize | Expr::Delta(..) => self.clone(),
+        }
+    }
+
     /// Renames every bound index to one not in `taken` (and adds the new names to `taken`),
     /// so that the expression can be combined with others without capture.
     pub fn rename_bound(&self, taken: &mut BTreeSet<Idx>) -> Expr {

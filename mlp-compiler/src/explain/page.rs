@@ -1,0 +1,195 @@
+//! A page of the derivation in one style: how plain text and LaTeX set a heading, a line of
+//! running text, a row of display math and a note. `explain::render` decides what is said.
+
+use crate::ir::Var;
+use crate::ir::notation::{Show, Style};
+
+/// Piece of running text: words, or mathematics already printed in the page's style.
+pub(super) enum Seg {
+    Words(String),
+    Math(String),
+}
+
+/// One row of a step: an equation `lhs = rhs` (or `= rhs`, continuing the row above it), a
+/// note on it, or both; under a label in text.
+pub(super) struct Row {
+    pub label: &'static str,
+    pub equation: Option<(String, String)>,
+    /// Whether the equation continues the previous one (`&= …` in LaTeX).
+    pub continues: bool,
+    pub note: Option<String>,
+}
+
+impl Row {
+    pub(super) fn equation(label: &'static str, lhs: String, rhs: String) -> Row {
+        Row {
+            label,
+            equation: Some((lhs, rhs)),
+            continues: false,
+            note: None,
+        }
+    }
+
+    pub(super) fn note(label: &'static str, note: String) -> Row {
+        Row {
+            label,
+            equation: None,
+            continues: false,
+            note: Some(note),
+        }
+    }
+}
+
+/// A page being written in one style.
+pub(super) struct Page {
+    pub style: Style,
+    pub out: String,
+}
+
+impl Page {
+    pub(super) fn math(&self, text: &str, latex: &str) -> Seg {
+        Seg::Math(match self.style {
+            Style::Text => text.to_owned(),
+            Style::Latex => latex.to_owned(),
+        })
+    }
+
+    pub(super) fn var(&self, v: Var) -> String {
+        Show(&v, self.style).to_string()
+    }
+
+    /// `∂L/∂W²` (`\partial L / \partial W^{2}`).
+    pub(super) fn by_loss(&self, v: Var) -> String {
+        match self.style {
+            Style::Text => format!("∂L/∂{}", self.var(v)),
+            Style::Latex => format!("\\partial L / \\partial {}", self.var(v)),
+        }
+    }
+
+    pub(super) fn chain(&self, chain: &[Var]) -> String {
+        let arrow = match self.style {
+            Style::Text => " → ",
+            Style::Latex => " \\to ",
+        };
+        let names: Vec<String> = chain.iter().map(|v| self.var(*v)).collect();
+        names.join(arrow)
+    }
+
+    pub(super) fn title(&mut self, spec: &str) {
+        self.out += &match self.style {
+            Style::Text => format!("Derivation of {spec}\n"),
+            Style::Latex => format!("% Derivation of {spec}\n"),
+        };
+    }
+
+    /// Running text: plain text as is, LaTeX with its words escaped and math in `$…$`.
+    fn running(&self, segs: &[Seg]) -> String {
+        let mut line = String::new();
+        for s in segs {
+            match (s, self.style) {
+                (Seg::Words(w), Style::Text) | (Seg::Math(w), Style::Text) => line += w,
+                (Seg::Words(w), Style::Latex) => line += &latex_text(w),
+                (Seg::Math(m), Style::Latex) => line += &format!("${m}$"),
+            }
+        }
+        line
+    }
+
+    /// One line of running text, indented in text, a paragraph of its own in LaTeX.
+    pub(super) fn line(&mut self, segs: &[Seg]) {
+        let line = self.running(segs);
+        self.out += &match self.style {
+            Style::Text => format!("  {line}\n"),
+            Style::Latex => format!("\\noindent {line}\n\n"),
+        };
+    }
+
+    /// A heading in running text: a paragraph of its own.
+    pub(super) fn heading(&mut self, segs: &[Seg]) {
+        let line = self.running(segs);
+        self.out += &match self.style {
+            Style::Text => format!("\n{line}\n"),
+            Style::Latex => format!("\\paragraph{{}}{line}\n"),
+        };
+    }
+
+    /// Display math, one row per entry of `rows`.
+    pub(super) fn display(&mut self, rows: &[Row]) {
+        if self.style == Style::Latex {
+            self.out += "\\begin{align*}\n";
+        }
+        for row in rows {
+            let line = match self.style {
+                Style::Text => text_row(row),
+                Style::Latex => latex_row(row),
+            };
+            self.out += &line;
+        }
+        if self.style == Style::Latex {
+            self.out += "\\end{align*}\n";
+        }
+    }
+}
+
+fn text_row(row: &Row) -> String {
+    let mut line = if row.label.is_empty() {
+        "  ".to_owned()
+    } else {
+        format!("  {:<11}", row.label)
+    };
+    if let Some((lhs, rhs)) = &row.equation {
+        line += &format!("{lhs} = {rhs}");
+    }
+    match (&row.equation, &row.note) {
+        (Some(_), Some(note)) => line += &format!("   {note}"),
+        (None, Some(note)) => line += note,
+        _ => {}
+    }
+    line + "\n"
+}
+
+fn latex_row(row: &Row) -> String {
+    let mut line = match &row.equation {
+        Some((_, rhs)) if row.continues => format!("&= {rhs} \\\\\n"),
+        Some((lhs, rhs)) => format!("{lhs} &= {rhs} \\\\\n"),
+        None => String::new(),
+    };
+    // A note follows the row it is on, in the text column: not in a column past the margin.
+    if let Some(note) = &row.note {
+        let label = if row.label.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", row.label)
+        };
+        line += &format!("\\intertext{{{}}}\n", latex_text(&(label + note)));
+    }
+    line
+}
+
+/// Text for `\text{…}`: LaTeX's special characters escaped, Unicode math written out.
+fn latex_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '_' | '%' | '&' | '#' | '$' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '×' => out.push_str("$\\times$"),
+            'ᵀ' => out.push_str("$^\\top$"),
+            'Δ' => out.push_str("$\\Delta$"),
+            '∂' => out.push_str("$\\partial$"),
+            '·' => out.push_str("$\\cdot$"),
+            c if "⁰¹²³⁴⁵⁶⁷⁸⁹".contains(c) => {
+                let d = "⁰¹²³⁴⁵⁶⁷⁸⁹".chars().position(|x| x == c).unwrap_or(0);
+                out.push_str(&format!("$^{{{d}}}$"));
+            }
+            '\u{0304}' => {
+                let last = out.pop().unwrap_or(' ');
+                out.push_str(&format!("$\\bar{{{last}}}$"));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
