@@ -39,36 +39,8 @@ impl Derivation {
             style,
             out: String::new(),
         };
-        let show = |e: &crate::ir::Equation| {
-            Row::equation(
-                "",
-                Show(&e.lhs, style).to_string(),
-                Show(&e.rhs, style).to_string(),
-            )
-        };
         page.title(&self.spec);
-        let forward = [
-            Seg::Words("Forward pass, from the definitions (".to_owned()),
-            page.math("n", "n"),
-            Seg::Words(" indexes the ".to_owned()),
-            page.math("N", "N"),
-            Seg::Words(" samples of a batch):".to_owned()),
-        ];
-        page.heading(&forward);
-        page.display(&self.forward.iter().map(show).collect::<Vec<_>>());
-        // Only the equations whose evaluated form differs from their definition.
-        let rewritten: Vec<Row> = self
-            .stable
-            .iter()
-            .filter(|e| !self.forward.contains(e))
-            .map(show)
-            .collect();
-        if !rewritten.is_empty() {
-            page.heading(&[Seg::Words(
-                "Evaluated in stable form (where it differs):".to_owned(),
-            )]);
-            page.display(&rewritten);
-        }
+        self.forward_pass(&mut page);
         page.heading(&glossary(&page));
         page.heading(&[
             Seg::Words("Backward pass, by the chain rule: ".to_owned()),
@@ -82,36 +54,11 @@ impl Derivation {
             page.math("v", "v"),
             Seg::Words("; each adjoint once, from the loss down.".to_owned()),
         ]);
-        let is_param = |v: Var| self.params.iter().any(|p| p.param == v);
-        let wanted = |v: Var| only.is_none_or(|o| o.chain.contains(&v));
         // With one parameter asked for, every step is shown in full; else a step of a form
         // shown before is one line that names it.
         let mut shown: Shown = Vec::new();
-        let mut recursion = false;
-        for s in self
-            .steps
-            .iter()
-            .filter(|s| !is_param(s.var) && wanted(s.var))
-        {
-            if s.consumer != L && !recursion {
-                recursion = true;
-                page.heading(&recursion_text(&page));
-                page.display(&recursion_rows(style));
-            }
-            let name = adjoint_name(&page, s.var);
-            let heading = vec![
-                Seg::Math(name.clone()),
-                Seg::Words(", through its consumer ".to_owned()),
-                Seg::Math(page.var(s.consumer)),
-            ];
-            step_block(
-                &mut page,
-                s,
-                heading,
-                name,
-                only.is_none().then_some(&mut shown),
-            );
-        }
+        let mut shown = only.is_none().then_some(&mut shown);
+        self.adjoints(&mut page, only, &mut shown);
         for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
             let chain = page.chain(&p.chain);
             let name = page.by_loss(p.param);
@@ -122,13 +69,7 @@ impl Derivation {
                         Seg::Words(": the chain ".to_owned()),
                         Seg::Math(chain),
                     ];
-                    step_block(
-                        &mut page,
-                        s,
-                        heading,
-                        name,
-                        only.is_none().then_some(&mut shown),
-                    );
+                    step_block(&mut page, s, heading, name, shown.as_deref_mut());
                 }
                 _ => page.heading(&[
                     Seg::Math(name + " = 0"),
@@ -138,6 +79,65 @@ impl Derivation {
             }
         }
         page.out
+    }
+
+    /// The forward equations from the definitions, then those the stable form rewrites.
+    fn forward_pass(&self, page: &mut Page) {
+        let style = page.style;
+        let show = |e: &crate::ir::Equation| {
+            Row::equation(
+                "",
+                Show(&e.lhs, style).to_string(),
+                Show(&e.rhs, style).to_string(),
+            )
+        };
+        let forward = [
+            Seg::Words("Forward pass, from the definitions (".to_owned()),
+            page.math("n", "n"),
+            Seg::Words(" indexes the ".to_owned()),
+            page.math("N", "N"),
+            Seg::Words(" samples of a batch):".to_owned()),
+        ];
+        page.heading(&forward);
+        page.display(&self.forward.iter().map(show).collect::<Vec<_>>());
+        let rewritten: Vec<Row> = self
+            .stable
+            .iter()
+            .filter(|e| !self.forward.contains(e))
+            .map(show)
+            .collect();
+        if !rewritten.is_empty() {
+            page.heading(&[Seg::Words(
+                "Evaluated in stable form (where it differs):".to_owned(),
+            )]);
+            page.display(&rewritten);
+        }
+    }
+
+    /// Every adjoint that is not a parameter's (with `only`, those on its chain), from the
+    /// loss down; the recursion is stated before the first one below the loss.
+    fn adjoints(&self, page: &mut Page, only: Option<&ParamTrace>, shown: &mut Option<&mut Shown>) {
+        let is_param = |v: Var| self.params.iter().any(|p| p.param == v);
+        let wanted = |v: Var| only.is_none_or(|o| o.chain.contains(&v));
+        let mut recursion = false;
+        for s in self
+            .steps
+            .iter()
+            .filter(|s| !is_param(s.var) && wanted(s.var))
+        {
+            if s.consumer != L && !recursion {
+                recursion = true;
+                page.heading(&recursion_text(page));
+                page.display(&recursion_rows(page.style));
+            }
+            let name = adjoint_name(page, s.var);
+            let heading = vec![
+                Seg::Math(name.clone()),
+                Seg::Words(", through its consumer ".to_owned()),
+                Seg::Math(page.var(s.consumer)),
+            ];
+            step_block(page, s, heading, name, shown.as_deref_mut());
+        }
     }
 }
 
