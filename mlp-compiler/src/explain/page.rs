@@ -78,7 +78,8 @@ impl Page {
     pub(super) fn title(&mut self, spec: &str) {
         self.out += &match self.style {
             Style::Text => format!("Derivation of {spec}\n"),
-            Style::Latex => format!("% Derivation of {spec}\n"),
+            // A long derivation may break across pages, between rows of its displays.
+            Style::Latex => format!("% Derivation of {spec}\n\\allowdisplaybreaks\n"),
         };
     }
 
