@@ -1,14 +1,16 @@
 //! Each simplification rule, one line each: `check(rule, input, output)` simplifies `input`
-//! through every phase, expects `output`, and expects `rule` to have fired on the way.
+//! through every phase (the stable forms read first), expects `output`, and expects `rule` to have fired on the way.
 
 use mlp_compiler::ir::read::parse;
 use mlp_compiler::ir::{Equation, Expr};
 use mlp_compiler::simplify::rules::{RULES, rule};
-use mlp_compiler::simplify::{Context, RuleLog, simplify};
+use mlp_compiler::simplify::{Context, RuleLog, read_stable, simplify};
 
 fn run(input: &str, stored: &[Equation]) -> (String, RuleLog) {
     let e = parse(input).unwrap_or_else(|err| panic!("{input}: {err}"));
     let mut log = RuleLog::default();
+    // As the derivation does: the stable forms read first, then every phase.
+    let e = read_stable(&e, &mut log).expect("terminates");
     let out = simplify(&e, Context { stored }, &mut log).expect("terminates");
     (out.to_string(), log)
 }
@@ -126,6 +128,26 @@ fn logistic() {
 #[test]
 fn logistic_ratio() {
     check("logistic", "exp(aᵢ)/(1 + exp(aᵢ))", "σ(aᵢ)");
+}
+#[test]
+fn logistic_of_a_negation() {
+    check("logistic", "1/(1 + exp(aᵢ))", "σ(−aᵢ)");
+}
+#[test]
+fn tanh() {
+    check(
+        "tanh",
+        "(exp(aᵢ) − exp(−aᵢ))/(exp(−aᵢ) + exp(aᵢ))",
+        "tanh(aᵢ)",
+    );
+}
+#[test]
+fn log_add_exp() {
+    check(
+        "log-add-exp",
+        "log(exp(aᵢ) + exp(bᵢ))",
+        "max(aᵢ, bᵢ) + softplus(−|aᵢ − bᵢ|)",
+    );
 }
 #[test]
 fn log_sum_exp() {

@@ -5,4 +5,3 @@
 pub mod forward;
 pub mod reverse;
 pub mod scalar;
-mod stable;

@@ -164,8 +164,11 @@ impl Derived {
     }
 }
 
-/// Differentiates every parameter of `program` and simplifies the result.
+/// Differentiates every parameter of `program` and simplifies the result. The forward
+/// equations are first read in stable form (`1/(1 + exp(−u))` as `σ(u)`, see
+/// [`simplify::read_stable`]), and differentiated in that form.
 pub fn derive(program: &Program) -> Result<Derived, TooLarge> {
+    let program = &read_stable(program)?;
     let forward = stable_forward(program)?;
     // Values the backward pass may reuse instead of recomputing: every stored value.
     let stored: Vec<Equation> = forward.iter().filter(|e| e.lhs.var != L).cloned().collect();
@@ -220,6 +223,31 @@ fn largest(contributions: &[Contribution]) -> Option<Var> {
         .iter()
         .max_by_key(|c| size(&c.raw))
         .map(|c| c.consumer)
+}
+
+/// `program` with the stable functions its equations write out read as such.
+fn read_stable(program: &Program) -> Result<Program, TooLarge> {
+    let forward = program
+        .forward
+        .iter()
+        .map(|eq| {
+            let rhs =
+                simplify::read_stable(&eq.rhs, &mut RuleLog::default()).map_err(|r| TooLarge {
+                    var: eq.lhs.var,
+                    adjoint: false,
+                    equation: eq.lhs.var,
+                    exceeded: Exceeded::Runaway(r),
+                })?;
+            Ok(Equation {
+                lhs: eq.lhs.clone(),
+                rhs,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Program {
+        forward,
+        ..program.clone()
+    })
 }
 
 /// The forward equations with the stable forms recognized, for evaluation.

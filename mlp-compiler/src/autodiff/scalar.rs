@@ -40,13 +40,10 @@ pub fn formula(act: &Activation) -> Option<Formula> {
     }
 }
 
-/// The formula with its variable replaced by `arg`, as an index expression; a stable function
-/// written out (`1/(1 + exp(-x))`) becomes its primitive (`σ(x)`), see `autodiff::stable`.
+/// The formula with its variable replaced by `arg`, as an index expression, as written
+/// (`reverse::derive` reads the stable functions it spells out before differentiating).
 pub fn apply(f: &Formula, arg: &Expr) -> Expr {
     let go = |g: &Formula| apply(g, arg);
-    if let Some(e) = super::stable::recognize(f, &go) {
-        return e;
-    }
     match f {
         Formula::Const(c) => Expr::Num(*c),
         Formula::X => arg.clone(),

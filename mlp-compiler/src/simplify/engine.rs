@@ -3,6 +3,9 @@
 //!
 //! Phases run in order, each to its own fixed point, so that rules that undo each other
 //! (pulling a factor into a sum to eliminate a δ; pulling it back out to factor) never meet:
+//! 0. [`Phase::Read`], which [`simplify`] does not run: a formula as written read in its
+//!    stable form (`1/(1 + exp(−u))` as `σ(u)`, …) before it is differentiated, see
+//!    [`read_stable`];
 //! 1. [`Phase::Expand`]: linearity and δ-elimination (the rank-3 Jacobian collapses here);
 //! 2. [`Phase::Recognize`]: numerically stable forms (`softplus`, `σ`, `lse`, `softmax`) and
 //!    reuse of values the forward pass stored;
@@ -17,6 +20,11 @@ use std::collections::BTreeSet;
 /// A stage of simplification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Phase {
+    /// A written formula read as the stable functions it spells out (`σ`, `softplus`, `tanh`,
+    /// a two-term log-sum-exp), so that it is differentiated in that form: their derivatives
+    /// are finite wherever the true values are, the written-out ones are not
+    /// (`exp(−u)·(1 + exp(−u))⁻²` is `∞·0` once `u < −88`).
+    Read,
     /// Linearity and δ-elimination.
     Expand,
     /// Stable forms and reuse of forward values.
@@ -98,6 +106,11 @@ pub fn simplify(e: &Expr, cx: Context<'_>, log: &mut RuleLog) -> Result<Expr, Ru
         e = run_phase(&e, phase, cx, log)?;
     }
     Ok(e)
+}
+
+/// `e` with the stable functions it writes out read as such ([`Phase::Read`]).
+pub fn read_stable(e: &Expr, log: &mut RuleLog) -> Result<Expr, Runaway> {
+    run_phase(e, Phase::Read, Context::default(), log)
 }
 
 /// Simplifies with the rules of one phase (and the algebra every phase shares).

@@ -5,6 +5,6 @@ pub mod engine;
 pub mod rules;
 
 pub use engine::{
-    Context, Firing, Phase, RuleLog, Runaway, map_children, run_phase, run_rules, simplify,
-    tidy_names,
+    Context, Firing, Phase, RuleLog, Runaway, map_children, read_stable, run_phase, run_rules,
+    simplify, tidy_names,
 };

@@ -37,6 +37,8 @@ pub enum Kind {
 }
 
 const ALL: &[Phase] = &[Phase::Expand, Phase::Recognize, Phase::Tidy];
+const EVERY: &[Phase] = &[Phase::Read, Phase::Expand, Phase::Recognize, Phase::Tidy];
+const READ: &[Phase] = &[Phase::Read];
 const EXPAND: &[Phase] = &[Phase::Expand];
 const RECOGNIZE: &[Phase] = &[Phase::Recognize];
 const TIDY: &[Phase] = &[Phase::Tidy];
@@ -47,14 +49,14 @@ pub static RULES: &[Rule] = &[
         name: "flatten",
         identity: "a + (b + c) = a + b + c;  a·(b·c) = a·b·c",
         kind: Kind::Bookkeeping,
-        phases: ALL,
+        phases: EVERY,
         apply: algebra::flatten,
     },
     Rule {
         name: "unit",
         identity: "Σ() = 0, Π() = 1, a single term or factor is itself",
         kind: Kind::Bookkeeping,
-        phases: ALL,
+        phases: EVERY,
         apply: algebra::unit,
     },
     Rule {
@@ -75,7 +77,7 @@ pub static RULES: &[Rule] = &[
         name: "drop-one",
         identity: "1·a = a",
         kind: Kind::Bookkeeping,
-        phases: ALL,
+        phases: EVERY,
         apply: algebra::drop_one,
     },
     Rule {
@@ -131,15 +133,29 @@ pub static RULES: &[Rule] = &[
         name: "softplus",
         identity: "log(1 + exp(u)) = softplus(u), evaluated without overflow",
         kind: Kind::Step,
-        phases: ALL,
+        phases: EVERY,
         apply: stable::softplus,
     },
     Rule {
         name: "logistic",
-        identity: "1/(1 + exp(−u)) = σ(u);  exp(u)/(1 + exp(u)) = σ(u)",
+        identity: "1/(1 + exp(u)) = σ(−u);  exp(u)·σ(−u) = exp(u)/(1 + exp(u)) = σ(u)",
         kind: Kind::Step,
-        phases: ALL,
+        phases: EVERY,
         apply: stable::logistic,
+    },
+    Rule {
+        name: "tanh",
+        identity: "(exp(u) − exp(−u))/(exp(u) + exp(−u)) = tanh(u)",
+        kind: Kind::Step,
+        phases: READ,
+        apply: stable::tanh,
+    },
+    Rule {
+        name: "log-add-exp",
+        identity: "log(exp(a) + exp(b)) = max(a, b) + softplus(−|a − b|)",
+        kind: Kind::Step,
+        phases: READ,
+        apply: stable::log_add_exp,
     },
     Rule {
         name: "log-sum-exp",

@@ -30,6 +30,7 @@ pub(super) fn softplus(e: &Expr, _: &Context<'_>) -> Option<Expr> {
     }
 }
 
+/// `−e`, without a double negation: `−(−1·u)` is `u`.
 fn negated(e: &Expr) -> Expr {
     match e {
         Expr::Mul(fs) if fs.first().is_some_and(|f| f.is_num(-1.0)) => product(fs[1..].to_vec()),
@@ -37,31 +38,30 @@ fn negated(e: &Expr) -> Expr {
     }
 }
 
+fn sigmoid(u: Expr) -> Expr {
+    Expr::call(Prim::Sigmoid, u)
+}
+
 pub(super) fn logistic(e: &Expr, _: &Context<'_>) -> Option<Expr> {
     match e {
-        // 1/(1 + exp(−u)) = σ(u). Only for a written negation: `1/(1 + exp(u))` may be the
-        // denominator of `exp(u)/(1 + exp(u))`, which the arm below must see whole.
-        Expr::Pow(b, p) if p.is_num(-1.0) => {
-            let u = one_plus_exp(b)?;
-            let is_negation =
-                matches!(u, Expr::Mul(fs) if fs.first().is_some_and(|f| f.is_num(-1.0)));
-            is_negation.then(|| Expr::call(Prim::Sigmoid, negated(u)))
-        }
-        // exp(u)·(1 + exp(u))⁻¹ = σ(u)
+        // 1/(1 + exp(u)) = σ(−u)
+        Expr::Pow(b, p) if p.is_num(-1.0) => Some(sigmoid(negated(one_plus_exp(b)?))),
+        // exp(u)·σ(−u) = exp(u)/(1 + exp(u)) = σ(u): the arm above has already read the
+        // denominator, bottom-up.
         Expr::Mul(fs) => {
             for (k, f) in fs.iter().enumerate() {
-                let Expr::Pow(b, p) = f else { continue };
-                let Some(u) = one_plus_exp(b).filter(|_| p.is_num(-1.0)) else {
+                let Expr::Call(Prim::Sigmoid, v) = f else {
                     continue;
                 };
-                if let Some(m) = fs.iter().position(|g| is_exp(g) == Some(u)) {
+                let u = negated(&v[0]);
+                if let Some(m) = fs.iter().position(|g| is_exp(g) == Some(&u)) {
                     let mut out: Vec<Expr> = fs
                         .iter()
                         .enumerate()
                         .filter(|(j, _)| *j != k && *j != m)
                         .map(|(_, g)| g.clone())
                         .collect();
-                    out.push(Expr::call(Prim::Sigmoid, u.clone()));
+                    out.push(sigmoid(u));
                     return Some(product(out));
                 }
             }
@@ -69,6 +69,69 @@ pub(super) fn logistic(e: &Expr, _: &Context<'_>) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// `exp(p) − exp(q)` → `(p, q)`.
+fn exp_difference(f: &Expr) -> Option<(&Expr, &Expr)> {
+    let Expr::Add(ts) = f else { return None };
+    let [s, t] = ts.as_slice() else { return None };
+    [(s, t), (t, s)].into_iter().find_map(|(a, b)| {
+        let Expr::Mul(m) = b else { return None };
+        let [minus, q] = m.as_slice() else {
+            return None;
+        };
+        minus.is_num(-1.0).then_some(())?;
+        Some((is_exp(a)?, is_exp(q)?))
+    })
+}
+
+/// `(exp(p) + exp(q))⁻¹` → `(p, q)`.
+fn inverse_exp_sum(f: &Expr) -> Option<(&Expr, &Expr)> {
+    let Expr::Pow(b, p) = f else { return None };
+    let Expr::Add(ts) = b.as_ref() else {
+        return None;
+    };
+    let [s, t] = ts.as_slice() else { return None };
+    p.is_num(-1.0).then_some(())?;
+    Some((is_exp(s)?, is_exp(t)?))
+}
+
+/// `(exp(u) − exp(−u))·(exp(u) + exp(−u))⁻¹ = tanh(u)`, the terms of either sum in any order.
+pub(super) fn tanh(e: &Expr, _: &Context<'_>) -> Option<Expr> {
+    let Expr::Mul(fs) = e else { return None };
+    for (k, f) in fs.iter().enumerate() {
+        let Some((p, q)) = exp_difference(f).filter(|(p, q)| **q == negated(p)) else {
+            continue;
+        };
+        let same = |(a, b): (&Expr, &Expr)| (a == p && b == q) || (a == q && b == p);
+        let Some(m) = fs.iter().position(|g| inverse_exp_sum(g).is_some_and(same)) else {
+            continue;
+        };
+        let mut out: Vec<Expr> = fs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != k && *j != m)
+            .map(|(_, g)| g.clone())
+            .collect();
+        out.push(Expr::call(Prim::Tanh, p.clone()));
+        return Some(product(out));
+    }
+    None
+}
+
+/// `log(exp(a) + exp(b)) = max(a, b) + softplus(−|a − b|)`.
+pub(super) fn log_add_exp(e: &Expr, _: &Context<'_>) -> Option<Expr> {
+    let Expr::Call(Prim::Log, arg) = e else {
+        return None;
+    };
+    let Expr::Add(ts) = &arg[0] else { return None };
+    let [a, b] = ts.as_slice() else { return None };
+    let (a, b) = (is_exp(a)?.clone(), is_exp(b)?.clone());
+    let gap = Expr::call(Prim::Abs, Expr::plus(a.clone(), negated(&b)));
+    Some(Expr::plus(
+        Expr::Call(Prim::Max, vec![a, b]),
+        Expr::call(Prim::Softplus, negated(&gap)),
+    ))
 }
 
 pub(super) fn log_sum_exp(e: &Expr, _: &Context<'_>) -> Option<Expr> {
