@@ -19,7 +19,8 @@ fn seed_network_reads_like_the_seeds() {
     let text = compiled.derivation.text(None);
     for line in [
         // The rank-3 Jacobian, its size before it collapses, and the outer product after.
-        "∂z²ₙᵢ/∂W²ⱼₖ = δᵢⱼ·a¹ₙₖ   rank-3 tensor, 512×512×512 per sample",
+        "∂z²ₙₖ/∂W²ᵢⱼ = δₖᵢ·a¹ₙⱼ   rank-3 tensor, 512×512×512 per sample",
+        "chain rule W̄²ᵢⱼ = Σₙ Σₖ z̄²ₙₖ·δₖᵢ·a¹ₙⱼ",
         "result     W̄²ᵢⱼ = Σₙ z̄²ₙᵢ·a¹ₙⱼ",
         "matrix     ∂L/∂W² = (Δ²)ᵀ·A¹",
         // The δ recursion of seed 001, stated once and instantiated, with ReLU's derivative
@@ -112,4 +113,72 @@ fn the_trace_is_linear_in_depth() {
         assert!(text.contains(&block.replace('ā', "a\u{304}")), "{block}");
     }
     assert!(!text.contains("ā¹, through".replace('ā', "a\u{304}").as_str()));
+}
+
+/// Within one step of the derivation (Jacobian, contraction, result), each index letter names
+/// one axis, and `n` (primed or not) is always a sample: checked on networks whose layers all
+/// have different widths, so that an axis is known by its size.
+#[test]
+fn each_letter_names_one_axis_within_a_step() {
+    use mlp_compiler::ir::{Dim, Expr, Idx, Ix, Ref};
+    use std::collections::BTreeMap;
+    for spec in [
+        "784 -> relu 512 -> relu 256 -> 10 : nll",
+        "3 -> softmax 5 -> tanh 7 -> 2 : mse",
+        "act sw(x) = x * sigmoid(x); 4 -> sw 6 -> gelu 9 -> 3 : ce",
+        "2 -> softplus 5 no_bias -> 3 : bce",
+    ] {
+        let compiled = mlp_compiler::compile(spec).unwrap();
+        let program = &compiled.derived.program;
+        for step in &compiled.derivation.steps {
+            let mut axes: BTreeMap<Idx, Dim> = BTreeMap::new();
+            let mut problems = Vec::new();
+            let mut see = |i: Idx, d: Dim, problems: &mut Vec<String>| {
+                let sample = i.letter == Idx::BATCH.letter;
+                if sample != (d == Dim::Batch) {
+                    problems.push(format!("{i:?} on an axis of {d:?}"));
+                }
+                if let Some(old) = axes.insert(i, d)
+                    && old != d
+                {
+                    problems.push(format!("{i:?} names axes of {old:?} and {d:?}"));
+                }
+            };
+            let mut refs: Vec<Ref> = vec![
+                step.jacobian.of.clone(),
+                step.jacobian.by.clone(),
+                step.contraction.lhs.clone(),
+                step.result.lhs.clone(),
+            ];
+            let mut deltas = Vec::new();
+            for e in [
+                &step.jacobian.entries,
+                &step.contraction.rhs,
+                &step.result.rhs,
+            ] {
+                e.visit(&mut |x| match x {
+                    Expr::Ref(r) => refs.push(r.clone()),
+                    Expr::Delta(a, b) => deltas.push((*a, *b)),
+                    _ => {}
+                });
+            }
+            for r in &refs {
+                let tensor = program.tensor(r.var).expect("declared");
+                for (x, d) in r.ix.iter().zip(&tensor.shape) {
+                    see(x.idx(), *d, &mut problems);
+                }
+            }
+            for (a, b) in deltas {
+                // δ(i, tₙ) compares a class index with a label; δᵢⱼ two indices of one axis.
+                if let (Ix::Var(a), Ix::Var(b)) = (a, b) {
+                    assert_eq!(axes.get(&a), axes.get(&b), "{spec}: δ across axes");
+                }
+            }
+            assert!(
+                problems.is_empty(),
+                "{spec}, step {:?}: {problems:?}",
+                step.var
+            );
+        }
+    }
 }

@@ -150,10 +150,13 @@ fn step(program: &Program, adjoint: &Adjoint, lowering: &Lowering, consumer: Var
         lhs: v.clone(),
         rhs: tidy_names(&summed, &own),
     };
+    // The Jacobian writes the consumer's indices as the contraction sums over them, so that
+    // each letter names one axis throughout the step.
+    let names = binders(&contraction.rhs, c.at.ix.len());
     Step {
         var: v.var,
         consumer,
-        jacobian: jacobian(program, c, v),
+        jacobian: jacobian(program, c, v, &names),
         contraction,
         rules: adjoint.rules.summary(),
         result: adjoint.equation.clone(),
@@ -161,26 +164,46 @@ fn step(program: &Program, adjoint: &Adjoint, lowering: &Lowering, consumer: Var
     }
 }
 
-/// The per-sample Jacobian of a contribution, with tidy index names: `u`'s axes `i, j, …`,
-/// then `v`'s, the batch index `n`.
-fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
-    let batch = Idx::BATCH;
-    // One sample: the consumer's batch index is v's.
-    let mut entries = c.simplified.clone();
-    let mut of = c.at.clone();
-    for x in &mut of.ix {
-        if x.idx().letter == 'n' {
-            entries = entries.replace_index(x.idx(), Ix::Var(batch));
-            *x = Ix::Var(batch);
-        }
+/// The indices of the first `k` sums `e` opens with, outermost first.
+fn binders(e: &Expr, k: usize) -> Vec<Idx> {
+    match e {
+        Expr::Sum(i, body) if k > 0 => std::iter::once(*i).chain(binders(body, k - 1)).collect(),
+        _ => Vec::new(),
     }
-    let mut by = Ref {
+}
+
+/// The per-sample Jacobian of a contribution: `v` with its own indices, the consumer's
+/// written `names` (as the contraction writes them), its batch index `v`'s (one sample).
+fn jacobian(program: &Program, c: &Contribution, v: &Ref, names: &[Idx]) -> Jacobian {
+    let by = Ref {
         adjoint: false,
         ..v.clone()
     };
-    rename_apart(&mut entries, &mut of, &mut by);
+    let own: Vec<Idx> = by.ix.iter().map(|x| x.idx()).collect();
+    let sample = own.iter().copied().find(|i| *i == Idx::BATCH);
+    let to: Vec<(Idx, Idx)> =
+        c.at.ix
+            .iter()
+            .zip(names)
+            .map(|(x, name)| {
+                let one_sample = x.idx().letter == Idx::BATCH.letter;
+                (x.idx(), sample.filter(|_| one_sample).unwrap_or(*name))
+            })
+            .collect();
+    let rename = |i: Idx| {
+        to.iter()
+            .find(|(from, _)| *from == i)
+            .map(|(_, n)| Ix::Var(*n))
+    };
+    // Bound indices renamed apart first, so that none captures a new name.
+    let mut taken: std::collections::BTreeSet<Idx> = own.iter().copied().collect();
+    taken.extend(to.iter().flat_map(|(a, b)| [*a, *b]));
+    let entries = c.simplified.rename_bound(&mut taken).substitute(&rename);
+    let of = c.at.substitute(&rename);
     let mut log = RuleLog::default();
-    entries = simplify::simplify(&entries, Context::default(), &mut log).unwrap_or(entries);
+    let entries = simplify::simplify(&entries, Context::default(), &mut log).unwrap_or(entries);
+    let free: Vec<Idx> = of.ix.iter().chain(&by.ix).map(|x| x.idx()).collect();
+    let entries = tidy_names(&entries, &free);
     let (u_dims, v_dims) = (fixed_dims(program, &of), fixed_dims(program, &by));
     let kind = kind(&u_dims, &v_dims, &entries);
     let shape = u_dims.into_iter().chain(v_dims).collect();
@@ -191,26 +214,6 @@ fn jacobian(program: &Program, c: &Contribution, v: &Ref) -> Jacobian {
         shape,
         kind,
     }
-}
-
-/// Renames the indices of `of` and `by` (but the batch index) to `i, j, k, …` in order of
-/// first appearance, in them and in `entries`, all at once.
-fn rename_apart(entries: &mut Expr, of: &mut Ref, by: &mut Ref) {
-    let batch = Idx::BATCH;
-    let letters = ['i', 'j', 'k', 'l', 'm', 'p'];
-    let mut distinct: Vec<Idx> = Vec::new();
-    for i in of.ix.iter().chain(&by.ix).map(|x| x.idx()) {
-        if i != batch && !distinct.contains(&i) {
-            distinct.push(i);
-        }
-    }
-    let to = |i: Idx| {
-        let k = distinct.iter().position(|d| *d == i)?;
-        Some(Ix::Var(Idx::new(*letters.get(k).unwrap_or(&'u'))))
-    };
-    *entries = entries.substitute(&to);
-    *of = of.substitute(&to);
-    *by = by.substitute(&to);
 }
 
 /// The fixed sizes of `r`'s axes (the batch left out).

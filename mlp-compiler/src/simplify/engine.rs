@@ -205,15 +205,24 @@ pub fn map_children(e: &Expr, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Opti
 /// The letters bound indices are renamed to, in order of preference.
 const LETTERS: [char; 9] = ['i', 'j', 'k', 'l', 'm', 'p', 's', 'r', 'u'];
 
-/// Renames the free indices `from[k]` to `to[k]` and every bound index to the first unused
-/// plain letter, so that `Σᵢ′ z̄²ₙᵢ′·W²ᵢ′ᵢ` reads `Σⱼ z̄²ₙⱼ·W²ⱼᵢ`.
+/// Renames every bound index to the first unused plain letter, so that `Σᵢ′ z̄²ₙᵢ′·W²ᵢ′ᵢ`
+/// reads `Σⱼ z̄²ₙⱼ·W²ⱼᵢ`; `free` are the expression's free indices, which keep their names.
+/// A sample stays a sample: a bound batch index is `n`, or `n′` where `n` is free.
 pub fn tidy_names(e: &Expr, free: &[Idx]) -> Expr {
     let mut in_use: BTreeSet<Idx> = free.iter().copied().collect();
-    // The index's own letter first (the batch index stays `n`), then the usual letters.
+    // The index's own letter first, primed for the batch index, then the usual letters.
     e.rebind(&mut in_use, Scope::Binder, &mut |old, body, in_use| {
         let mentioned = body.indices();
-        std::iter::once(Idx::new(old.letter))
-            .chain(LETTERS.iter().map(|c| Idx::new(*c)))
+        let primes: &[u8] = if old.letter == Idx::BATCH.letter {
+            &[0, 1, 2, 3]
+        } else {
+            &[0]
+        };
+        let own = primes.iter().map(|&primes| Idx {
+            letter: old.letter,
+            primes,
+        });
+        own.chain(LETTERS.iter().map(|c| Idx::new(*c)))
             .find(|c| *c == old || (!in_use.contains(c) && !mentioned.contains(c)))
             .unwrap_or(old)
     })
