@@ -5,6 +5,7 @@ mod stored;
 mod trainer;
 
 use clap::{Args, Parser, Subcommand};
+use mlp_compiler::ir::notation::Style;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,6 +40,9 @@ enum Command {
         /// Only this parameter's gradient, e.g. `W2` or `b1`.
         #[arg(long)]
         param: Option<String>,
+        /// Show every rewrite of every step, before → after, with its rule and identity.
+        #[arg(long)]
+        steps: bool,
     },
     /// Compile a specialized trainer for a spec (cached) and train it: `mlp train SPEC --data
     /// DIR|FILE.csv [--epochs N --lr X --optimizer adam ...]`; `mlp train SPEC -- --help` lists
@@ -188,7 +192,8 @@ fn main() -> ExitCode {
             source,
             latex,
             param,
-        } => explain(&source, latex, param.as_deref()),
+            steps,
+        } => explain(&source, latex, param.as_deref(), steps),
         Command::Expand { source, name } => expand(&source, &name),
         Command::Graph { source, output } => graph(&source, output.as_deref()),
         Command::Train(run) => trainer_command("train", &run),
@@ -325,7 +330,7 @@ fn expand(source: &SpecSource, name: &str) -> ExitCode {
     }
 }
 
-fn explain(source: &SpecSource, latex: bool, param: Option<&str>) -> ExitCode {
+fn explain(source: &SpecSource, latex: bool, param: Option<&str>, steps: bool) -> ExitCode {
     let compiled = match derive(source) {
         Ok(c) => c,
         Err(code) => return code,
@@ -349,7 +354,12 @@ fn explain(source: &SpecSource, latex: bool, param: Option<&str>) -> ExitCode {
             }
         },
     };
-    print!("{}", if latex { d.latex(only) } else { d.text(only) });
+    let style = if latex { Style::Latex } else { Style::Text };
+    if steps {
+        print!("{}", d.with_rewrites(only, style));
+    } else {
+        print!("{}", d.render(only, style));
+    }
     ExitCode::SUCCESS
 }
 

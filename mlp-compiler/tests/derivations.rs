@@ -1,6 +1,8 @@
-//! Snapshots of the derivation trace, text and LaTeX, for every network in
+//! Snapshots of the derivation trace, text, LaTeX and text with every rewrite, for every network in
 //! `tests/derivations/`: together they cover every activation and loss, `softmax`, `no_bias`
 //! and a custom activation. Review changes with `cargo insta review`.
+
+use mlp_compiler::ir::notation::Style;
 
 #[test]
 fn derivations() {
@@ -9,6 +11,8 @@ fn derivations() {
         let compiled = mlp_compiler::compile(&text).unwrap();
         insta::assert_snapshot!("text", compiled.derivation.text(None));
         insta::assert_snapshot!("latex", compiled.derivation.latex(None));
+        let steps = compiled.derivation.with_rewrites(None, Style::Text);
+        insta::assert_snapshot!("steps", steps);
     });
 }
 
@@ -21,19 +25,23 @@ fn seed_network_reads_like_the_seeds() {
         // The rank-3 Jacobian, its size before it collapses, and the outer product after.
         "∂z²ₙₖ/∂W²ᵢⱼ = δₖᵢ·a¹ₙⱼ   rank-3 tensor, 512×512×512 per sample",
         "chain rule W̄²ᵢⱼ = Σₙ Σₖ z̄²ₙₖ·δₖᵢ·a¹ₙⱼ",
-        "result     W̄²ᵢⱼ = Σₙ z̄²ₙᵢ·a¹ₙⱼ",
+        "expand     W̄²ᵢⱼ = Σₙ z̄²ₙᵢ·a¹ₙⱼ   by delta-eliminate: a sum of outer products over the batch",
         "matrix     ∂L/∂W² = (Δ²)ᵀ·A¹",
         // The δ recursion of seed 001, stated once and instantiated, with ReLU's derivative
         // as a mask; the second instance of each form is one line.
         "āˡₙᵢ = Σⱼ z̄ˡ⁺¹ₙⱼ·Wˡ⁺¹ⱼᵢ   Āˡ = Δˡ⁺¹·Wˡ⁺¹",
-        "result     ā²ₙᵢ = Σⱼ z̄³ₙⱼ·W³ⱼᵢ",
-        "result     z̄²ₙᵢ = ā²ₙᵢ·step(z²ₙᵢ)",
+        "expand     ā²ₙᵢ = Σⱼ z̄³ₙⱼ·W³ⱼᵢ   by delta-eliminate",
+        "expand     z̄²ₙᵢ = ā²ₙᵢ·step(z²ₙᵢ)   by delta-eliminate ×2",
         "ā¹, through its consumer z², as ā²: ā¹ₙᵢ = Σⱼ z̄²ₙⱼ·W²ⱼᵢ, Ā¹ = Δ²·W²",
         "z̄¹, through its consumer a¹, as z̄²: z̄¹ₙᵢ = ā¹ₙᵢ·step(z¹ₙᵢ), Δ¹ = Ā¹ ⊙ step(Z¹)",
         // The glossary to seed 001's letters.
         "Seed 001 writes zˡ, aˡ, Δˡ, Āˡ as uˡ, zˡ, ξˡ, δˡ.",
-        // softmax − onehot for NLL, found by simplification.
-        "result     z̄³ₙᵢ = (softmax(z³ₙ)ᵢ − δ(i, tₙ))/N",
+        // softmax − onehot for NLL, found by simplification: the loss's derivative as first
+        // written, δ-eliminated, softmax recognized, factored.
+        "Jacobian   ∂L/∂z³ₙᵢ = (1/N)·Σₙ′ ((1/(Σⱼ exp(z³ₙ′ⱼ)))·Σⱼ exp(z³ₙ′ⱼ)·δₙ′ₙ·δⱼᵢ − Σₖ δ(k, tₙ′)·δₙ′ₙ·δₖᵢ)",
+        "expand     z̄³ₙᵢ = exp(z³ₙᵢ)/(N·Σⱼ exp(z³ₙⱼ)) − δ(i, tₙ)/N   by delta-eliminate ×4, sum-linear, distribute-delta",
+        "recognize  z̄³ₙᵢ = softmax(z³ₙ)ᵢ/N − δ(i, tₙ)/N   by softmax",
+        "tidy       z̄³ₙᵢ = (softmax(z³ₙ)ᵢ − δ(i, tₙ))/N   by factor",
         "matrix     ∂L/∂b¹ = 1ᵀ·Δ¹",
     ] {
         // The renderer writes a bar as a combining macron (U+0304), never precomposed.
@@ -170,8 +178,11 @@ fn each_letter_names_one_axis_within_a_step() {
             }
             for (a, b) in deltas {
                 // δ(i, tₙ) compares a class index with a label; δᵢⱼ two indices of one axis.
-                if let (Ix::Var(a), Ix::Var(b)) = (a, b) {
-                    assert_eq!(axes.get(&a), axes.get(&b), "{spec}: δ across axes");
+                // (An index only δs mention has no tensor to tell its axis.)
+                if let (Ix::Var(a), Ix::Var(b)) = (a, b)
+                    && let (Some(x), Some(y)) = (axes.get(&a), axes.get(&b))
+                {
+                    assert_eq!(x, y, "{spec}: δ across axes");
                 }
             }
             assert!(
@@ -181,4 +192,33 @@ fn each_letter_names_one_axis_within_a_step() {
             );
         }
     }
+}
+
+/// `--steps` shows every rewrite a reader can see, in order, before → after, under its rule's
+/// name and identity; the stages between them are those of the default trace.
+#[test]
+fn steps_show_every_rewrite() {
+    let c = mlp_compiler::compile("784 -> relu 512 -> relu 512 -> 10 : nll").unwrap();
+    let steps = c.derivation.with_rewrites(None, Style::Text);
+    for line in [
+        "      delta-eliminate: Σⱼ exp(z³ₙ′ⱼ)·δₙ′ₙ·δⱼᵢ → exp(z³ₙ′ᵢ)·δₙ′ₙ   (Σᵢ δᵢₖ·e = e[i:=k])",
+        "      softmax: exp(z³ₙᵢ)/(N·Σⱼ exp(z³ₙⱼ)) → ((Σⱼ exp(z³ₙⱼ))⁰·softmax(z³ₙ)ᵢ)/N   (exp(eₖ)/Σᵢ exp(eᵢ) = softmax(e)ₖ)",
+        "      power: (Σⱼ exp(z³ₙⱼ))⁰ → 1   (a¹ = a, a⁰ = 1, (aᵖ)ᑫ = aᵖᑫ for integer q)",
+        "      factor: softmax(z³ₙ)ᵢ/N − δ(i, tₙ)/N → (softmax(z³ₙ)ᵢ − δ(i, tₙ))/N   (a·b + a·c = a·(b + c))",
+    ] {
+        assert!(steps.contains(line), "missing `{line}` in\n{steps}");
+    }
+    // Every rewrite shown is one the stages recorded, and no step is abbreviated.
+    let rewrites = steps.lines().filter(|l| l.starts_with("      ")).count();
+    let recorded: usize = c
+        .derivation
+        .steps
+        .iter()
+        .flat_map(|s| &s.stages)
+        .map(|st| st.visible().count())
+        .sum();
+    assert_eq!(rewrites, recorded);
+    assert!(!steps.contains(", as "), "{steps}");
+    // The default trace lists the rules of each stage, not the rewrites.
+    assert!(!c.derivation.text(None).contains(" → exp("));
 }

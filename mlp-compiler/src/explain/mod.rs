@@ -1,7 +1,8 @@
-//! What the compiler derived, readable: the derivation trace ([`trace`]) and the data-flow
-//! graph ([`graph`]).
+//! What the compiler derived, readable: the derivation trace ([`trace`], each step's
+//! simplification in [`stages`]) and the data-flow graph ([`graph`]).
 
 pub mod graph;
 mod page;
 mod render;
+pub mod stages;
 pub mod trace;

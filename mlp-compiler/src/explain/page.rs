@@ -3,6 +3,8 @@
 
 use crate::ir::Var;
 use crate::ir::notation::{Show, Style};
+use crate::simplify::Firing;
+use crate::simplify::rules;
 
 /// Piece of running text: words, or mathematics already printed in the page's style.
 pub(super) enum Seg {
@@ -17,6 +19,8 @@ pub(super) struct Row {
     pub equation: Option<(String, String)>,
     /// Whether the equation continues the previous one (`&= …` in LaTeX).
     pub continues: bool,
+    /// Whether the row is a rewrite, `before → after` under its rule's name.
+    pub rewrite: bool,
     pub note: Option<String>,
 }
 
@@ -26,16 +30,24 @@ impl Row {
             label,
             equation: Some((lhs, rhs)),
             continues: false,
+            rewrite: false,
             note: None,
         }
     }
 
-    pub(super) fn note(label: &'static str, note: String) -> Row {
+    /// One rule's rewrite of one node: `before → after`, under the rule's name (and, in
+    /// text, its identity).
+    pub(super) fn rewrite(f: &Firing, style: Style) -> Row {
+        let identity = rules::rule(f.rule).map(|r| r.identity);
         Row {
-            label,
-            equation: None,
+            label: f.rule,
+            equation: Some((
+                Show(&f.before, style).to_string(),
+                Show(&f.after, style).to_string(),
+            )),
             continues: false,
-            note: Some(note),
+            rewrite: true,
+            note: identity.filter(|_| style == Style::Text).map(str::to_owned),
         }
     }
 }
@@ -43,6 +55,8 @@ impl Row {
 /// A page being written in one style.
 pub(super) struct Page {
     pub style: Style,
+    /// Whether steps show every rewrite.
+    pub rewrites: bool,
     pub out: String,
 }
 
@@ -133,6 +147,11 @@ impl Page {
 }
 
 fn text_row(row: &Row) -> String {
+    if row.rewrite {
+        let (before, after) = row.equation.clone().unwrap_or_default();
+        let identity = row.note.as_deref().unwrap_or_default();
+        return format!("      {}: {before} → {after}   ({identity})\n", row.label);
+    }
     let mut line = if row.label.is_empty() {
         "  ".to_owned()
     } else {
@@ -150,6 +169,13 @@ fn text_row(row: &Row) -> String {
 }
 
 fn latex_row(row: &Row) -> String {
+    if row.rewrite {
+        let (before, after) = row.equation.clone().unwrap_or_default();
+        return format!(
+            "\\intertext{{{}:}}\n{before} &\\to {after} \\\\\n",
+            latex_text(row.label)
+        );
+    }
     let mut line = match &row.equation {
         Some((_, rhs)) if row.continues => format!("&= {rhs} \\\\\n"),
         Some((lhs, rhs)) => format!("{lhs} &= {rhs} \\\\\n"),

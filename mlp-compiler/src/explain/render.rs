@@ -32,11 +32,22 @@ impl Derivation {
         self.render(only, Style::Latex)
     }
 
+    /// The trace with every rewrite of every step, in order, before → after, each under its
+    /// rule's name and identity (`mlp explain --steps`); no step abbreviated.
+    pub fn with_rewrites(&self, only: Option<&ParamTrace>, style: Style) -> String {
+        self.render_as(only, style, true)
+    }
+
     /// The trace in `style`: the forward pass, its stable form, each adjoint from the loss
     /// down, then each parameter. With `only`, the adjoints on its chain and it.
     pub fn render(&self, only: Option<&ParamTrace>, style: Style) -> String {
+        self.render_as(only, style, false)
+    }
+
+    fn render_as(&self, only: Option<&ParamTrace>, style: Style, rewrites: bool) -> String {
         let mut page = Page {
             style,
+            rewrites,
             out: String::new(),
         };
         page.title(&self.spec);
@@ -54,10 +65,10 @@ impl Derivation {
             page.math("v", "v"),
             Seg::Words("; each adjoint once, from the loss down.".to_owned()),
         ]);
-        // With one parameter asked for, every step is shown in full; else a step of a form
-        // shown before is one line that names it.
+        // With one parameter asked for, or every rewrite, every step is shown in full; else a
+        // step of a form shown before is one line that names it.
         let mut shown: Shown = Vec::new();
-        let mut shown = only.is_none().then_some(&mut shown);
+        let mut shown = (only.is_none() && !rewrites).then_some(&mut shown);
         self.adjoints(&mut page, only, &mut shown);
         for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
             let chain = page.chain(&p.chain);
@@ -191,7 +202,7 @@ fn step_block(
     }
     heading.push(Seg::Words(":".to_owned()));
     page.heading(&heading);
-    page.display(&step_rows(page.style, s));
+    page.display(&step_rows(page, s));
 }
 
 /// `z̄³`: the adjoint of `v`.
@@ -278,46 +289,61 @@ fn recursion_rows(style: Style) -> Vec<Row> {
     }
 }
 
-/// A step: its Jacobian, the chain rule's contraction, the rules that simplified it, the
-/// result, its matrix form and the kernel that computes it.
-fn step_rows(style: Style, s: &Step) -> Vec<Row> {
+/// A step: its Jacobian, the chain rule's contraction (for the loss, the Jacobian is the
+/// adjoint), the expression after each phase of simplification with the rules that did
+/// mathematics in it (with `page.rewrites`, every rewrite before it), its matrix form and the
+/// kernel that computes it.
+fn step_rows(page: &Page, s: &Step) -> Vec<Row> {
+    let style = page.style;
     let show = |e: &crate::ir::Expr| Show(e, style).to_string();
     let j = &s.jacobian;
     let mut jacobian = Row::equation("Jacobian", partial(j, style), show(&j.entries));
     jacobian.note = Some(format!("{}, {} per sample", j.kind, shape_text(&j.shape)));
+    let lhs = Show(&s.contraction.lhs, style).to_string();
+    let mut rows = vec![jacobian];
+    if s.consumer != L {
+        rows.push(Row::equation(
+            "chain rule",
+            lhs.clone(),
+            show(&s.contraction.rhs),
+        ));
+    }
+    for stage in &s.stages {
+        if page.rewrites {
+            rows.extend(stage.visible().map(|f| Row::rewrite(f, style)));
+        }
+        let by = rule_list(&stage.steps()).map(|r| format!("by {r}"));
+        rows.push(Row {
+            continues: true,
+            note: by,
+            ..Row::equation(stage.label(), lhs.clone(), show(&stage.expr))
+        });
+    }
+    let last = s.stages.last().map_or(&s.contraction.rhs, |st| &st.expr);
+    if *last != s.result.rhs {
+        rows.push(Row {
+            continues: true,
+            ..Row::equation("result", lhs, show(&s.result.rhs))
+        });
+    }
+    // A weight's rank-3 Jacobian collapses to Σₙ z̄ₙᵢ·aₙⱼ: outer products summed.
+    if j.kind.starts_with("rank-3") {
+        let outer = "a sum of outer products over the batch";
+        let at = rows.last_mut().expect("the Jacobian at least");
+        at.note = Some(match at.note.take() {
+            Some(by) => format!("{by}: {outer}"),
+            None => outer.to_owned(),
+        });
+    }
     let lowered = match style {
         Style::Text => &s.lowered.matrix,
         Style::Latex => &s.lowered.matrix_latex,
     };
     let (matrix_lhs, matrix_rhs) = lowered.split_once(" = ").unwrap_or((lowered, ""));
-    let mut rows = vec![
-        jacobian,
-        Row::equation(
-            "chain rule",
-            Show(&s.contraction.lhs, style).to_string(),
-            show(&s.contraction.rhs),
-        ),
-    ];
-    rows.extend(rule_list(&s.rules).map(|r| Row::note("rules", r)));
-    rows.extend([
-        Row {
-            continues: true,
-            // A weight's rank-3 Jacobian collapses to Σₙ z̄ₙᵢ·aₙⱼ: outer products summed.
-            note: j
-                .kind
-                .starts_with("rank-3")
-                .then(|| "a sum of outer products over the batch".to_owned()),
-            ..Row::equation(
-                "result",
-                Show(&s.result.lhs, style).to_string(),
-                show(&s.result.rhs),
-            )
-        },
-        Row {
-            note: Some(s.lowered.description.clone()),
-            ..Row::equation("matrix", matrix_lhs.to_owned(), matrix_rhs.to_owned())
-        },
-    ]);
+    rows.push(Row {
+        note: Some(s.lowered.description.clone()),
+        ..Row::equation("matrix", matrix_lhs.to_owned(), matrix_rhs.to_owned())
+    });
     rows
 }
 

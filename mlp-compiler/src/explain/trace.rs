@@ -6,6 +6,7 @@
 
 use crate::autodiff::forward::{L, Program};
 use crate::autodiff::reverse::{Adjoint, Contribution, Derived};
+use crate::explain::stages::{self, Stage};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
 use crate::lower::{Lowered, Lowering};
 use crate::simplify::{self, Context, RuleLog, tidy_names};
@@ -38,6 +39,9 @@ pub struct Step {
     pub contraction: Equation,
     /// Rules applied to reach the result, with how often each fired.
     pub rules: Vec<(&'static str, usize)>,
+    /// The contraction simplified phase by phase, each phase with its rewrites: from the
+    /// chain rule's sum (for the loss, the derivative as first written) to the result.
+    pub stages: Vec<Stage>,
     /// The simplified result.
     pub result: Equation,
     /// Its kernel and matrix form.
@@ -73,6 +77,13 @@ pub struct Derivation {
 /// Builds the trace of `derived`, its results in the matrix forms of `lowering`.
 pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
     let program = &derived.program;
+    let stored: Vec<Equation> = derived
+        .forward
+        .iter()
+        .filter(|e| e.lhs.var != L)
+        .cloned()
+        .collect();
+    let cx = Context { stored: &stored };
     let params: Vec<ParamTrace> = program
         .params()
         .map(|p| ParamTrace {
@@ -86,7 +97,7 @@ pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
         for (v, u) in p.chain[1..].iter().zip(&p.chain) {
             if !steps.iter().any(|s| s.var == *v) {
                 let adjoint = derived.adjoint(*v).expect("derived");
-                steps.push(step(program, adjoint, lowering, *u));
+                steps.push(step(program, adjoint, lowering, *u, cx));
             }
         }
     }
@@ -120,7 +131,13 @@ fn chain(program: &Program, v: Var) -> Vec<Var> {
     out
 }
 
-fn step(program: &Program, adjoint: &Adjoint, lowering: &Lowering, consumer: Var) -> Step {
+fn step(
+    program: &Program,
+    adjoint: &Adjoint,
+    lowering: &Lowering,
+    consumer: Var,
+    cx: Context<'_>,
+) -> Step {
     let c = adjoint
         .contributions
         .iter()
@@ -129,7 +146,8 @@ fn step(program: &Program, adjoint: &Adjoint, lowering: &Lowering, consumer: Var
     let v = &adjoint.equation.lhs;
     let own: Vec<Idx> = v.ix.iter().map(|x| x.idx()).collect();
     let body = if consumer == L {
-        c.simplified.clone()
+        // The loss's derivative as first written: its simplification is the step to see.
+        stages::cleaned(&c.raw, &own)
     } else {
         let mut factors = vec![Expr::Ref(Ref {
             adjoint: true,
@@ -153,10 +171,15 @@ fn step(program: &Program, adjoint: &Adjoint, lowering: &Lowering, consumer: Var
     // The Jacobian writes the consumer's indices as the contraction sums over them, so that
     // each letter names one axis throughout the step.
     let names = binders(&contraction.rhs, c.at.ix.len());
+    let mut jacobian = jacobian(program, c, v, &names);
+    if consumer == L {
+        jacobian.entries = contraction.rhs.clone();
+    }
     Step {
         var: v.var,
         consumer,
-        jacobian: jacobian(program, c, v, &names),
+        jacobian,
+        stages: stages::stages(&contraction.rhs, &own, cx),
         contraction,
         rules: adjoint.rules.summary(),
         result: adjoint.equation.clone(),
