@@ -1,6 +1,7 @@
 //! A page of the derivation in one style: how plain text and LaTeX set a heading, a line of
 //! running text, a row of display math and a note. `explain::render` decides what is said.
 
+use super::breaks;
 use crate::ir::Var;
 use crate::ir::notation::{Show, Style};
 use crate::simplify::Firing;
@@ -172,13 +173,15 @@ fn latex_row(row: &Row) -> String {
     if row.rewrite {
         let (before, after) = row.equation.clone().unwrap_or_default();
         return format!(
-            "\\intertext{{{}:}}\n{before} &\\to {after} \\\\\n",
-            latex_text(row.label)
+            "\\intertext{{{}:}}\n{}{}",
+            latex_text(row.label),
+            broken("&\\phantom{=}", &before),
+            broken("&\\to", &after)
         );
     }
     let mut line = match &row.equation {
-        Some((_, rhs)) if row.continues => format!("&= {rhs} \\\\\n"),
-        Some((lhs, rhs)) => format!("{lhs} &= {rhs} \\\\\n"),
+        Some((_, rhs)) if row.continues => broken("&=", rhs),
+        Some((lhs, rhs)) => broken(&format!("{lhs} &="), rhs),
         None => String::new(),
     };
     // A note follows the row it is on, in the text column: not in a column past the margin.
@@ -191,6 +194,20 @@ fn latex_row(row: &Row) -> String {
         line += &format!("\\intertext{{{}}}\n", latex_text(&(label + note)));
     }
     line
+}
+
+/// `head rhs \\`, the right side broken over lines where it is too wide, each line after the
+/// first indented under it.
+fn broken(head: &str, rhs: &str) -> String {
+    let mut out = String::new();
+    for (k, piece) in breaks::pieces(rhs).iter().enumerate() {
+        if k == 0 {
+            out += &format!("{head} {piece} \\\\\n");
+        } else {
+            out += &format!("&\\quad {piece} \\\\\n");
+        }
+    }
+    out
 }
 
 /// Text for `\text{…}`: LaTeX's special characters escaped, Unicode math written out.
