@@ -372,6 +372,23 @@ fn check(source: &SpecSource) -> ExitCode {
                 "{}",
                 mlp_compiler::model::summary::describe(&compiled.network)
             );
+            let constant: Vec<String> = compiled
+                .derived
+                .program
+                .params()
+                .filter(|p| compiled.derived.is_zero(p.var))
+                .map(|p| p.var.ascii())
+                .collect();
+            if !constant.is_empty() {
+                let (gradient, it) = match constant.len() {
+                    1 => ("its gradient is", "it"),
+                    _ => ("their gradients are", "them"),
+                };
+                println!(
+                    "note: the loss does not depend on {}: {gradient} identically zero, and training leaves {it} as initialized",
+                    constant.join(", ")
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(code) => code,

@@ -248,3 +248,16 @@ fn derivations_past_the_limits_are_errors_under_their_activation() {
         );
     }
 }
+
+#[test]
+fn check_notes_parameters_the_loss_does_not_depend_on() {
+    let out = mlp(&["check", "act zz(x) = 0*x; 3 -> zz 4 -> 2 : mse"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("note: the loss does not depend on W1, b1: their gradients are identically zero, and training leaves them as initialized"),
+        "{stdout}"
+    );
+    let out = mlp(&["check", "3 -> relu 4 -> 2 : mse"]);
+    assert!(!text(&out.stdout).contains("note:"));
+}

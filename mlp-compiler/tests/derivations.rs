@@ -222,3 +222,51 @@ fn steps_show_every_rewrite() {
     // The default trace lists the rules of each stage, not the rewrites.
     assert!(!c.derivation.text(None).contains(" → exp("));
 }
+
+/// A parameter the loss does not depend on (its layer's activation multiplies by zero, or is
+/// a constant) is said so once, in one line, and the generated code computes no product for
+/// it: its gradient is written as zeros, and the adjoints only it needed are left out.
+#[test]
+fn a_gradient_identically_zero_is_reported_once_and_not_computed() {
+    use proc_macro2::{Ident, Span, TokenStream};
+    for (spec, says) in [
+        (
+            "act zz(x) = 0*x; 3 -> zz 4 -> 2 : mse",
+            "∂L/∂W¹ = 0: the loss does not depend on W¹, as z\u{304}¹ = 0",
+        ),
+        (
+            "act c(x) = 3; 3 -> c 4 -> 2 : mse",
+            "∂L/∂W¹ = 0: the loss does not depend on z¹ → W¹",
+        ),
+    ] {
+        let c = mlp_compiler::compile(spec).unwrap();
+        let d = &c.derived;
+        let params: Vec<_> = d.program.params().map(|p| (p.var.ascii(), p.var)).collect();
+        for (name, var) in &params {
+            let zero = name.ends_with('1');
+            assert_eq!(d.is_zero(*var), zero, "{spec}: {name}");
+        }
+        let live: Vec<String> = d
+            .live_adjoints()
+            .iter()
+            .map(|e| e.lhs.var.ascii())
+            .collect();
+        assert_eq!(live, ["z2", "W2", "b2", "W1", "b1"], "{spec}");
+        let text = c.derivation.text(None);
+        let says = says.replace("\\u{304}", "\u{304}");
+        assert_eq!(text.matches(&says).count(), 1, "{spec}:\n{text}");
+        assert!(!text.contains("chain rule W\u{304}¹"), "{spec}:\n{text}");
+        let name = Ident::new("Net", Span::call_site());
+        let code =
+            mlp_compiler::emit::network_item(&c, TokenStream::new(), TokenStream::new(), &name)
+                .expect("emits")
+                .to_string();
+        // Doc comments are string literals, which write the bar as an escape.
+        assert!(code.contains(r"W\u{304}¹ᵢⱼ = 0"), "{spec}");
+        assert!(code.contains(r"z\u{304}²ₙᵢ ="), "{spec}");
+        // Each computed equation's doc comment ends with its matrix form in brackets.
+        assert!(code.contains(r"[Δ² = "), "{spec}");
+        assert!(!code.contains(r"[A\u{304}¹ = "), "{spec}: ā¹ is computed");
+        assert!(!code.contains(r"[Δ¹ = "), "{spec}: z̄¹ is computed");
+    }
+}

@@ -162,6 +162,37 @@ impl Derived {
     pub fn adjoint(&self, v: Var) -> Option<&Adjoint> {
         self.adjoints.iter().find(|a| a.equation.lhs.var == v)
     }
+
+    /// Whether `∂L/∂v` is identically zero: the loss does not depend on `v`.
+    pub fn is_zero(&self, v: Var) -> bool {
+        self.adjoint(v)
+            .is_none_or(|a| a.equation.rhs == Expr::Num(0.0))
+    }
+
+    /// The adjoint equations the gradient needs, in order of computation: every parameter's,
+    /// and each adjoint they read, directly or not. One that no parameter's gradient reads
+    /// (`ā¹` when `z̄¹ = 0`) is left out, and so are its products.
+    pub fn live_adjoints(&self) -> Vec<&Equation> {
+        let mut needed: Vec<Var> = self.program.params().map(|p| p.var).collect();
+        // Each adjoint reads only adjoints computed before it.
+        for a in self.adjoints.iter().rev() {
+            if needed.contains(&a.equation.lhs.var) {
+                a.equation.rhs.visit(&mut |e| {
+                    if let Expr::Ref(r) = e
+                        && r.adjoint
+                        && !needed.contains(&r.var)
+                    {
+                        needed.push(r.var);
+                    }
+                });
+            }
+        }
+        self.adjoints
+            .iter()
+            .map(|a| &a.equation)
+            .filter(|e| needed.contains(&e.lhs.var))
+            .collect()
+    }
 }
 
 /// Differentiates every parameter of `program` and simplifies the result. The forward
@@ -175,8 +206,17 @@ pub fn derive(program: &Program) -> Result<Derived, TooLarge> {
     let cx = Context { stored: &stored };
     let mut total = 0;
     let mut adjoints = Vec::new();
+    // Adjoints found identically zero: what reads them reads 0 (`W̄¹ = 0` once `z̄¹ = 0`).
+    let mut zeros: Vec<Var> = Vec::new();
+    let zero_if = |adj: &Adjoint, zeros: &mut Vec<Var>| {
+        if adj.equation.rhs == Expr::Num(0.0) {
+            zeros.push(adj.equation.lhs.var);
+        }
+    };
     for eq in program.forward.iter().rev().filter(|e| e.lhs.var != L) {
-        adjoints.push(counted(adjoint(program, eq.lhs.var, cx)?, &mut total)?);
+        let adj = counted(adjoint(program, eq.lhs.var, cx, &zeros)?, &mut total)?;
+        zero_if(&adj, &mut zeros);
+        adjoints.push(adj);
     }
     for p in program.params().collect::<Vec<_>>().into_iter().rev() {
         let at = adjoints.iter().position(|a: &Adjoint| {
@@ -186,7 +226,8 @@ pub fn derive(program: &Program) -> Result<Derived, TooLarge> {
                 .iter()
                 .any(|e| e.lhs.var == a.equation.lhs.var && mentions_var(&e.rhs, p.var))
         });
-        let adj = counted(adjoint(program, p.var, cx)?, &mut total)?;
+        let adj = counted(adjoint(program, p.var, cx, &zeros)?, &mut total)?;
+        zero_if(&adj, &mut zeros);
         match at {
             Some(k) => adjoints.insert(k + 1, adj),
             None => adjoints.push(adj),
@@ -274,7 +315,7 @@ pub fn stable_forward(program: &Program) -> Result<Vec<Equation>, TooLarge> {
         .collect()
 }
 
-fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, TooLarge> {
+fn adjoint(program: &Program, v: Var, cx: Context<'_>, zeros: &[Var]) -> Result<Adjoint, TooLarge> {
     let stop = |equation: Var, exceeded: Exceeded| TooLarge {
         var: v,
         adjoint: true,
@@ -294,6 +335,8 @@ fn adjoint(program: &Program, v: Var, cx: Context<'_>) -> Result<Adjoint, TooLar
         .map(|c| {
             let seed = if c.consumer == L {
                 Expr::Num(1.0)
+            } else if zeros.contains(&c.consumer) {
+                Expr::Num(0.0)
             } else {
                 Expr::Ref(Ref {
                     adjoint: true,

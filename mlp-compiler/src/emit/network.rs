@@ -147,10 +147,7 @@ fn passes(c: &Plan) -> Passes {
     let backward_layout = with_cache(Cache::Load);
     let backward = equations(
         &backward_layout,
-        update::updates_last(
-            &backward_layout,
-            c.derived.adjoints.iter().map(|a| &a.equation).collect(),
-        ),
+        update::updates_last(&backward_layout, c.derived.live_adjoints()),
     );
     Passes {
         fields,

@@ -73,7 +73,23 @@ impl Derivation {
         for p in self.params.iter().filter(|p| only.is_none_or(|o| o == *p)) {
             let chain = page.chain(&p.chain);
             let name = page.by_loss(p.param);
+            // The first adjoint on the chain that is identically zero, if one is.
+            let zero = p.chain[1..].iter().find_map(|v| {
+                self.step(*v)
+                    .filter(|s| s.result.rhs == crate::ir::Expr::Num(0.0))
+                    .map(|s| s.var)
+            });
             match self.step(p.param) {
+                Some(_) if p.chain[0] == L && zero.is_some() => {
+                    let at = zero.expect("some");
+                    page.heading(&[
+                        Seg::Math(name + " = 0"),
+                        Seg::Words(": the loss does not depend on ".to_owned()),
+                        Seg::Math(page.var(p.param)),
+                        Seg::Words(", as ".to_owned()),
+                        Seg::Math(adjoint_name(&page, at) + " = 0"),
+                    ]);
+                }
                 Some(s) if p.chain[0] == L => {
                     let heading = vec![
                         Seg::Math(name.clone()),

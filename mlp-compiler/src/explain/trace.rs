@@ -265,6 +265,7 @@ fn kind(u: &[usize], v: &[usize], entries: &Expr) -> String {
     let diagonal = deltas == 1
         && matches!(entries, Expr::Mul(fs) if fs.iter().any(|f| matches!(f, Expr::Delta(..))));
     match (u.len(), v.len()) {
+        _ if *entries == Expr::Num(0.0) => "zero: the consumer does not depend on it".to_owned(),
         (0, 1) => "row vector (a gradient)".to_owned(),
         (0, _) => "matrix (a gradient)".to_owned(),
         (1, 1) if matches!(entries, Expr::Delta(..)) => "identity matrix".to_owned(),
