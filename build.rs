@@ -43,7 +43,11 @@ fn formula(rng: &mut Lcg, depth: u32) -> String {
     }
     let a = formula(rng, depth - 1);
     let b = formula(rng, depth - 1);
-    match rng.below(10) {
+    match rng.below(13) {
+        // Stable functions written out, which the compiler reads as σ, logaddexp, tanh.
+        10 => format!("1 / (1 + exp(-{a}))"),
+        11 => format!("log(exp({a}) + exp({b}))"),
+        12 => format!("(exp({a}) - exp(-{a})) / (exp({a}) + exp(-{a}))"),
         0 => format!("({a} + {b})"),
         1 => format!("({a} - {b})"),
         2 => format!("{a} * {b}"),

@@ -126,6 +126,10 @@ impl Scalar for Dual {
             }
             Prim::Step | Prim::Sign => 0.0,
             Prim::Softplus => prim(Prim::Sigmoid, &[x.v]) * x.d,
+            Prim::LogAddExp => {
+                let p = prim(Prim::Sigmoid, &[x.v - a[1].v]);
+                p * x.d + (1.0 - p) * a[1].d
+            }
         };
         Dual { v, d }
     }

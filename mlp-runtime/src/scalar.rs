@@ -86,6 +86,12 @@ pub fn softplus(x: f32) -> f32 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
+/// `log(exp(a) + exp(b))`, without overflow for any a, b.
+#[inline(always)]
+pub fn logaddexp(a: f32, b: f32) -> f32 {
+    a.max(b) + (-(a - b).abs()).exp().ln_1p()
+}
+
 /// The error function.
 #[inline(always)]
 pub fn erf(x: f32) -> f32 {

@@ -102,5 +102,13 @@ pub fn partials(f: Prim, args: &[Expr]) -> Vec<Expr> {
         Prim::Step | Prim::Sign => vec![Expr::Num(0.0)],
         // softplus′ = σ
         Prim::Softplus => vec![Expr::call(Prim::Sigmoid, a())],
+        // ∂logaddexp(a, b)/∂a = σ(a − b), ∂/∂b = σ(b − a): smooth, ties included.
+        Prim::LogAddExp => {
+            let gap = |x: &Expr, y: &Expr| Expr::plus(x.clone(), Expr::negate(y.clone()));
+            vec![
+                Expr::call(Prim::Sigmoid, gap(&args[0], &args[1])),
+                Expr::call(Prim::Sigmoid, gap(&args[1], &args[0])),
+            ]
+        }
     }
 }

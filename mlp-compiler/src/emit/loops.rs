@@ -368,5 +368,9 @@ fn call(f: Prim, a: &[TokenStream]) -> TokenStream {
         Prim::Step => quote!(::mlp_runtime::scalar::step(#x)),
         Prim::Sign => quote!(::mlp_runtime::scalar::sign(#x)),
         Prim::Softplus => quote!(::mlp_runtime::scalar::softplus(#x)),
+        Prim::LogAddExp => {
+            let y = &a[1];
+            quote!(::mlp_runtime::scalar::logaddexp(#x, #y))
+        }
     }
 }

@@ -27,6 +27,9 @@ pub enum Prim {
     Sign,
     /// `softplus(a) = log(1 + exp a)`, evaluated without overflow.
     Softplus,
+    /// `logaddexp(a, b) = log(exp a + exp b)`, evaluated without overflow; smooth, with
+    /// partials `σ(a − b)` and `σ(b − a)` (NumPy's name).
+    LogAddExp,
 }
 
 impl Prim {
@@ -45,10 +48,12 @@ impl Prim {
             Prim::Step => "step",
             Prim::Sign => "sign",
             Prim::Softplus => "softplus",
+            Prim::LogAddExp => "logaddexp",
         }
     }
 
-    /// Its value in `f64` at `a` (two arguments for `max` and `min`, one for the others),
+    /// Its value in `f64` at `a` (two arguments for `max`, `min` and `logaddexp`, one for the
+    /// others),
     /// evaluated without overflow where the math allows it: the meaning every rule that folds
     /// a constant and the reference interpreter share.
     pub fn eval(self, a: &[f64]) -> f64 {
@@ -67,6 +72,7 @@ impl Prim {
             Prim::Step => f64::from(x > 0.0),
             Prim::Sign => x.signum() * f64::from(x != 0.0),
             Prim::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Prim::LogAddExp => x.max(a[1]) + (-(x - a[1]).abs()).exp().ln_1p(),
         }
     }
 }

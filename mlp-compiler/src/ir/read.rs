@@ -223,6 +223,7 @@ impl Parser {
             Prim::Step,
             Prim::Sign,
             Prim::Softplus,
+            Prim::LogAddExp,
         ]
         .into_iter()
         .find(|p| p.name() == word || (word == "sigmoid" && *p == Prim::Sigmoid))

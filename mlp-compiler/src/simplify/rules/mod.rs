@@ -152,7 +152,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "log-add-exp",
-        identity: "log(exp(a) + exp(b)) = max(a, b) + softplus(−|a − b|)",
+        identity: "log(exp(a) + exp(b)) = logaddexp(a, b), evaluated as max(a, b) + log(1 + exp(−|a − b|))",
         kind: Kind::Step,
         phases: READ,
         apply: stable::log_add_exp,

@@ -38,6 +38,28 @@ fn negated(e: &Expr) -> Expr {
     }
 }
 
+/// `e` as a sign and the factors of a product, nested products flattened and `−1`s counted:
+/// `−(x·x)`, `(−1)·x·x` and `x·(−x)` are all `(true, [x, x])`.
+fn signed_factors(e: &Expr) -> (bool, Vec<&Expr>) {
+    let mut negative = false;
+    let mut factors = Vec::new();
+    let mut stack = vec![e];
+    while let Some(f) = stack.pop() {
+        match f {
+            Expr::Mul(fs) => stack.extend(fs.iter().rev()),
+            f if f.is_num(-1.0) => negative = !negative,
+            f => factors.push(f),
+        }
+    }
+    (negative, factors)
+}
+
+/// Whether `a = −b`, however the negation is written.
+fn opposite(a: &Expr, b: &Expr) -> bool {
+    let ((sa, fa), (sb, fb)) = (signed_factors(a), signed_factors(b));
+    sa != sb && fa == fb
+}
+
 fn sigmoid(u: Expr) -> Expr {
     Expr::call(Prim::Sigmoid, u)
 }
@@ -53,8 +75,11 @@ pub(super) fn logistic(e: &Expr, _: &Context<'_>) -> Option<Expr> {
                 let Expr::Call(Prim::Sigmoid, v) = f else {
                     continue;
                 };
-                let u = negated(&v[0]);
-                if let Some(m) = fs.iter().position(|g| is_exp(g) == Some(&u)) {
+                let found = fs
+                    .iter()
+                    .position(|g| is_exp(g).is_some_and(|u| opposite(u, &v[0])));
+                if let Some(m) = found {
+                    let u = is_exp(&fs[m]).expect("an exp").clone();
                     let mut out: Vec<Expr> = fs
                         .iter()
                         .enumerate()
@@ -100,7 +125,7 @@ fn inverse_exp_sum(f: &Expr) -> Option<(&Expr, &Expr)> {
 pub(super) fn tanh(e: &Expr, _: &Context<'_>) -> Option<Expr> {
     let Expr::Mul(fs) = e else { return None };
     for (k, f) in fs.iter().enumerate() {
-        let Some((p, q)) = exp_difference(f).filter(|(p, q)| **q == negated(p)) else {
+        let Some((p, q)) = exp_difference(f).filter(|(p, q)| opposite(p, q)) else {
             continue;
         };
         let same = |(a, b): (&Expr, &Expr)| (a == p && b == q) || (a == q && b == p);
@@ -119,7 +144,7 @@ pub(super) fn tanh(e: &Expr, _: &Context<'_>) -> Option<Expr> {
     None
 }
 
-/// `log(exp(a) + exp(b)) = max(a, b) + softplus(−|a − b|)`.
+/// `log(exp(a) + exp(b)) = logaddexp(a, b)`.
 pub(super) fn log_add_exp(e: &Expr, _: &Context<'_>) -> Option<Expr> {
     let Expr::Call(Prim::Log, arg) = e else {
         return None;
@@ -127,11 +152,7 @@ pub(super) fn log_add_exp(e: &Expr, _: &Context<'_>) -> Option<Expr> {
     let Expr::Add(ts) = &arg[0] else { return None };
     let [a, b] = ts.as_slice() else { return None };
     let (a, b) = (is_exp(a)?.clone(), is_exp(b)?.clone());
-    let gap = Expr::call(Prim::Abs, Expr::plus(a.clone(), negated(&b)));
-    Some(Expr::plus(
-        Expr::Call(Prim::Max, vec![a, b]),
-        Expr::call(Prim::Softplus, negated(&gap)),
-    ))
+    Some(Expr::Call(Prim::LogAddExp, vec![a, b]))
 }
 
 pub(super) fn log_sum_exp(e: &Expr, _: &Context<'_>) -> Option<Expr> {
