@@ -1,6 +1,7 @@
 //! `mlp`: check, explain and expand network specs written in the mlp DSL.
 #![warn(missing_docs)]
 
+mod html;
 mod stored;
 mod trainer;
 
@@ -43,6 +44,10 @@ enum Command {
         /// Show every rewrite of every step, before → after, with its rule and identity.
         #[arg(long)]
         steps: bool,
+        /// Write one self-contained HTML page (mathematics rendered by KaTeX, the generated
+        /// Rust beside each equation) to this file instead.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["latex", "param"])]
+        html: Option<PathBuf>,
     },
     /// Compile a specialized trainer for a spec (cached) and train it: `mlp train SPEC --data
     /// DIR|FILE.csv [--epochs N --lr X --optimizer adam ...]`; `mlp train SPEC -- --help` lists
@@ -190,9 +195,16 @@ fn main() -> ExitCode {
         Command::Check(source) => check(&source),
         Command::Explain {
             source,
+            steps,
+            html: Some(file),
+            ..
+        } => explain_html(&source, steps, &file),
+        Command::Explain {
+            source,
             latex,
             param,
             steps,
+            html: None,
         } => explain(&source, latex, param.as_deref(), steps),
         Command::Expand { source, name } => expand(&source, &name),
         Command::Graph { source, output } => graph(&source, output.as_deref()),
@@ -296,6 +308,22 @@ fn derive(source: &SpecSource) -> Result<mlp_compiler::Plan, ExitCode> {
     })
 }
 
+/// The generated code for `compiled`, formatted, as `mlp expand` prints it.
+fn generated_code(
+    compiled: &mlp_compiler::Plan,
+    name: &proc_macro2::Ident,
+) -> Result<String, String> {
+    let tokens =
+        mlp_compiler::emit::network_item(compiled, quote::quote!(), quote::quote!(pub), name)
+            .map_err(|limit| limit.to_string())?;
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => Ok(prettyplease::unparse(&file)),
+        Err(e) => Err(format!(
+            "the generated code does not parse ({e}); the raw tokens:\n{tokens}"
+        )),
+    }
+}
+
 fn expand(source: &SpecSource, name: &str) -> ExitCode {
     let compiled = match derive(source) {
         Ok(c) => c,
@@ -305,26 +333,13 @@ fn expand(source: &SpecSource, name: &str) -> ExitCode {
         eprintln!("error: `{name}` is not a Rust identifier");
         return ExitCode::FAILURE;
     };
-    let tokens = match mlp_compiler::emit::network_item(
-        &compiled,
-        quote::quote!(),
-        quote::quote!(pub),
-        &name,
-    ) {
-        Ok(tokens) => tokens,
-        Err(limit) => {
-            eprintln!("error: {limit}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match syn::parse2::<syn::File>(tokens.clone()) {
-        Ok(file) => {
-            print!("{}", prettyplease::unparse(&file));
+    match generated_code(&compiled, &name) {
+        Ok(code) => {
+            print!("{code}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: the generated code does not parse ({e}); the raw tokens follow");
-            println!("{tokens}");
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -361,6 +376,27 @@ fn explain(source: &SpecSource, latex: bool, param: Option<&str>, steps: bool) -
         print!("{}", d.render(only, style));
     }
     ExitCode::SUCCESS
+}
+
+/// `mlp explain SPEC --html FILE`: the page of [`html::page`].
+fn explain_html(source: &SpecSource, steps: bool, file: &std::path::Path) -> ExitCode {
+    let compiled = match derive(source) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let name = proc_macro2::Ident::new("Net", proc_macro2::Span::call_site());
+    let page =
+        generated_code(&compiled, &name).and_then(|code| html::page(&compiled, steps, &code));
+    let written = page.and_then(|page| {
+        std::fs::write(file, page).map_err(|e| format!("cannot write {}: {e}", file.display()))
+    });
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn check(source: &SpecSource) -> ExitCode {

@@ -3,7 +3,9 @@
 
 mod breaks;
 pub mod graph;
+pub(crate) mod html;
 mod page;
 mod render;
+mod rows;
 pub mod stages;
 pub mod trace;

@@ -1,61 +1,17 @@
 //! A page of the derivation in one style: how plain text and LaTeX set a heading, a line of
 //! running text, a row of display math and a note. `explain::render` decides what is said.
 
-use super::breaks;
+use super::rows::{Row, Seg};
+use super::{breaks, html};
 use crate::ir::Var;
 use crate::ir::notation::{Show, Style};
-use crate::simplify::Firing;
-use crate::simplify::rules;
-
-/// Piece of running text: words, or mathematics already printed in the page's style.
-pub(super) enum Seg {
-    Words(String),
-    Math(String),
-}
-
-/// One row of a step: an equation `lhs = rhs` (or `= rhs`, continuing the row above it), a
-/// note on it, or both; under a label in text.
-pub(super) struct Row {
-    pub label: &'static str,
-    pub equation: Option<(String, String)>,
-    /// Whether the equation continues the previous one (`&= …` in LaTeX).
-    pub continues: bool,
-    /// Whether the row is a rewrite, `before → after` under its rule's name.
-    pub rewrite: bool,
-    pub note: Option<String>,
-}
-
-impl Row {
-    pub(super) fn equation(label: &'static str, lhs: String, rhs: String) -> Row {
-        Row {
-            label,
-            equation: Some((lhs, rhs)),
-            continues: false,
-            rewrite: false,
-            note: None,
-        }
-    }
-
-    /// One rule's rewrite of one node: `before → after`, under the rule's name (and, in
-    /// text, its identity).
-    pub(super) fn rewrite(f: &Firing, style: Style) -> Row {
-        let identity = rules::rule(f.rule).map(|r| r.identity);
-        Row {
-            label: f.rule,
-            equation: Some((
-                Show(&f.before, style).to_string(),
-                Show(&f.after, style).to_string(),
-            )),
-            continues: false,
-            rewrite: true,
-            note: identity.filter(|_| style == Style::Text).map(str::to_owned),
-        }
-    }
-}
 
 /// A page being written in one style.
 pub(super) struct Page {
+    /// The notation of mathematics: LaTeX for an HTML page, which KaTeX renders.
     pub style: Style,
+    /// Whether the page is HTML (see `explain::html`).
+    pub html: bool,
     /// Whether steps show every rewrite.
     pub rewrites: bool,
     pub out: String,
@@ -91,6 +47,13 @@ impl Page {
     }
 
     pub(super) fn title(&mut self, spec: &str) {
+        if self.html {
+            self.out += &format!(
+                "<h1>Derivation of <code>{}</code></h1>\n",
+                html::escape(spec)
+            );
+            return;
+        }
         self.out += &match self.style {
             Style::Text => format!("Derivation of {spec}\n"),
             // A long derivation may break across pages, between rows of its displays.
@@ -113,6 +76,10 @@ impl Page {
 
     /// One line of running text, indented in text, a paragraph of its own in LaTeX.
     pub(super) fn line(&mut self, segs: &[Seg]) {
+        if self.html {
+            self.out += &format!("<p class=\"line\">{}</p>\n", html::running(segs));
+            return;
+        }
         let line = self.running(segs);
         self.out += &match self.style {
             Style::Text => format!("  {line}\n"),
@@ -122,6 +89,10 @@ impl Page {
 
     /// A heading in running text: a paragraph of its own.
     pub(super) fn heading(&mut self, segs: &[Seg]) {
+        if self.html {
+            self.out += &format!("<h2>{}</h2>\n", html::running(segs));
+            return;
+        }
         let line = self.running(segs);
         self.out += &match self.style {
             Style::Text => format!("\n{line}\n"),
@@ -131,6 +102,10 @@ impl Page {
 
     /// Display math, one row per entry of `rows`.
     pub(super) fn display(&mut self, rows: &[Row]) {
+        if self.html {
+            self.out += &html::display(rows);
+            return;
+        }
         if self.style == Style::Latex {
             self.out += "\\begin{align*}\n";
         }

@@ -2,7 +2,8 @@
 //! plain text or as LaTeX. What is said, and in which order, is decided here once; a page only
 //! knows how its notation sets a heading, a row of display math and a note.
 
-use super::page::{Page, Row, Seg};
+use super::page::Page;
+use super::rows::{Row, Seg};
 use super::trace::{Derivation, Jacobian, ParamTrace, Step};
 use crate::autodiff::forward::L;
 use crate::ir::notation::{Show, Style};
@@ -44,9 +45,21 @@ impl Derivation {
         self.render_as(only, style, false)
     }
 
+    /// An HTML fragment (the body of a page): headings and notes as HTML, mathematics as
+    /// LaTeX in `data-tex` attributes of `span.m` (inline) and `div.d` (display, an `aligned`
+    /// block) for KaTeX to render; with `rewrites`, every rewrite as `--steps` shows them.
+    pub fn html(&self, only: Option<&ParamTrace>, rewrites: bool) -> String {
+        self.page(only, Style::Latex, rewrites, true)
+    }
+
     fn render_as(&self, only: Option<&ParamTrace>, style: Style, rewrites: bool) -> String {
+        self.page(only, style, rewrites, false)
+    }
+
+    fn page(&self, only: Option<&ParamTrace>, style: Style, rewrites: bool, html: bool) -> String {
         let mut page = Page {
             style,
+            html,
             rewrites,
             out: String::new(),
         };
@@ -186,8 +199,29 @@ fn form(s: &Step) -> String {
 }
 
 /// A step in full under `heading`, or, when `shown` has a step of its form, one line: its
-/// result and matrix form, "as" the step shown.
+/// result and matrix form, "as" the step shown. In HTML, inside a `section.step` whose
+/// `data-equation` is the result as the generated code's comments write it, so that the page
+/// can put that code beside it.
 fn step_block(
+    page: &mut Page,
+    s: &Step,
+    heading: Vec<Seg>,
+    name: String,
+    shown: Option<&mut Shown>,
+) {
+    if page.html {
+        page.out += &format!(
+            "<section class=\"step\" data-equation=\"{}\"><div class=\"math\">\n",
+            super::html::escape(&s.result.to_string())
+        );
+    }
+    step_rows_or_line(page, s, heading, name, shown);
+    if page.html {
+        page.out += "</div></section>\n";
+    }
+}
+
+fn step_rows_or_line(
     page: &mut Page,
     s: &Step,
     mut heading: Vec<Seg>,
