@@ -1,5 +1,5 @@
-//! `mlp explain SPEC --html FILE`: one self-contained HTML page with the derivation, its
-//! mathematics rendered by KaTeX (vendored in `vendor/katex/`, inlined with its fonts, so that
+//! `mlp explain SPEC --html FILE`: one self-contained HTML page with the data flow (drawn as
+//! SVG) and the derivation, its mathematics rendered by KaTeX (vendored in `vendor/katex/`, inlined with its fonts, so that
 //! the page needs no network), and the generated Rust of each step beside it.
 //!
 //! After rendering, the page sets `data-katex-errors` on `<body>` to the number of formulas
@@ -92,7 +92,16 @@ fn inline_fonts(css: &str) -> Result<String, String> {
 /// block of the generated `code` that computes its result.
 pub fn page(plan: &Plan, steps: bool, code: &str) -> Result<String, String> {
     let css = inline_fonts(KATEX_CSS)?;
+    let flow = format!(
+        "<h2>Data flow: the forward pass (gray arrows), the backward pass the gradient needs (blue), each parameter's gradient under it</h2>\n<div class=\"d\">{}</div>\n",
+        plan.svg()
+    );
     let body = beside(&plan.derivation.html(None, steps), &code_blocks(code));
+    let body = match body.find("\n") {
+        // After the title.
+        Some(at) => format!("{}{flow}{}", &body[..=at], &body[at + 1..]),
+        None => flow + &body,
+    };
     Ok(format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <title>Derivation of {title}</title>\n<style>{css}</style>\n<style>{STYLE}</style>\n\

@@ -1,6 +1,7 @@
 //! `mlp explain SPEC --html FILE`: one self-contained page for the seed network and every
 //! snapshot network of `mlp-compiler/tests/derivations/` (with and without `--steps`), which
-//! fetches nothing, puts the generated code beside each step, and renders in headless
+//! fetches nothing, draws the data flow, puts the generated code beside each step, and renders
+//! in headless
 //! Chromium with no KaTeX error; a screenshot of the seed network's page is written to the
 //! test's target folder.
 //!
@@ -101,6 +102,9 @@ fn pages_are_self_contained_and_render_without_katex_errors() {
                 html.contains("data:font/woff2;base64,"),
                 "{name}: no inlined font"
             );
+            // The data flow, drawn.
+            let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"flow\"";
+            assert!(html.contains(svg), "{name}: no data-flow drawing");
             // Each step has the generated code that computes its result beside it.
             let steps_shown = html.matches("<section class=\"step\"").count();
             let with_code = html.matches("</div><pre><code>").count();

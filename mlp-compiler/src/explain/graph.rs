@@ -108,7 +108,8 @@ pub fn dot(derived: &Derived, lowering: &Lowering, spec: &str) -> String {
         }
     };
     let forward: Vec<&Equation> = derived.forward.iter().collect();
-    let backward: Vec<&Equation> = derived.adjoints.iter().map(|a| &a.equation).collect();
+    // The backward pass the generated code runs: the adjoints the gradient needs.
+    let backward: Vec<&Equation> = derived.live_adjoints();
     cluster(&mut out, "forward", "forward pass", &forward);
     cluster(&mut out, "backward", "backward pass (derived)", &backward);
     out.push_str(&edges);

@@ -8,4 +8,5 @@ mod page;
 mod render;
 mod rows;
 pub mod stages;
+pub mod svg;
 pub mod trace;

@@ -33,6 +33,11 @@ impl Plan {
     pub fn graph(&self) -> String {
         graph::dot(&self.derived, &self.lowering, &self.network.spec())
     }
+
+    /// The same data flow drawn as SVG, for the HTML page (`mlp explain --html`).
+    pub fn svg(&self) -> String {
+        crate::explain::svg::svg(&self.derived)
+    }
 }
 
 /// Compiles a validated network, within the [`limits`]. A network built without validation
