@@ -1,8 +1,8 @@
 //! Any UTF-8 text runs the whole compiler, as the CLI reads a spec and as the macro reads its
-//! body: parse, validate, derive, trace (text and LaTeX), graph and emit. Every stage returns
-//! a value or errors whose spans lie inside the text; none panics; each is bounded by the
-//! compiler's limits (run with `-timeout` and `-rss_limit_mb`, so that a hang or a blow-up is
-//! a finding too).
+//! body: parse, validate, derive, trace (text, LaTeX, every rewrite, HTML), graph (DOT and
+//! SVG) and emit. Every stage returns a value or errors whose spans lie inside the text; none
+//! panics; each is bounded by the compiler's limits (run with `-timeout` and `-rss_limit_mb`,
+//! so that a hang or a blow-up is a finding too).
 //!
 //! A network the compiler accepts but that takes long to derive (more than
 //! [`FUZZ_LAYERS`] layers, or activation formulas of more than [`FUZZ_OPERATIONS`]
@@ -50,7 +50,12 @@ fn assert_errors(text: &str, diags: &Diagnostics) {
 fn after_derivation(c: &Plan) -> Result<TokenStream, mlp_compiler::LimitError> {
     let _ = c.derivation.text(None);
     let _ = c.derivation.latex(None);
+    let _ = c
+        .derivation
+        .with_rewrites(None, mlp_compiler::ir::notation::Style::Text);
+    let _ = c.derivation.html(None, true);
     let _ = c.graph();
+    let _ = c.svg();
     let name = Ident::new("Net", Span::call_site());
     mlp_compiler::emit::network_item(c, TokenStream::new(), TokenStream::new(), &name)
 }
