@@ -91,9 +91,10 @@ fn pages_are_self_contained_and_render_without_katex_errors() {
         );
         eprintln!("rendering skipped: chromium is not installed (Debian: chromium)");
     }
+    let mut pages: Vec<(String, String)> = Vec::new();
     for (name, spec) in specs() {
         for steps in [false, true] {
-            let (file, html) = page(&dir, &name, &spec, steps);
+            let (_, html) = page(&dir, &name, &spec, steps);
             // Nothing fetched at view time: no link, no remote script, style or font.
             for remote in ["<link", "src=\"http", "url(http", "url(fonts/", "@import"] {
                 assert!(!html.contains(remote), "{name}: `{remote}` in the page");
@@ -112,21 +113,39 @@ fn pages_are_self_contained_and_render_without_katex_errors() {
                 steps_shown > 0 && with_code == steps_shown,
                 "{name}: {with_code} of {steps_shown} steps have their code"
             );
-            let Some(browser) = browser else { continue };
-            let out = headless(browser, &["--dump-dom"], &file);
-            let dom = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                dom.contains("<body data-katex-errors=\"0\">"),
-                "{name}: KaTeX errors: {}",
-                dom.lines()
-                    .find(|l| l.contains("<body"))
-                    .unwrap_or("no body")
-            );
-            assert!(
-                dom.contains("class=\"katex-display\""),
-                "{name}: nothing rendered"
-            );
+            pages.push((
+                format!("{name}{}", if steps { " --steps" } else { "" }),
+                html,
+            ));
         }
+    }
+    // One browser start for every page: their bodies in one document, under the first
+    // page's head (KaTeX and its fonts) and with the rendering script once, at the end.
+    if let Some(browser) = browser {
+        let head_end = pages[0].1.find("<body>").expect("a body");
+        let mut all = pages[0].1[..head_end].to_owned() + "<body>\n";
+        let script_at = |html: &str| html.rfind("<script>").expect("the rendering script");
+        for (name, html) in &pages {
+            let body =
+                &html[html.find("<body>").expect("a body") + "<body>".len()..script_at(html)];
+            all += &format!("<section data-page=\"{name}\">{body}</section>\n");
+        }
+        let last = &pages[pages.len() - 1].1;
+        all += &last[script_at(last)..];
+        let file = dir.join("all.html");
+        std::fs::write(&file, &all).expect("written");
+        let out = headless(browser, &["--dump-dom"], &file);
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            dom.contains("<body data-katex-errors=\"0\">"),
+            "KaTeX errors: {}",
+            dom.lines()
+                .find(|l| l.contains("<body"))
+                .unwrap_or("no body")
+        );
+        let displays = dom.matches("class=\"katex-display\"").count();
+        let expected = all.matches("<div class=\"d\" data-tex=").count();
+        assert_eq!(displays, expected, "every display formula rendered");
     }
     if let Some(browser) = browser {
         let (file, _) = page(
