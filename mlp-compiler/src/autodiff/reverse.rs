@@ -163,6 +163,12 @@ impl Derived {
         self.adjoints.iter().find(|a| a.equation.lhs.var == v)
     }
 
+    /// The forward values the backward pass may read instead of recomputing them: every
+    /// equation in stable form but the loss's.
+    pub fn stored(&self) -> Vec<Equation> {
+        stored(&self.forward)
+    }
+
     /// Whether `∂L/∂v` is identically zero: the loss does not depend on `v`.
     pub fn is_zero(&self, v: Var) -> bool {
         self.adjoint(v)
@@ -202,7 +208,7 @@ pub fn derive(program: &Program) -> Result<Derived, TooLarge> {
     let program = &read_stable(program)?;
     let forward = stable_forward(program)?;
     // Values the backward pass may reuse instead of recomputing: every stored value.
-    let stored: Vec<Equation> = forward.iter().filter(|e| e.lhs.var != L).cloned().collect();
+    let stored = stored(&forward);
     let cx = Context { stored: &stored };
     let mut total = 0;
     let mut adjoints = Vec::new();
@@ -238,6 +244,10 @@ pub fn derive(program: &Program) -> Result<Derived, TooLarge> {
         forward,
         adjoints,
     })
+}
+
+fn stored(forward: &[Equation]) -> Vec<Equation> {
+    forward.iter().filter(|e| e.lhs.var != L).cloned().collect()
 }
 
 /// `adj`, after adding its operations (every Jacobian and the adjoint, as first given and

@@ -77,12 +77,7 @@ pub struct Derivation {
 /// Builds the trace of `derived`, its results in the matrix forms of `lowering`.
 pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
     let program = &derived.program;
-    let stored: Vec<Equation> = derived
-        .forward
-        .iter()
-        .filter(|e| e.lhs.var != L)
-        .cloned()
-        .collect();
+    let stored = derived.stored();
     let cx = Context { stored: &stored };
     let params: Vec<ParamTrace> = program
         .params()

@@ -60,6 +60,18 @@ fn opposite(a: &Expr, b: &Expr) -> bool {
     sa != sb && fa == fb
 }
 
+/// The product of `fs` with factors `k` and `m` replaced by `by`, which they equal.
+fn merged(fs: &[Expr], k: usize, m: usize, by: Expr) -> Expr {
+    let mut out: Vec<Expr> = fs
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != k && *j != m)
+        .map(|(_, g)| g.clone())
+        .collect();
+    out.push(by);
+    product(out)
+}
+
 fn sigmoid(u: Expr) -> Expr {
     Expr::call(Prim::Sigmoid, u)
 }
@@ -80,14 +92,7 @@ pub(super) fn logistic(e: &Expr, _: &Context<'_>) -> Option<Expr> {
                     .position(|g| is_exp(g).is_some_and(|u| opposite(u, &v[0])));
                 if let Some(m) = found {
                     let u = is_exp(&fs[m]).expect("an exp").clone();
-                    let mut out: Vec<Expr> = fs
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| *j != k && *j != m)
-                        .map(|(_, g)| g.clone())
-                        .collect();
-                    out.push(sigmoid(u));
-                    return Some(product(out));
+                    return Some(merged(fs, k, m, sigmoid(u)));
                 }
             }
             None
@@ -132,14 +137,7 @@ pub(super) fn tanh(e: &Expr, _: &Context<'_>) -> Option<Expr> {
         let Some(m) = fs.iter().position(|g| inverse_exp_sum(g).is_some_and(same)) else {
             continue;
         };
-        let mut out: Vec<Expr> = fs
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != k && *j != m)
-            .map(|(_, g)| g.clone())
-            .collect();
-        out.push(Expr::call(Prim::Tanh, p.clone()));
-        return Some(product(out));
+        return Some(merged(fs, k, m, Expr::call(Prim::Tanh, p.clone())));
     }
     None
 }
