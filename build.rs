@@ -33,17 +33,19 @@ impl Lcg {
     }
 }
 
-/// A random formula in x, defined for every real x.
-fn formula(rng: &mut Lcg, depth: u32) -> String {
+/// A random formula in x, defined for every real x; with `calls`, it may call `inner`.
+fn formula(rng: &mut Lcg, depth: u32, calls: bool) -> String {
     if depth == 0 || rng.below(3) == 0 {
         return match rng.below(3) {
             0 => format!("{}", (rng.below(20) + 1) as f64 / 10.0),
             _ => "x".to_owned(),
         };
     }
-    let a = formula(rng, depth - 1);
-    let b = formula(rng, depth - 1);
-    match rng.below(13) {
+    let a = formula(rng, depth - 1, calls);
+    let b = formula(rng, depth - 1, calls);
+    match rng.below(if calls { 15 } else { 13 }) {
+        // `inner` kept as a function when it uses x more than once, else inlined.
+        13 | 14 => format!("inner({a})"),
         // Stable functions written out, which the compiler reads as σ, logaddexp, tanh.
         10 => format!("1 / (1 + exp(-{a}))"),
         11 => format!("log(exp({a}) + exp({b}))"),
@@ -61,6 +63,28 @@ fn formula(rng: &mut Lcg, depth: u32) -> String {
     }
 }
 
+/// Adds the `mlp!` item of `defs` and `spec` named `name`, and its entry in the list.
+fn network(
+    items: &mut String,
+    list: &mut String,
+    name: &str,
+    defs: &str,
+    spec: &str,
+    target: &str,
+) {
+    writeln!(
+        items,
+        "mlp_runtime::mlp! {{ {defs} pub struct {name} = {spec}; }}"
+    )
+    .unwrap();
+    let full = format!("{defs} {spec}");
+    writeln!(
+        list,
+        "    (\"{name}\", {full:?}, |name, spec| check_{target}!({name}, name, spec)),"
+    )
+    .unwrap();
+}
+
 fn main() {
     let mut rng = Lcg(2026);
     let mut items = String::new();
@@ -70,8 +94,11 @@ fn main() {
     for k in 0..30 {
         let loss = LOSSES[rng.below(5) as usize];
         let depth = 1 + rng.below(4);
-        let custom = formula(&mut rng, 3);
-        let mut spec = format!("act custom(x) = {custom}; {}", 1 + rng.below(16));
+        // `inner` uses x twice at least, so a call of it on more than x stays a function.
+        let inner = format!("({}) * x + 0.5 * x", formula(&mut rng, 2, false));
+        let custom = formula(&mut rng, 3, true);
+        let defs = format!("act inner(x) = {inner}; act custom(x) = {custom};");
+        let mut spec = format!("{}", 1 + rng.below(16));
         for layer in 0..depth {
             let last = layer + 1 == depth;
             let mut act = ACTIVATIONS[rng.below(13) as usize];
@@ -101,19 +128,25 @@ fn main() {
         }
         write!(spec, " : {loss}").unwrap();
         let target = if loss == "nll" { "labels" } else { "vectors" };
-        writeln!(
-            items,
-            "mlp_runtime::mlp! {{ {} pub struct Net{k} = {}; }}",
-            spec.split("; ").next().unwrap().to_owned() + ";",
-            spec.split("; ").nth(1).unwrap()
-        )
-        .unwrap();
-        writeln!(
-            list,
-            "    (\"Net{k}\", {spec:?}, |name, spec| check_{target}!(Net{k}, name, spec)),"
-        )
-        .unwrap();
+        network(
+            &mut items,
+            &mut list,
+            &format!("Net{k}"),
+            &defs,
+            &spec,
+            target,
+        );
     }
+    // Functions that call functions: s4 is s1 composed 8 times, each kept as a function.
+    let defs = "act s1(x) = x - 0.1 * x * x * x; act s2(x) = s1(s1(x)); act s3(x) = s2(s2(x)); act s4(x) = s3(s3(x));";
+    network(
+        &mut items,
+        &mut list,
+        "Shared",
+        defs,
+        "5 -> s4 6 -> tanh 4 -> 3 : mse",
+        "vectors",
+    );
     list.push_str("];\n");
     let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("random_nets.rs");
     std::fs::write(out, items + &list).unwrap();

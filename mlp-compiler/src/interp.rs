@@ -16,7 +16,7 @@ pub trait Scalar: Copy + Add<Output = Self> + Mul<Output = Self> + Neg<Output = 
     /// `self ^ p`.
     fn pow(self, p: Self) -> Self;
     /// A scalar primitive.
-    fn prim(f: Prim, args: &[Self]) -> Self;
+    fn prim(f: &Prim, args: &[Self]) -> Self;
 }
 
 impl Scalar for f64 {
@@ -33,14 +33,51 @@ impl Scalar for f64 {
             self.powf(p)
         }
     }
-    fn prim(f: Prim, args: &[f64]) -> f64 {
+    fn prim(f: &Prim, args: &[f64]) -> f64 {
         prim(f, args)
     }
 }
 
 /// A scalar primitive in `f64`: [`Prim::eval`].
-pub fn prim(f: Prim, a: &[f64]) -> f64 {
+pub fn prim(f: &Prim, a: &[f64]) -> f64 {
     f.eval(a)
+}
+
+/// `f(v)`, a user's function evaluated through its body (in `T`, so in dual numbers its
+/// derivative is found independently of the derived one); `kink` is lowered to the distance
+/// from the nearest kink (of `max`, `min`, `abs`, `step`, `sign`) met on the way.
+fn call<T: Scalar>(f: &Prim, v: &[T], kink: &mut f64) -> T {
+    let distance = match f {
+        Prim::Max | Prim::Min => (v[0].value() - v[1].value()).abs(),
+        Prim::Abs | Prim::Step | Prim::Sign => v[0].value().abs(),
+        _ => f64::INFINITY,
+    };
+    *kink = kink.min(distance);
+    match f {
+        Prim::Apply(g) => body(&g.body, v[0], kink),
+        Prim::Derivative(g) => body(&g.derivative, v[0], kink),
+        _ => T::prim(f, v),
+    }
+}
+
+/// A function's body (an expression in its argument alone) at `x`.
+fn body<T: Scalar>(e: &Expr, x: T, kink: &mut f64) -> T {
+    match e {
+        Expr::Num(c) => T::num(*c),
+        Expr::Ref(_) => x,
+        Expr::Add(ts) => (ts.iter()).fold(T::num(0.0), |acc, t| acc + body(t, x, kink)),
+        Expr::Mul(fs) => (fs.iter()).fold(T::num(1.0), |acc, f| acc * body(f, x, kink)),
+        Expr::Pow(a, p) => body(a, x, kink).pow(body(p, x, kink)),
+        Expr::Call(f, args) => {
+            let v: Vec<T> = args.iter().map(|a| body(a, x, kink)).collect();
+            call(f, &v, kink)
+        }
+        Expr::BatchSize
+        | Expr::Delta(..)
+        | Expr::Sum(..)
+        | Expr::Lse(..)
+        | Expr::Softmax { .. } => T::num(f64::NAN),
+    }
 }
 
 /// A dual number `v + d·ε` with `ε² = 0`: forward-mode differentiation.
@@ -97,7 +134,7 @@ impl Scalar for Dual {
         }
         Dual { v, d }
     }
-    fn prim(f: Prim, a: &[Dual]) -> Dual {
+    fn prim(f: &Prim, a: &[Dual]) -> Dual {
         let x = a[0];
         let v = prim(f, &a.iter().map(|s| s.v).collect::<Vec<_>>());
         // Each derivative below is the textbook one, written independently of the symbolic
@@ -125,10 +162,15 @@ impl Scalar for Dual {
                 }
             }
             Prim::Step | Prim::Sign => 0.0,
-            Prim::Softplus => prim(Prim::Sigmoid, &[x.v]) * x.d,
+            Prim::Softplus => prim(&Prim::Sigmoid, &[x.v]) * x.d,
             Prim::LogAddExp => {
-                let p = prim(Prim::Sigmoid, &[x.v - a[1].v]);
+                let p = prim(&Prim::Sigmoid, &[x.v - a[1].v]);
                 p * x.d + (1.0 - p) * a[1].d
+            }
+            // A user's function: through its body, in dual numbers.
+            Prim::Apply(_) | Prim::Derivative(_) => {
+                let mut far = f64::INFINITY;
+                return call(f, a, &mut far);
             }
         };
         Dual { v, d }
@@ -354,13 +396,7 @@ impl<'p, T: Scalar> Interp<'p, T> {
             }
             Expr::Call(f, args) => {
                 let v: Vec<T> = args.iter().map(|a| self.eval(a, env)).collect();
-                let distance = match f {
-                    Prim::Max | Prim::Min => (v[0].value() - v[1].value()).abs(),
-                    Prim::Abs | Prim::Step | Prim::Sign => v[0].value().abs(),
-                    _ => f64::INFINITY,
-                };
-                self.kink = self.kink.min(distance);
-                T::prim(*f, &v)
+                call(f, &v, &mut self.kink)
             }
             Expr::Lse(i, body) => {
                 let scores = self.row(*i, body, env);
@@ -369,9 +405,9 @@ impl<'p, T: Scalar> Interp<'p, T> {
                     .map(|s| s.value())
                     .fold(f64::NEG_INFINITY, f64::max);
                 let sum = scores.iter().fold(T::num(0.0), |acc, s| {
-                    acc + T::prim(Prim::Exp, &[*s + T::num(-m)])
+                    acc + T::prim(&Prim::Exp, &[*s + T::num(-m)])
                 });
-                T::num(m) + T::prim(Prim::Log, &[sum])
+                T::num(m) + T::prim(&Prim::Log, &[sum])
             }
             Expr::Softmax { at, over, body } => {
                 let scores = self.row(*over, body, env);
@@ -381,7 +417,7 @@ impl<'p, T: Scalar> Interp<'p, T> {
                     .fold(f64::NEG_INFINITY, f64::max);
                 let exps: Vec<T> = scores
                     .iter()
-                    .map(|s| T::prim(Prim::Exp, &[*s + T::num(-m)]))
+                    .map(|s| T::prim(&Prim::Exp, &[*s + T::num(-m)]))
                     .collect();
                 let sum = exps.iter().fold(T::num(0.0), |acc, s| acc + *s);
                 exps[self.position(*at, env)] * sum.pow(T::num(-1.0))

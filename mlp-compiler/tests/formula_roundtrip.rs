@@ -45,6 +45,7 @@ fn degenerate(f: &Formula) -> bool {
             vec![a, b]
         }
         Formula::Call(_, args) => args.iter().collect(),
+        Formula::Apply(_, a) => vec![a],
     };
     f.constant().is_some_and(|v| !v.is_finite()) || parts.into_iter().any(degenerate)
 }

@@ -101,7 +101,7 @@ struct Case {
 
 fn case(spec: &str, seed: u64, batch: usize) -> Case {
     let net = mlp_compiler::compile_spec(spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
-    let program = forward::program(&net);
+    let program = forward::program(&net).unwrap();
     let derived = derive(&program).unwrap_or_else(|e| panic!("{spec}: {e:?}"));
     let count: usize = net.params();
     let params = numbers(seed, count, -0.8, 0.8);

@@ -131,18 +131,69 @@ fn formulas_too_large_are_an_error_before_they_are_built() {
     );
 }
 
+/// `act b1(x) = x*x + x; act b2(x) = b1(b1(x)); …` up to `bk`: written out, `bk` is `b1`
+/// composed 2ᵏ⁻¹ times, 3^(2ᵏ⁻¹) copies of `x` if each call were inlined.
+fn doubling(k: usize) -> String {
+    let mut defs = "act b1(x) = x*x + x;".to_owned();
+    for j in 2..=k {
+        defs += &format!(" act b{j}(x) = b{}(b{}(x));", j - 1, j - 1);
+    }
+    format!("{defs} 3 -> b{k} 4 -> 2 : mse")
+}
+
 #[test]
-fn nested_custom_activations_are_refused_when_inlining_would_pass_the_limit() {
-    let defs = "act b1(x) = x*x + x; act b2(x) = b1(b1(x)); act b3(x) = b2(b2(x));";
-    assert!(compile_spec(&format!("{defs} 3 -> b3 4 -> 2 : mse")).is_ok());
-    // b4 would hold 13,121 operations, b5 86 million, b6 4·10¹⁵: b4's definition is the
-    // error, and the definitions built on it raise no more.
-    let spec = format!(
-        "{defs} act b4(x) = b3(b3(x)); act b5(x) = b4(b4(x)); act b6(x) = b5(b5(x)); 3 -> b6 4 -> 2 : mse"
-    );
-    let says = "formula too large: 13121 operations once `b3` is inlined here, at most 256";
-    one_error(&spec, compile_spec(&spec).map(drop), 0, "b3(b3(x))", says);
-    one_error(&spec, compile(&spec).map(drop), 0, "b3(b3(x))", says);
+fn nested_custom_activations_are_shared_not_copied() {
+    // Each definition adds one function and its derivative: two lines of the trace, and a
+    // bounded amount of generated code.
+    let size = |k: usize| {
+        let c = compile(&doubling(k)).unwrap_or_else(|e| panic!("b{k}: {e}"));
+        let name = quote::format_ident!("B{k}");
+        let item = mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(), &name);
+        let tokens = mlp_compiler::emit::token_count(&item.expect("within the limit"));
+        (
+            c.derivation.text(None).lines().count(),
+            c.derivation.functions.len(),
+            tokens,
+        )
+    };
+    let sizes: Vec<_> = (3..=8).map(size).collect();
+    for (k, pair) in (3..).zip(sizes.windows(2)) {
+        let ((lines, functions, tokens), (more_lines, more_functions, more_tokens)) =
+            (pair[0], pair[1]);
+        assert_eq!(more_functions, functions + 1, "b{k} → b{}", k + 1);
+        assert_eq!(more_lines, lines + 2, "b{k} → b{}", k + 1);
+        assert!(
+            more_tokens - tokens < 200,
+            "b{k} → b{}: {tokens} → {more_tokens} tokens",
+            k + 1
+        );
+    }
+    // b8(x) = b1¹²⁸(x), in f64 through the functions, as composing b1 128 times gives.
+    let c = compile(&doubling(8)).unwrap();
+    let b7 = c.derivation.functions.last().expect("b7 is a function");
+    assert_eq!(b7.name, "b7");
+    let b1 = |x: f64| x * x + x;
+    for x in [-0.5, -0.1, 0.003] {
+        let composed = (0..128).fold(x, |v, _| b1(v));
+        let via = b7.value(b7.value(x));
+        assert!(
+            (via - composed).abs() <= 1e-12 * composed.abs().max(1e-300),
+            "{x}: {via} vs {composed}"
+        );
+    }
+}
+
+#[test]
+fn a_custom_activation_inlined_past_the_limit_is_refused() {
+    // `big` uses `x` once, so it is inlined; with this argument it holds 281 operations.
+    let big = format!("act big(x) = x{};", " + 1".repeat(100));
+    let arg = format!("x{}", " + 2".repeat(40));
+    let spec = format!("{big} act f(x) = big({arg}); 3 -> f 4 -> 2 : mse");
+    let says = "formula too large: 281 operations once `big` is inlined here, at most 256";
+    let from = spec.find("act f").unwrap();
+    let at = format!("big({arg})");
+    one_error(&spec, compile_spec(&spec).map(drop), from, &at, says);
+    one_error(&spec, compile(&spec).map(drop), from, &at, says);
 }
 
 #[test]

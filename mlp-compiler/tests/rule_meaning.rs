@@ -146,7 +146,7 @@ fn every_rule_keeps_the_value_of_what_it_rewrites() {
         it.run(&values_of);
         // Every expression the derivation simplifies, simplified again with each firing kept.
         // The forward equations as written: their stable forms are read first.
-        let written = mlp_compiler::autodiff::forward::program(&c.network);
+        let written = mlp_compiler::autodiff::forward::program(&c.network).unwrap();
         let mut work: Vec<(&Expr, Context<'_>)> = written
             .forward
             .iter()

@@ -13,7 +13,7 @@ const INPUTS: [f64; 11] = [
 /// Loss and gradient from the derived equations for `spec` (a network without biases).
 fn derived(spec: &str, params: &[f64], x: f64, targets: &[f64]) -> (f64, Vec<f64>) {
     let net = compile_spec(spec).unwrap();
-    let d = derive(&forward::program(&net)).unwrap();
+    let d = derive(&forward::program(&net).unwrap()).unwrap();
     let (loss, grad, _) = interp::loss_and_gradient(&d, params, &[x], targets, 1);
     (loss, grad)
 }

@@ -209,7 +209,7 @@ fn check(f: &F) -> Result<(), TestCaseError> {
         // Past the formula size limit: a clear error, which tests/limits.rs covers.
         Err(_) => return Ok(()),
     };
-    let Ok(d) = derive(&forward::program(&net)) else {
+    let Ok(d) = forward::program(&net).and_then(|p| derive(&p)) else {
         return Ok(());
     };
     for x in INPUTS {

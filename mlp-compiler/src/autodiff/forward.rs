@@ -4,6 +4,8 @@
 //! the activation's formula (a linear layer has no `a`: the next layer reads `zˡ`). The loss
 //! `L` is written from its definition, a formula in the network's output `y` and targets `t`.
 
+use crate::autodiff::functions::Library;
+use crate::autodiff::reverse::{Exceeded, TooLarge};
 use crate::autodiff::scalar;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
 use crate::model::network::{Activation, Layer, Loss, Network};
@@ -86,13 +88,14 @@ pub fn layer_number(k: usize) -> u8 {
     u8::try_from(k + 1).expect("at most 255 layers: validation allows no more than MAX_LAYERS")
 }
 
-/// Writes the forward equations of `net`.
+/// Writes the forward equations of `net`. A user's activation kept as a function is built
+/// here, its derivative with it; that can reach a limit of the derivation.
 ///
 /// # Panics
 ///
 /// For a network of more than 255 layers, which validation never returns (see
 /// [`layer_number`]).
-pub fn program(net: &Network) -> Program {
+pub fn program(net: &Network) -> Result<Program, TooLarge> {
     let mut p = Program {
         tensors: vec![Tensor {
             var: X,
@@ -103,9 +106,10 @@ pub fn program(net: &Network) -> Program {
         forward: Vec::new(),
         output: X,
     };
+    let mut library = Library::default();
     for (k, layer) in net.layers.iter().enumerate() {
         let input = p.output;
-        p.output = push_layer(&mut p, layer_number(k), layer, input);
+        p.output = push_layer(&mut p, &mut library, layer_number(k), layer, input)?;
     }
     let outputs = net.outputs();
     let target_shape = match net.loss {
@@ -136,11 +140,17 @@ pub fn program(net: &Network) -> Program {
         lhs: lhs(L, &[]),
         rhs: loss(net.loss, p.output, outputs),
     });
-    p
+    Ok(p)
 }
 
 /// Adds the tensors and equations of layer `l` reading `input`; returns its output.
-fn push_layer(p: &mut Program, l: u8, layer: &Layer, input: Var) -> Var {
+fn push_layer(
+    p: &mut Program,
+    library: &mut Library,
+    l: u8,
+    layer: &Layer,
+    input: Var,
+) -> Result<Var, TooLarge> {
     let (w, b, z, a) = (
         Var::layered('W', l),
         Var::layered('b', l),
@@ -177,21 +187,27 @@ fn push_layer(p: &mut Program, l: u8, layer: &Layer, input: Var) -> Var {
         lhs: lhs(z, &[N, I]),
         rhs: affine,
     });
-    let Some(rhs) = activated(&layer.activation, z) else {
-        return z;
+    let rhs = activated(library, &layer.activation, z).map_err(|exceeded| TooLarge {
+        var: a,
+        adjoint: true,
+        equation: a,
+        exceeded,
+    })?;
+    let Some(rhs) = rhs else {
+        return Ok(z);
     };
     p.tensors.push(value(a, layer.units));
     p.forward.push(Equation {
         lhs: lhs(a, &[N, I]),
         rhs,
     });
-    a
+    Ok(a)
 }
 
 /// `act(zₙᵢ)`, or `None` for the identity.
-fn activated(act: &Activation, z: Var) -> Option<Expr> {
+fn activated(library: &mut Library, act: &Activation, z: Var) -> Result<Option<Expr>, Exceeded> {
     let z_ni = Expr::at(z, &[N, I]);
-    match act {
+    Ok(match act {
         Activation::Identity => None,
         // softmax(z)ᵢ = exp(zᵢ) / Σⱼ exp(zⱼ)
         Activation::Softmax => Some(Expr::times(
@@ -200,9 +216,9 @@ fn activated(act: &Activation, z: Var) -> Option<Expr> {
         )),
         elementwise => {
             let f = scalar::formula(elementwise).expect("an elementwise activation has a formula");
-            Some(scalar::apply(&f, &z_ni))
+            Some(library.apply(&f, &z_ni)?)
         }
-    }
+    })
 }
 
 fn lhs(var: Var, ix: &[Idx]) -> Ref {

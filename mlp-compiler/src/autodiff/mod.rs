@@ -3,5 +3,6 @@
 //! and chain rules and the derivative table of the scalar primitives ([`scalar`]).
 
 pub mod forward;
+pub mod functions;
 pub mod reverse;
 pub mod scalar;

@@ -65,7 +65,7 @@ pub fn jacobian(e: &Expr, v: Var, at: &[Idx]) -> Expr {
         }
         // ∂f(a, b) = ∂f/∂a·∂a + ∂f/∂b·∂b  (chain rule)
         Expr::Call(f, args) => Expr::Add(
-            scalar::partials(*f, args)
+            scalar::partials(f, args)
                 .into_iter()
                 .zip(args)
                 .map(|(p, a)| Expr::times(p, d(a)))

@@ -1,5 +1,5 @@
-//! Scalar functions: built-in activations defined by formulas, formulas applied to index
-//! expressions, and the derivative of each scalar primitive (the scalar differentiator's table).
+//! Scalar functions: built-in activations defined by formulas, and the derivative of each
+//! scalar primitive (the scalar differentiator's table).
 
 use crate::ir::{Expr, Prim};
 use crate::model::formula::Formula;
@@ -40,28 +40,16 @@ pub fn formula(act: &Activation) -> Option<Formula> {
     }
 }
 
-/// The formula with its variable replaced by `arg`, as an index expression, as written
-/// (`reverse::derive` reads the stable functions it spells out before differentiating).
-pub fn apply(f: &Formula, arg: &Expr) -> Expr {
-    let go = |g: &Formula| apply(g, arg);
-    match f {
-        Formula::Const(c) => Expr::Num(*c),
-        Formula::X => arg.clone(),
-        Formula::Neg(a) => Expr::negate(go(a)),
-        Formula::Add(a, b) => Expr::plus(go(a), go(b)),
-        Formula::Sub(a, b) => Expr::plus(go(a), Expr::negate(go(b))),
-        Formula::Mul(a, b) => Expr::times(go(a), go(b)),
-        Formula::Div(a, b) => Expr::times(go(a), Expr::recip(go(b))),
-        Formula::Pow(a, b) => Expr::Pow(Box::new(go(a)), Box::new(go(b))),
-        Formula::Call(func, args) => Expr::Call(func.prim(), args.iter().map(go).collect()),
-    }
-}
-
 /// `∂f(a, b, …)/∂a`, `∂f/∂b`, …: one partial derivative per argument.
 ///
 /// At a tie, `max` follows its second argument and `min` its first, so that `relu′(0) = 0`
 /// and `leaky_relu′(0)` is the slope, as in PyTorch.
-pub fn partials(f: Prim, args: &[Expr]) -> Vec<Expr> {
+///
+/// # Panics
+///
+/// For the derivative of a user's function: derivatives are never differentiated again
+/// (only forward equations and function bodies are).
+pub fn partials(f: &Prim, args: &[Expr]) -> Vec<Expr> {
     let a = || args[0].clone();
     let step_diff = || {
         Expr::call(
@@ -110,5 +98,11 @@ pub fn partials(f: Prim, args: &[Expr]) -> Vec<Expr> {
                 Expr::call(Prim::Sigmoid, gap(&args[1], &args[0])),
             ]
         }
+        // A user's function: its derivative, derived once with the function.
+        Prim::Apply(g) => vec![Expr::call(Prim::Derivative(g.clone()), a())],
+        Prim::Derivative(g) => panic!(
+            "`{}` is a derivative, and derivatives are never differentiated again",
+            g.prime
+        ),
     }
 }

@@ -4,7 +4,7 @@
 
 use super::layout::{Cache, Layout, f32_constant, lse_buffer, product, slice};
 use crate::autodiff::forward::T;
-use crate::ir::{Equation, Expr, Idx, Ix, Prim, Ref};
+use crate::ir::{ARG, Equation, Expr, Function, Idx, Ix, Prim, Ref};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -302,7 +302,7 @@ impl Code<'_, '_> {
             }
             Expr::Call(f, args) => {
                 let a: Vec<TokenStream> = args.iter().map(|x| self.expr(x)).collect();
-                call(*f, &a)
+                call(f, &a)
             }
             Expr::Sum(i, body) => {
                 let range = self.range(*i, body);
@@ -347,7 +347,7 @@ impl Code<'_, '_> {
 }
 
 /// A scalar primitive applied to its arguments' code `a`.
-fn call(f: Prim, a: &[TokenStream]) -> TokenStream {
+fn call(f: &Prim, a: &[TokenStream]) -> TokenStream {
     let x = &a[0];
     match f {
         Prim::Exp => quote!(::mlp_runtime::scalar::exp(#x)),
@@ -372,5 +372,58 @@ fn call(f: Prim, a: &[TokenStream]) -> TokenStream {
             let y = &a[1];
             quote!(::mlp_runtime::scalar::logaddexp(#x, #y))
         }
+        Prim::Apply(g) => {
+            let f = function_ident(g, false);
+            quote!(Self::#f(#x))
+        }
+        Prim::Derivative(g) => {
+            let f = function_ident(g, true);
+            quote!(Self::#f(#x))
+        }
+    }
+}
+
+/// The generated name of a user's function (`act_b2`) or of its derivative (`dact_b2`).
+fn function_ident(f: &Function, derivative: bool) -> Ident {
+    let prefix = if derivative { "dact" } else { "act" };
+    format_ident!("{prefix}_{}", f.name)
+}
+
+/// A user's function and its derivative as two associated functions of `f32`.
+pub(super) fn function(layout: &Layout<'_>, f: &Function) -> TokenStream {
+    let mut cx = Code {
+        layout,
+        hoisted: Vec::new(),
+        outer: Vec::new(),
+        inline: true,
+        substitute: vec![(arg_ref(), quote!(x))],
+    };
+    let (value, slope) = (cx.expr(&f.body), cx.expr(&f.derivative));
+    let (name, prime) = (function_ident(f, false), function_ident(f, true));
+    let (doc, doc_prime) = (
+        format!(" `{}(x) = {}`", f.name, f.body),
+        format!(" `{}(x) = {}`", f.prime, f.derivative),
+    );
+    quote! {
+        #[doc = #doc]
+        #[inline]
+        fn #name(x: f32) -> f32 {
+            #value
+        }
+
+        #[doc = #doc_prime]
+        #[inline]
+        fn #prime(x: f32) -> f32 {
+            #slope
+        }
+    }
+}
+
+/// The argument of a function's body, as its bodies write it.
+fn arg_ref() -> Ref {
+    Ref {
+        var: ARG,
+        adjoint: false,
+        ix: Vec::new(),
     }
 }

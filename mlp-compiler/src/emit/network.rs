@@ -46,6 +46,7 @@ pub(super) fn items(c: &Plan, attrs: TokenStream, vis: TokenStream, name: &Ident
     let checkpoints = io::methods(net);
     let evaluation = evaluation(c, &api);
     let private = private(&api, &passes);
+    let functions = functions(c);
     quote! {
         #model_impl
 
@@ -87,8 +88,20 @@ pub(super) fn items(c: &Plan, attrs: TokenStream, vis: TokenStream, name: &Ident
             #checkpoints
             #evaluation
             #private
+            #functions
         }
     }
+}
+
+/// The user's functions the passes call (activations kept as functions, not inlined), each
+/// with its derivative.
+fn functions(c: &Plan) -> TokenStream {
+    let layout = Layout::new(&c.derived.program, &c.lowering);
+    let d = &c.derived;
+    let exprs = d.forward.iter().chain(d.live_adjoints()).map(|e| &e.rhs);
+    let fns = crate::ir::called(exprs).into_iter();
+    let items = fns.map(|f| super::loops::function(&layout, &f));
+    quote!(#(#items)*)
 }
 
 /// What the API's methods are written with.

@@ -7,7 +7,7 @@ use super::rows::{Row, Seg};
 use super::trace::{Derivation, Jacobian, ParamTrace, Step};
 use crate::autodiff::forward::L;
 use crate::ir::notation::{Show, Style};
-use crate::ir::{Ref, Var};
+use crate::ir::{ARG, Expr, Prim, Ref, Var};
 use crate::lower::shape_text;
 use crate::simplify::rules::{self, Kind};
 
@@ -152,6 +152,42 @@ impl Derivation {
             )]);
             page.display(&rewritten);
         }
+        self.functions(page);
+    }
+
+    /// The user's functions and their derivatives, each derived once.
+    fn functions(&self, page: &mut Page) {
+        if self.functions.is_empty() {
+            return;
+        }
+        page.heading(&[Seg::Words(
+            "Functions, kept as calls rather than inlined so that no argument is copied; each derivative by the chain rule, once:".to_owned(),
+        )]);
+        let style = page.style;
+        let x = || {
+            Expr::Ref(Ref {
+                var: ARG,
+                adjoint: false,
+                ix: Vec::new(),
+            })
+        };
+        let row = |f: Prim, rhs: &Expr| {
+            let lhs = Expr::call(f, x());
+            Row::equation(
+                "",
+                Show(&lhs, style).to_string(),
+                Show(rhs, style).to_string(),
+            )
+        };
+        let rows: Vec<Row> = (self.functions.iter())
+            .flat_map(|f| {
+                [
+                    row(Prim::Apply(f.clone()), &f.body),
+                    row(Prim::Derivative(f.clone()), &f.derivative),
+                ]
+            })
+            .collect();
+        page.display(&rows);
     }
 
     /// Every adjoint that is not a parameter's (with `only`, those on its chain), from the

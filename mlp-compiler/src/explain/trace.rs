@@ -7,9 +7,10 @@
 use crate::autodiff::forward::{L, Program};
 use crate::autodiff::reverse::{Adjoint, Contribution, Derived};
 use crate::explain::stages::{self, Stage};
-use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
+use crate::ir::{Dim, Equation, Expr, Function, Idx, Ix, Ref, Var, called};
 use crate::lower::{Lowered, Lowering};
 use crate::simplify::{self, Context, RuleLog, tidy_names};
+use std::sync::Arc;
 
 /// One Jacobian `∂u/∂v` of the chain, per sample.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +69,9 @@ pub struct Derivation {
     pub forward: Vec<Equation>,
     /// The forward equations in the stable form that is evaluated.
     pub stable: Vec<Equation>,
+    /// The user's functions the equations call (activations kept as calls), each after those
+    /// it calls, with their derivatives.
+    pub functions: Vec<Arc<Function>>,
     /// Every adjoint derived, once: from the loss down, then the parameters'.
     pub steps: Vec<Step>,
     /// Each parameter, in state_dict order.
@@ -100,6 +104,11 @@ pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
         spec: spec.to_owned(),
         forward: program.forward.clone(),
         stable: derived.forward.clone(),
+        functions: called(
+            (derived.forward.iter())
+                .chain(derived.adjoints.iter().map(|a| &a.equation))
+                .map(|e| &e.rhs),
+        ),
         steps,
         params,
     }

@@ -7,11 +7,13 @@
 //! [`Expr::Softmax`], are the numerically stable forms of `log Σ exp` and `exp/Σ exp`; only
 //! simplification rules introduce them.
 
+mod function;
 pub mod notation;
 mod prim;
 #[cfg(feature = "oracle")]
 pub mod read;
 
+pub use function::{ARG, Function, called};
 pub use prim::Prim;
 
 use std::collections::BTreeSet;
@@ -322,7 +324,7 @@ impl Expr {
             },
             Expr::Add(es) => Expr::Add(es.iter().map(r).collect()),
             Expr::Mul(es) => Expr::Mul(es.iter().map(r).collect()),
-            Expr::Call(f, es) => Expr::Call(*f, es.iter().map(r).collect()),
+            Expr::Call(f, es) => Expr::Call(f.clone(), es.iter().map(r).collect()),
             Expr::Pow(a, b) => Expr::Pow(Box::new(r(a)), Box::new(r(b))),
             Expr::Num(_) | Expr::BatchSize => self.clone(),
         }
@@ -342,7 +344,7 @@ impl Expr {
             },
             Expr::Add(es) => Expr::Add(es.iter().map(r).collect()),
             Expr::Mul(es) => Expr::Mul(es.iter().map(r).collect()),
-            Expr::Call(p, es) => Expr::Call(*p, es.iter().map(r).collect()),
+            Expr::Call(p, es) => Expr::Call(p.clone(), es.iter().map(r).collect()),
             Expr::Pow(a, b) => Expr::Pow(Box::new(r(a)), Box::new(r(b))),
             Expr::Num(_) | Expr::BatchSize | Expr::Delta(..) => self.clone(),
         }
@@ -395,7 +397,7 @@ impl Expr {
             Expr::Add(es) => Expr::Add(es.iter().map(|e| e.rebind(in_use, scope, pick)).collect()),
             Expr::Mul(es) => Expr::Mul(es.iter().map(|e| e.rebind(in_use, scope, pick)).collect()),
             Expr::Call(f, es) => Expr::Call(
-                *f,
+                f.clone(),
                 es.iter().map(|e| e.rebind(in_use, scope, pick)).collect(),
             ),
             Expr::Pow(a, b) => Expr::Pow(

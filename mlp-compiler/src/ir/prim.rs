@@ -1,7 +1,10 @@
 //! The scalar primitives of the IR and their meaning in `f64`.
 
+use super::Function;
+use std::sync::Arc;
+
 /// A scalar primitive function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Prim {
     /// `exp a`
     Exp,
@@ -30,11 +33,15 @@ pub enum Prim {
     /// `logaddexp(a, b) = log(exp a + exp b)`, evaluated without overflow; smooth, with
     /// partials `σ(a − b)` and `σ(b − a)` (NumPy's name).
     LogAddExp,
+    /// A user's activation kept as a function rather than inlined.
+    Apply(Arc<Function>),
+    /// The derivative of a user's function.
+    Derivative(Arc<Function>),
 }
 
 impl Prim {
     /// The name it is printed with.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             Prim::Exp => "exp",
             Prim::Log => "log",
@@ -49,6 +56,8 @@ impl Prim {
             Prim::Sign => "sign",
             Prim::Softplus => "softplus",
             Prim::LogAddExp => "logaddexp",
+            Prim::Apply(f) => &f.name,
+            Prim::Derivative(f) => &f.prime,
         }
     }
 
@@ -56,7 +65,7 @@ impl Prim {
     /// others),
     /// evaluated without overflow where the math allows it: the meaning every rule that folds
     /// a constant and the reference interpreter share.
-    pub fn eval(self, a: &[f64]) -> f64 {
+    pub fn eval(&self, a: &[f64]) -> f64 {
         let x = a[0];
         match self {
             Prim::Exp => x.exp(),
@@ -73,6 +82,8 @@ impl Prim {
             Prim::Sign => x.signum() * f64::from(x != 0.0),
             Prim::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
             Prim::LogAddExp => x.max(a[1]) + (-(x - a[1]).abs()).exp().ln_1p(),
+            Prim::Apply(f) => f.value(x),
+            Prim::Derivative(f) => f.slope(x),
         }
     }
 }

@@ -2,7 +2,9 @@
 //! built-in ones and the ones a user declares with `act`.
 
 use crate::ir::Prim;
+use crate::model::network::CustomActivation;
 use std::fmt;
+use std::sync::Arc;
 
 /// A function of the formula language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,6 +108,9 @@ pub enum Formula {
     Pow(Box<Formula>, Box<Formula>),
     /// A function applied to its arguments.
     Call(Func, Vec<Formula>),
+    /// A user's activation applied to its argument, kept as a call because inlining it would
+    /// copy the argument (its formula uses `x` more than once): shared, not copied.
+    Apply(Arc<CustomActivation>, Box<Formula>),
 }
 
 impl Formula {
@@ -124,15 +129,21 @@ impl Formula {
             Formula::Call(f, args) => {
                 Formula::Call(*f, args.iter().map(|a| a.substitute(arg)).collect())
             }
+            Formula::Apply(c, a) => Formula::Apply(c.clone(), sub(a)),
         }
     }
 
     /// Its value if it does not depend on `x` (`log(-1)` is NaN), else `None`.
     pub fn constant(&self) -> Option<f64> {
-        let c = |f: &Formula| f.constant();
+        self.value(None)
+    }
+
+    /// Its value at `x`, or for `None`, if it does not depend on `x`.
+    fn value(&self, x: Option<f64>) -> Option<f64> {
+        let c = |f: &Formula| f.value(x);
         Some(match self {
             Formula::Const(v) => *v,
-            Formula::X => return None,
+            Formula::X => return x,
             Formula::Neg(a) => -c(a)?,
             Formula::Add(a, b) => c(a)? + c(b)?,
             Formula::Sub(a, b) => c(a)? - c(b)?,
@@ -143,6 +154,7 @@ impl Formula {
                 let values: Vec<f64> = args.iter().map(c).collect::<Option<_>>()?;
                 f.prim().eval(&values)
             }
+            Formula::Apply(f, a) => f.formula.value(Some(c(a)?))?,
         })
     }
 
@@ -166,6 +178,18 @@ impl Formula {
         (self.size() - uses).saturating_add(uses.saturating_mul(arg_size))
     }
 
+    /// The activations it calls, kept as calls ([`Formula::Apply`]), as often as it calls them.
+    pub fn applied(&self) -> Vec<&CustomActivation> {
+        let mut out = Vec::new();
+        if let Formula::Apply(c, _) = self {
+            out.push(c.as_ref());
+        }
+        for child in self.children() {
+            out.extend(child.applied());
+        }
+        out
+    }
+
     fn children(&self) -> Vec<&Formula> {
         match self {
             Formula::Const(_) | Formula::X => Vec::new(),
@@ -176,6 +200,7 @@ impl Formula {
             | Formula::Div(a, b)
             | Formula::Pow(a, b) => vec![a, b],
             Formula::Call(_, args) => args.iter().collect(),
+            Formula::Apply(_, a) => vec![a],
         }
     }
 
@@ -187,7 +212,7 @@ impl Formula {
             Formula::Neg(..) => 3,
             Formula::Pow(..) => 4,
             Formula::Const(c) if *c < 0.0 => 3,
-            Formula::Const(_) | Formula::X | Formula::Call(..) => 5,
+            Formula::Const(_) | Formula::X | Formula::Call(..) | Formula::Apply(..) => 5,
         }
     }
 }
@@ -233,6 +258,7 @@ impl fmt::Display for Formula {
                 }
                 f.write_str(")")
             }
+            Formula::Apply(c, a) => write!(f, "{}({a})", c.name),
         }
     }
 }

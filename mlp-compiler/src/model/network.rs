@@ -18,7 +18,8 @@ pub const MAX_WEIGHTS: u64 = 1 << 28;
 pub struct CustomActivation {
     /// Its name.
     pub name: String,
-    /// Its formula in `x`, with any custom activation it calls already inlined.
+    /// Its formula in `x`, with any custom activation it calls inlined, unless inlining would
+    /// copy the argument: then the call stays ([`Formula::Apply`]).
     pub formula: Formula,
 }
 
@@ -193,14 +194,13 @@ impl Network {
         self.layers.iter().map(Layer::params).sum()
     }
 
-    /// The custom activations the network uses, each once, in order of first use.
+    /// The custom activations the network uses, each once, in order of first use, each after
+    /// those its formula calls.
     pub fn custom_activations(&self) -> Vec<&CustomActivation> {
         let mut seen: Vec<&CustomActivation> = Vec::new();
         for layer in &self.layers {
-            if let Activation::Custom(c) = &layer.activation
-                && !seen.iter().any(|s| s.name == c.name)
-            {
-                seen.push(c);
+            if let Activation::Custom(c) = &layer.activation {
+                with_callees(c, &mut seen);
             }
         }
         seen
@@ -216,6 +216,17 @@ impl Network {
         out.push_str(&self.to_string());
         out
     }
+}
+
+/// Adds `c` to `seen`, after the activations it calls, unless it is there.
+fn with_callees<'a>(c: &'a CustomActivation, seen: &mut Vec<&'a CustomActivation>) {
+    if seen.iter().any(|s| s.name == c.name) {
+        return;
+    }
+    for callee in c.formula.applied() {
+        with_callees(callee, seen);
+    }
+    seen.push(c);
 }
 
 impl fmt::Display for Network {

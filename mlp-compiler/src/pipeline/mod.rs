@@ -4,7 +4,8 @@
 
 pub mod report;
 
-use crate::autodiff::{forward, reverse};
+use crate::autodiff::forward;
+use crate::autodiff::reverse::{self, TooLarge};
 use crate::diag::Diagnostics;
 use crate::explain::{graph, trace};
 use crate::limits;
@@ -45,10 +46,10 @@ impl Plan {
 /// network makes this run without bound.
 pub fn compile_network(network: Network) -> Result<Plan, LimitError> {
     within_validation_limits(&network)?;
-    let program = forward::program(&network);
+    let stop = |stop: TooLarge| LimitError::derivation(&network, &stop);
+    let program = forward::program(&network).map_err(stop)?;
     // Reverse accumulation; each adjoint is simplified as it is derived.
-    let derived =
-        reverse::derive(&program).map_err(|stop| LimitError::derivation(&network, &stop))?;
+    let derived = reverse::derive(&program).map_err(stop)?;
     let lowering = Lowering::new(&derived);
     let derivation = trace::trace(&network.spec(), &derived, &lowering);
     Ok(Plan {

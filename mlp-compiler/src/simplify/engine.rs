@@ -196,7 +196,7 @@ pub fn map_children(e: &Expr, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Opti
         },
         Expr::Add(es) => Expr::Add(es.iter().map(&mut *f).collect::<Option<_>>()?),
         Expr::Mul(es) => Expr::Mul(es.iter().map(&mut *f).collect::<Option<_>>()?),
-        Expr::Call(p, es) => Expr::Call(*p, es.iter().map(&mut *f).collect::<Option<_>>()?),
+        Expr::Call(p, es) => Expr::Call(p.clone(), es.iter().map(&mut *f).collect::<Option<_>>()?),
         Expr::Pow(a, b) => Expr::Pow(Box::new(f(a)?), Box::new(f(b)?)),
         Expr::Num(_) | Expr::BatchSize | Expr::Ref(_) | Expr::Delta(..) => e.clone(),
     })

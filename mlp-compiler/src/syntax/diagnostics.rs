@@ -17,7 +17,7 @@ pub(crate) fn formula_too_large(span: Span, size: usize, inlined: Option<&str>) 
     .note("the limit keeps differentiating the formula and compiling its code fast");
     match inlined {
         Some(_) => d.note(
-            "each use of a custom activation copies its formula, once per use of its variable, so nested uses multiply sizes",
+            "a custom activation that uses its variable once is inlined where it is called, so the two formulas together must stay within the limit (one that uses it more than once stays a function)",
         ),
         None => d,
     }

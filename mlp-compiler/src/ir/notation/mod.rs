@@ -329,7 +329,7 @@ fn bare(e: &Expr, pen: Pen) -> String {
         }
         Expr::Mul(factors) => product(factors, pen),
         Expr::Pow(base, exp) => power(base, exp, pen),
-        Expr::Call(f, args) => call(*f, args, pen),
+        Expr::Call(f, args) => call(f, args, pen),
         Expr::Lse(i, body) => vector_fn("lse", *i, body, None, pen),
         Expr::Softmax { at, over, body } => vector_fn("softmax", *over, body, Some(*at), pen),
     }
@@ -354,7 +354,7 @@ fn power(base: &Expr, exp: &Expr, pen: Pen) -> String {
     }
 }
 
-fn call(f: Prim, args: &[Expr], pen: Pen) -> String {
+fn call(f: &Prim, args: &[Expr], pen: Pen) -> String {
     let list: Vec<String> = args.iter().map(|a| expr(a, pen, 0)).collect();
     let list = list.join(", ");
     let style = pen.style;
@@ -368,13 +368,30 @@ fn call(f: Prim, args: &[Expr], pen: Pen) -> String {
         (Style::Latex, Prim::Exp | Prim::Log | Prim::Tanh | Prim::Max | Prim::Min) => {
             format!("\\{}\\left({list}\\right)", f.name())
         }
+        (Style::Latex, Prim::Apply(g)) => operator(&latex_name(&g.name), &list),
+        (Style::Latex, Prim::Derivative(g)) => {
+            format!(
+                "{}'\\left({list}\\right)",
+                operator_name(&latex_name(&g.name))
+            )
+        }
         (Style::Latex, _) => operator(f.name(), &list),
     }
 }
 
 /// `name(arg)` with the name upright in LaTeX: `\operatorname{softmax}\left(…\right)`.
 fn operator(name: &str, arg: &str) -> String {
-    format!("\\operatorname{{{name}}}\\left({arg}\\right)")
+    format!("{}\\left({arg}\\right)", operator_name(name))
+}
+
+/// `name` upright in LaTeX: `\operatorname{softmax}`.
+fn operator_name(name: &str) -> String {
+    format!("\\operatorname{{{name}}}")
+}
+
+/// A user's name in LaTeX: its underscores escaped (`leaky\_tanh`).
+fn latex_name(name: &str) -> String {
+    name.replace('_', "\\_")
 }
 
 /// `lse(z³ₙ)` or `softmax(z³ₙ)ₖ` when the body is a tensor indexed last by the bound index,

@@ -1,5 +1,6 @@
-//! Formulas as written → [`Formula`]s in `x`: names checked, custom activations inlined, every
-//! part within [`MAX_FORMULA_SIZE`] operations.
+//! Formulas as written → [`Formula`]s in `x`: names checked, custom activations inlined (or,
+//! where inlining would copy the argument, kept as calls), every part within
+//! [`MAX_FORMULA_SIZE`] operations.
 
 use super::Checker;
 use crate::diag::{Diagnostic, Span};
@@ -114,14 +115,22 @@ impl Checker {
                     .iter()
                     .find(|(n, _, _)| *n == callee.text)
                     .expect("found above");
-                let f = &custom.as_ref()?.formula;
-                let size = f.size_with_argument(args[0].size());
+                let custom = custom.as_ref()?;
+                let (f, arg) = (&custom.formula, args.into_iter().next().expect("one"));
+                // Inlining copies the argument once per `x`: beyond one copy of anything
+                // larger than `x` or a number, the call stays, and the argument is shared;
+                // so does a call of an activation that keeps calls itself.
+                let simple = matches!(arg, Formula::X | Formula::Const(_));
+                if (f.uses_of_x() > 1 && !simple) || !f.applied().is_empty() {
+                    return Some(Formula::Apply(custom.clone(), Box::new(arg)));
+                }
+                let size = f.size_with_argument(arg.size());
                 if size > MAX_FORMULA_SIZE {
                     let d = formula_too_large(span, size, Some(&callee.text));
                     self.diags.push(d);
                     return None;
                 }
-                Some(f.substitute(&args[0]))
+                Some(f.substitute(&arg))
             }
         }
     }
