@@ -5,8 +5,8 @@
 //! `L` is written from its definition, a formula in the network's output `y` and targets `t`.
 
 use crate::autodiff::functions::Library;
-use crate::autodiff::reverse::{Exceeded, TooLarge};
 use crate::autodiff::scalar;
+use crate::autodiff::stop::{Exceeded, TooLarge};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Prim, Ref, Var};
 use crate::model::network::{Activation, Layer, Loss, Network};
 

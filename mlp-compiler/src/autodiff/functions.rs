@@ -2,7 +2,8 @@
 //! functions (rather than copy their argument) built once each: the body read in stable form
 //! and simplified, its derivative derived by the same rules as every Jacobian.
 
-use crate::autodiff::reverse::{Exceeded, jacobian};
+use crate::autodiff::jacobian::jacobian;
+use crate::autodiff::stop::Exceeded;
 use crate::ir::{ARG, Expr, Function, Prim};
 use crate::limits::MAX_DERIVED_SIZE;
 use crate::model::formula::Formula;

@@ -4,5 +4,7 @@
 
 pub mod forward;
 pub mod functions;
+pub mod jacobian;
 pub mod reverse;
 pub mod scalar;
+pub mod stop;

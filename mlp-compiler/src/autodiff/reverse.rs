@@ -7,103 +7,12 @@
 //! Nothing here knows what a layer, an activation or a loss is.
 
 use crate::autodiff::forward::{L, Program};
-use crate::autodiff::scalar;
+pub use crate::autodiff::jacobian::jacobian;
+pub use crate::autodiff::stop::{Exceeded, TooLarge};
 use crate::ir::{Equation, Expr, Idx, Ix, Ref, Var};
 use crate::limits::{MAX_DERIVATION_SIZE, MAX_DERIVED_SIZE};
-use crate::simplify::{self, Context, RuleLog, Runaway};
+use crate::simplify::{self, Context, RuleLog};
 use std::collections::BTreeSet;
-
-/// `∂e/∂v[at]`: the derivative of `e` by one element of `v`, whose indices `at` must not be
-/// bound inside `e`.
-pub fn jacobian(e: &Expr, v: Var, at: &[Idx]) -> Expr {
-    let d = |x: &Expr| jacobian(x, v, at);
-    match e {
-        Expr::Num(_) | Expr::BatchSize | Expr::Delta(..) => Expr::Num(0.0),
-        // ∂v[i₁…iₘ]/∂v[j₁…jₘ] = δᵢ₁ⱼ₁ ⋯ δᵢₘⱼₘ
-        Expr::Ref(r) if r.var == v && !r.adjoint => Expr::Mul(
-            r.ix.iter()
-                .zip(at)
-                .map(|(i, j)| Expr::Delta(*i, Ix::Var(*j)))
-                .collect(),
-        ),
-        Expr::Ref(_) => Expr::Num(0.0),
-        // ∂Σᵢ e = Σᵢ ∂e
-        Expr::Sum(i, b) => Expr::sum(*i, d(b)),
-        // ∂(a + b) = ∂a + ∂b
-        Expr::Add(ts) => Expr::Add(ts.iter().map(d).collect()),
-        // ∂(a·b·c) = ∂a·b·c + a·∂b·c + a·b·∂c
-        Expr::Mul(fs) => Expr::Add(
-            (0..fs.len())
-                .map(|k| {
-                    let mut term = fs.clone();
-                    term[k] = d(&fs[k]);
-                    Expr::Mul(term)
-                })
-                .collect(),
-        ),
-        Expr::Pow(a, b) => {
-            let pow = e.clone();
-            if b.free().is_empty() && !mentions_var(b, v) {
-                // ∂aᶜ = c·aᶜ⁻¹·∂a
-                let lowered = Expr::Pow(
-                    a.clone(),
-                    Box::new(Expr::plus((**b).clone(), Expr::Num(-1.0))),
-                );
-                Expr::Mul(vec![(**b).clone(), lowered, d(a)])
-            } else {
-                // ∂aᵇ = aᵇ·(∂b·log a + b·∂a/a)
-                let log_a = Expr::call(crate::ir::Prim::Log, (**a).clone());
-                let da_over_a = Expr::times(d(a), Expr::recip((**a).clone()));
-                Expr::times(
-                    pow,
-                    Expr::plus(
-                        Expr::times(d(b), log_a),
-                        Expr::times((**b).clone(), da_over_a),
-                    ),
-                )
-            }
-        }
-        // ∂f(a, b) = ∂f/∂a·∂a + ∂f/∂b·∂b  (chain rule)
-        Expr::Call(f, args) => Expr::Add(
-            scalar::partials(f, args)
-                .into_iter()
-                .zip(args)
-                .map(|(p, a)| Expr::times(p, d(a)))
-                .collect(),
-        ),
-        Expr::Lse(..) | Expr::Softmax { .. } => {
-            unreachable!("the stable vector forms are introduced after differentiation")
-        }
-    }
-}
-
-/// What stopped a derivation.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Exceeded {
-    /// An expression held this many operations before simplification, more than
-    /// [`MAX_DERIVED_SIZE`].
-    Size(usize),
-    /// Simplification reached one of its limits.
-    Runaway(Runaway),
-    /// The network's Jacobians and adjoints held this many operations in all, more than
-    /// [`MAX_DERIVATION_SIZE`].
-    Total(usize),
-}
-
-/// A derivation stopped at a limit, and where.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TooLarge {
-    /// The tensor being worked on: its adjoint, or (for `adjoint: false`) its forward
-    /// definition in stable form.
-    pub var: Var,
-    /// Whether it was the adjoint of `var` (else its forward definition).
-    pub adjoint: bool,
-    /// The equation whose formula made the expression: the consumer `u` of the Jacobian
-    /// `∂u/∂var` (for an adjoint), or `var` itself (for a forward definition).
-    pub equation: Var,
-    /// The limit reached.
-    pub exceeded: Exceeded,
-}
 
 /// The number of operations of `e`.
 fn size(e: &Expr) -> usize {

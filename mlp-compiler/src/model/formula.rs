@@ -2,7 +2,6 @@
 //! built-in ones and the ones a user declares with `act`.
 
 use crate::ir::Prim;
-use crate::model::network::CustomActivation;
 use std::fmt;
 use std::sync::Arc;
 
@@ -85,6 +84,16 @@ impl Func {
     pub fn from_name(name: &str) -> Option<Func> {
         Func::ALL.into_iter().find(|f| f.name() == name)
     }
+}
+
+/// A user-declared elementwise activation: `act swish(x) = x * sigmoid(x);`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomActivation {
+    /// Its name.
+    pub name: String,
+    /// Its formula in `x`, with any custom activation it calls inlined, unless inlining would
+    /// copy the argument: then the call stays ([`Formula::Apply`]).
+    pub formula: Formula,
 }
 
 /// A scalar formula in the variable `x`.

@@ -4,7 +4,7 @@
 //! layer has at most [`MAX_WEIGHTS`] weights, `nll`/`ce` have at least two outputs, and the
 //! last activation is not one the loss already applies.
 
-use crate::model::formula::Formula;
+pub use crate::model::formula::CustomActivation;
 use std::fmt;
 use std::sync::Arc;
 
@@ -12,16 +12,6 @@ use std::sync::Arc;
 pub const MAX_UNITS: u64 = 1 << 20;
 /// The most weights one layer may hold: 2^28.
 pub const MAX_WEIGHTS: u64 = 1 << 28;
-
-/// A user-declared elementwise activation: `act swish(x) = x * sigmoid(x);`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CustomActivation {
-    /// Its name.
-    pub name: String,
-    /// Its formula in `x`, with any custom activation it calls inlined, unless inlining would
-    /// copy the argument: then the call stays ([`Formula::Apply`]).
-    pub formula: Formula,
-}
 
 /// What a layer applies after its affine map.
 #[derive(Clone, Debug, PartialEq)]
