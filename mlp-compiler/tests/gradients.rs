@@ -233,6 +233,25 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Activations kept as functions (each uses `x` more than once), calling one another: the
+    /// derivative each function was built with against dual numbers through its body.
+    #[test]
+    fn functions_calling_functions(f in formula(), a in formula(), seed in 0u64..1_000_000, batch in 1usize..3) {
+        // Composed, these functions are steep enough that the stencil's step moves a kink's
+        // argument by far more than `check` allows for: smooth formulas only.
+        let kinks = ["min(", "max(", "abs("];
+        prop_assume!(!kinks.iter().any(|k| f.to_string().contains(k) || a.to_string().contains(k)));
+        let spec = format!(
+            "act inner(x) = ({f}) * x + x; act outer(x) = inner({a}) * inner(x) + inner(x * x); \
+             act custom(x) = outer(outer(x)); 3 -> custom 5 -> tanh 4 -> 2 : mse"
+        );
+        check(&spec, seed, batch)?;
+    }
+}
+
 /// A case proptest found: the step-h and step-h/2 stencils agreed to the last bit, so the
 /// error estimate of the finite difference was 0 where it is really about 2e-9.
 #[test]
