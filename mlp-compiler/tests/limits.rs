@@ -209,6 +209,19 @@ fn derivatives_too_large_are_an_error_under_their_activation() {
 }
 
 #[test]
+fn a_derivative_too_large_in_a_function_names_it() {
+    // `big` uses x 31 times, so `f` keeps it as a function: its derivative is the one too large.
+    let factors: Vec<String> = (1..32).map(|k| format!("(x + {k})")).collect();
+    let spec = format!(
+        "act big(x) = {}; act f(x) = big(x * x + 1); 3 -> f 4 -> 2 : mse",
+        factors.join(" * ")
+    );
+    let from = spec.find("-> f").unwrap();
+    let says = "the derivative of layer 1 (`f`) is too large: 2915 operations before simplification, at most 1000 (in the function `big` it calls)";
+    one_error(&spec, compile(&spec).map(drop), from, "f", says);
+}
+
+#[test]
 fn a_derivation_too_large_in_all_is_an_error_under_the_layer_where_it_ran_out() {
     let chain = (0..30).fold("x".to_owned(), |f, _| format!("tanh({f})"));
     let spec = format!("act c(x) = {chain}; {}", deep(MAX_LAYERS, "c"));

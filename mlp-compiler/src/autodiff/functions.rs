@@ -43,11 +43,19 @@ impl Library {
         })
     }
 
-    /// The function of `c`, built on first use.
+    /// The function of `c`, built on first use; a limit reached is said to be in the
+    /// innermost function that reached it.
     fn function(&mut self, c: &CustomActivation) -> Result<Arc<Function>, Exceeded> {
         if let Some(f) = self.built.iter().find(|f| f.name == c.name) {
             return Ok(f.clone());
         }
+        self.build(c).map_err(|e| match e {
+            Exceeded::InFunction(..) => e,
+            other => Exceeded::InFunction(c.name.clone(), Box::new(other)),
+        })
+    }
+
+    fn build(&mut self, c: &CustomActivation) -> Result<Arc<Function>, Exceeded> {
         let x = Expr::Ref(crate::ir::Ref {
             var: ARG,
             adjoint: false,

@@ -14,6 +14,9 @@ pub enum Exceeded {
     /// The network's Jacobians and adjoints held this many operations in all, more than
     /// [`MAX_DERIVATION_SIZE`](crate::limits::MAX_DERIVATION_SIZE).
     Total(usize),
+    /// A limit reached while building the derivative of the user's function named here, which
+    /// the layer calls.
+    InFunction(String, Box<Exceeded>),
 }
 
 /// A derivation stopped at a limit, and where.

@@ -69,7 +69,11 @@ impl LimitError {
         } else {
             "the formula of"
         };
-        let (message, note) = match &stop.exceeded {
+        let (exceeded, function) = match &stop.exceeded {
+            Exceeded::InFunction(name, inner) => (inner.as_ref(), Some(name)),
+            other => (other, None),
+        };
+        let (message, note) = match exceeded {
             Exceeded::Size(size) => (
                 format!(
                     "{of} {what} is too large: {size} operations before simplification, at most {MAX_DERIVED_SIZE}"
@@ -86,6 +90,15 @@ impl LimitError {
                 format!("simplifying {of} {what} did not finish within {}", r.limit),
                 "the simplifier stops rather than run without bound; a simpler formula stays within its limit",
             ),
+            // Never nested: a function's limit is said to be in the innermost function.
+            Exceeded::InFunction(..) => (
+                format!("{of} {what} is too large"),
+                "a function's derivative is bounded like a layer's",
+            ),
+        };
+        let message = match function {
+            Some(name) => format!("{message} (in the function `{name}` it calls)"),
+            None => message,
         };
         LimitError {
             layer,
