@@ -270,3 +270,23 @@ fn a_gradient_identically_zero_is_reported_once_and_not_computed() {
         assert!(!code.contains(r"[Δ¹ = "), "{spec}: z̄¹ is computed");
     }
 }
+
+#[test]
+fn constants_print_exactly_and_the_users_as_written() {
+    let text = |spec: &str| mlp_compiler::compile(spec).unwrap().derivation.text(None);
+    let gelu = text("5 -> gelu 4 -> 1 : l2");
+    for exact in [
+        "a¹ₙᵢ = (1/2)·z¹ₙᵢ·(1 + erf((1/√2)·z¹ₙᵢ))",
+        "(1/√(2π))·z¹ₙⱼ",
+        "(1/2)·(z²ₙₖ − tₙₖ)²",
+    ] {
+        assert!(gelu.contains(exact), "missing `{exact}` in\n{gelu}");
+    }
+    let own = text("act h(x) = 0.5 * x * (1 + tanh(x)); 3 -> h 4 -> leaky_relu(0.25) 1 : l2");
+    for written in ["a¹ₙᵢ = 0.5·z¹ₙᵢ·(1 + tanh(z¹ₙᵢ))", "0.25·min(z²ₙᵢ, 0)"]
+    {
+        assert!(own.contains(written), "missing `{written}` in\n{own}");
+    }
+    let mse = text("3 -> tanh 4 -> 2 : mse");
+    assert!(mse.contains("L = (1/(2·N))·Σₙ Σₖ (z²ₙₖ − tₙₖ)²"), "{mse}");
+}

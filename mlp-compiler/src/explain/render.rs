@@ -6,7 +6,7 @@ use super::page::Page;
 use super::rows::{Row, Seg};
 use super::trace::{Derivation, Jacobian, ParamTrace, Step};
 use crate::autodiff::forward::L;
-use crate::ir::notation::{Show, Style};
+use crate::ir::notation::{Show, Style, with_written};
 use crate::ir::{ARG, Expr, Prim, Ref, Var};
 use crate::lower::shape_text;
 use crate::simplify::rules::{self, Kind};
@@ -57,6 +57,18 @@ impl Derivation {
     }
 
     fn page(&self, only: Option<&ParamTrace>, style: Style, rewrites: bool, html: bool) -> String {
+        with_written(&self.written, || {
+            self.page_as_written(only, style, rewrites, html)
+        })
+    }
+
+    fn page_as_written(
+        &self,
+        only: Option<&ParamTrace>,
+        style: Style,
+        rewrites: bool,
+        html: bool,
+    ) -> String {
         let mut page = Page {
             style,
             html,

@@ -76,10 +76,14 @@ pub struct Derivation {
     pub steps: Vec<Step>,
     /// Each parameter, in state_dict order.
     pub params: Vec<ParamTrace>,
+    /// The constants the user wrote (magnitudes), printed as written; other short decimals
+    /// print as fractions where they are (`1/2`), see [`crate::ir::notation::with_written`].
+    pub written: Vec<f64>,
 }
 
-/// Builds the trace of `derived`, its results in the matrix forms of `lowering`.
-pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
+/// Builds the trace of `derived`, its results in the matrix forms of `lowering`; `written` are
+/// the user's constants (see [`Derivation::written`]).
+pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering, written: Vec<f64>) -> Derivation {
     let program = &derived.program;
     let stored = derived.stored();
     let cx = Context { stored: &stored };
@@ -111,6 +115,7 @@ pub fn trace(spec: &str, derived: &Derived, lowering: &Lowering) -> Derivation {
         ),
         steps,
         params,
+        written,
     }
 }
 

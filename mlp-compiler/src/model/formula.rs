@@ -187,6 +187,18 @@ impl Formula {
         (self.size() - uses).saturating_add(uses.saturating_mul(arg_size))
     }
 
+    /// The constants it holds, as written (an activation it calls keeps its own).
+    pub fn constants(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        if let Formula::Const(c) = self {
+            out.push(*c);
+        }
+        for child in self.children() {
+            out.extend(child.constants());
+        }
+        out
+    }
+
     /// The activations it calls, kept as calls ([`Formula::Apply`]), as often as it calls them.
     pub fn applied(&self) -> Vec<&CustomActivation> {
         let mut out = Vec::new();

@@ -196,6 +196,22 @@ impl Network {
         seen
     }
 
+    /// The constants the user wrote, as magnitudes: those of the custom formulas, the slopes
+    /// of `leaky_relu` and the alphas of `elu`, for printing as written.
+    pub fn written_constants(&self) -> Vec<f64> {
+        let mut out: Vec<f64> = (self.custom_activations().iter())
+            .flat_map(|c| c.formula.constants())
+            .collect();
+        for layer in &self.layers {
+            match layer.activation {
+                Activation::LeakyRelu { slope } => out.push(slope),
+                Activation::Elu { alpha } => out.push(alpha),
+                _ => {}
+            }
+        }
+        out.iter().map(|v| v.abs()).collect()
+    }
+
     /// The canonical text: the `act` definitions it uses, then the network, in one line,
     /// e.g. `784 -> relu 512 -> relu 512 -> 10 : nll`. It parses back to an equal network.
     pub fn spec(&self) -> String {

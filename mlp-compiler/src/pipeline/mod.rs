@@ -8,6 +8,7 @@ use crate::autodiff::forward;
 use crate::autodiff::reverse::{self, TooLarge};
 use crate::diag::Diagnostics;
 use crate::explain::{graph, trace};
+use crate::ir::notation::with_written;
 use crate::limits;
 use crate::lower::Lowering;
 use crate::model::{Activation, Network};
@@ -50,8 +51,13 @@ pub fn compile_network(network: Network) -> Result<Plan, LimitError> {
     let program = forward::program(&network).map_err(stop)?;
     // Reverse accumulation; each adjoint is simplified as it is derived.
     let derived = reverse::derive(&program).map_err(stop)?;
-    let lowering = Lowering::new(&derived);
-    let derivation = trace::trace(&network.spec(), &derived, &lowering);
+    // Constants print as the user wrote them, and the others exactly where they can.
+    let written = network.written_constants();
+    let (lowering, derivation) = with_written(&written, || {
+        let lowering = Lowering::new(&derived);
+        let derivation = trace::trace(&network.spec(), &derived, &lowering, written.clone());
+        (lowering, derivation)
+    });
     Ok(Plan {
         network,
         derived,

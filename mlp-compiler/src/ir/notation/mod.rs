@@ -9,6 +9,7 @@ mod product;
 
 use super::{Equation, Expr, Idx, Ix, Prim, Ref, Var};
 pub use matrix::matrix_name;
+pub use number::with_written;
 use number::{is_fraction, number};
 use product::{product, split_sign};
 use std::fmt;

@@ -1,9 +1,41 @@
-//! Numbers as a person writes them: a short decimal as it is (`0.5`, `0.01`, the constants a
-//! user writes), a recognizable fraction or irrational exactly (`2/3`, `1/√2`, `2/√π`,
-//! `1/√(2π)`), anything else to six significant digits.
+//! Numbers as a person writes them: a recognizable fraction or irrational exactly (`1/2`,
+//! `2/3`, `1/√2`, `2/√π`, `1/√(2π)`), the constants a user wrote as written (`0.5`, `0.01`),
+//! anything else to six significant digits.
+//!
+//! A short decimal is a fraction only where the printer knows the user's constants (see
+//! [`with_written`]): `½‖y − t‖²`'s `0.5` prints as `1/2`, a user's `0.5 * x` as `0.5`.
 
 use super::Style;
+use std::cell::RefCell;
 use std::f64::consts::{PI, SQRT_2};
+
+thread_local! {
+    /// The constants the user wrote, while [`with_written`] runs.
+    static WRITTEN: RefCell<Option<Vec<f64>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `written` (the constants a user wrote, as magnitudes) printed as written and
+/// every other short decimal that is a small fraction printed as one (`0.5` as `1/2`).
+/// Outside it, every short decimal prints as a decimal.
+pub fn with_written<R>(written: &[f64], f: impl FnOnce() -> R) -> R {
+    let outer = WRITTEN.with(|w| w.replace(Some(written.to_vec())));
+    // Restored however `f` ends, unwinding included.
+    struct Restore(Option<Vec<f64>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            WRITTEN.with(|w| *w.borrow_mut() = outer);
+        }
+    }
+    let _restore = Restore(outer);
+    f()
+}
+
+/// Whether `v` prints as a decimal because it is short and a user may have written it.
+fn as_written(v: f64) -> bool {
+    format!("{v}").len() <= 8
+        && WRITTEN.with(|w| w.borrow().as_ref().is_none_or(|set| set.contains(&v)))
+}
 
 /// `p/(q·base)` or `p/q`: a constant recognized exactly.
 struct Exact {
@@ -46,7 +78,7 @@ impl Base {
 /// The exact form of a positive `v` that is not a short decimal, if it has one with small
 /// integers (at most 12): `p/q`, or `p/(q·b)` for `b` one of √2, √π, √(2π).
 fn exact(v: f64) -> Option<Exact> {
-    if !(v.is_finite() && v > 0.0) || format!("{v}").len() <= 8 {
+    if !(v.is_finite() && v > 0.0) || v.fract() == 0.0 || as_written(v) {
         return None;
     }
     let close = |x: f64| (x - v).abs() <= 1e-12 * v;
