@@ -499,8 +499,12 @@ fn ctrl_c_is_watched_only_while_a_run_asks() {
 /// In the child: SIGINT at the end of epoch 2, then again after `fit` returned.
 #[cfg(unix)]
 fn ctrl_c_child(watch: bool) {
-    use nix::sys::signal::{Signal, raise};
+    use nix::sys::signal::{SigHandler, Signal, raise, signal};
     use std::io::Write;
+    // SIGINT's default action, whatever this process inherited: a shell starts background
+    // jobs with SIGINT ignored, which `fit` would then rightly restore.
+    // SAFETY: installs the default action, no handler code; no other thread handles signals.
+    unsafe { signal(Signal::SIGINT, SigHandler::SigDfl) }.unwrap();
     let train = blobs(320, 9);
     let config = Config {
         ctrl_c: watch,
