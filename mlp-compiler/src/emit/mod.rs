@@ -29,7 +29,10 @@ pub fn network_item(
     vis: TokenStream,
     name: &Ident,
 ) -> Result<TokenStream, LimitError> {
-    within(network::items(c, attrs, vis, name), MAX_EMITTED_TOKENS)
+    // The comments name each equation as the derivation prints it, constants included.
+    let written = &c.derivation.written;
+    let items = crate::ir::notation::with_written(written, || network::items(c, attrs, vis, name));
+    within(items, MAX_EMITTED_TOKENS)
 }
 
 /// `tokens`, if they hold at most `max` tokens (see [`token_count`]).
