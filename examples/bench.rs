@@ -6,7 +6,8 @@
 //! `cargo run --release --example bench -- --help`
 
 use clap::Parser;
-use mlp_runtime::{Rng, Sgd};
+use mlp_runtime::Rng;
+use mlp_runtime::optim::Choice;
 use std::time::Instant;
 
 mlp_runtime::mlp! {
@@ -35,6 +36,9 @@ struct Args {
     /// Measure the machine's FMA peak too (a second or two).
     #[arg(long)]
     peak: bool,
+    /// The optimizer of the training step: sgd, momentum, nesterov, adam, adamw or rmsprop.
+    #[arg(long, default_value = "sgd")]
+    optimizer: String,
 }
 
 /// Matrix-product FLOPs of one training step per sample, by the model of `mlp check`
@@ -54,7 +58,10 @@ macro_rules! measure {
     ($net:ident, $args:expr, $labels:expr) => {{
         let args = $args;
         let mut net = $net::new(0);
-        let mut sgd = Sgd::new(0.01);
+        let mut opt = Choice::parse(&args.optimizer, 0.01).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(1)
+        });
         let mut rng = Rng::new(1);
         // Cache-line aligned, as the training loop's batches are (`dataset::Batch`).
         let batches: Vec<mlp_runtime::Aligned> = (0..16)
@@ -73,12 +80,12 @@ macro_rules! measure {
             })
             .collect();
         for k in 0..20.max(args.steps / 10) {
-            net.train_step(&batches[k % 16], &targets[k % 16], &mut sgd);
+            net.train_step(&batches[k % 16], &targets[k % 16], &mut opt);
         }
         let mut times = Vec::with_capacity(args.steps);
         for k in 0..args.steps {
             let start = Instant::now();
-            net.train_step(&batches[k % 16], &targets[k % 16], &mut sgd);
+            net.train_step(&batches[k % 16], &targets[k % 16], &mut opt);
             times.push(start.elapsed().as_secs_f64());
         }
         let step = median(times);
@@ -120,9 +127,10 @@ fn main() {
         })
         .unwrap_or_default();
     println!(
-        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"kernels\": \"{:?}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}{peak_text}}}",
+        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"optimizer\": \"{}\", \"kernels\": \"{:?}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}{peak_text}}}",
         args.batch,
         args.threads,
+        args.optimizer,
         mlp_runtime::simd::isa(),
         step * 1e6,
         args.batch as f64 / step,

@@ -152,7 +152,20 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
     )?;
     let training: f64 = reports.iter().map(|r| r.seconds).sum();
+    let stepping: f64 = reports.iter().map(|r| r.step_seconds).sum();
+    let evaluating: f64 = reports.iter().map(|r| r.evaluation_seconds).sum();
     println!("training time {training:.2} s");
+    // Where the time went: the steps, and everything around them (batches gathered, shuffling,
+    // progress, and the evaluation after each epoch).
+    let total = training + evaluating;
+    if total > 0.0 {
+        println!(
+            "in train_step {stepping:.2} s of {total:.2} s ({:.1}%); outside it {:.2} s: batches, shuffling and progress {:.2} s, evaluation {evaluating:.2} s",
+            100.0 * stepping / total,
+            total - stepping,
+            training - stepping,
+        );
+    }
     match stop {
         Stop::Finished => {}
         Stop::EarlyStopped { best_epoch } => {

@@ -75,6 +75,11 @@ fn it_learns_logs_and_checkpoints() {
     })
     .unwrap();
     assert_eq!((stop, seen, reports.len()), (Stop::Finished, 6, 6));
+    // The steps are part of the epoch's training time; the evaluation is timed apart.
+    for r in &reports {
+        assert!(0.0 < r.step_seconds && r.step_seconds <= r.seconds, "{r:?}");
+        assert!(r.evaluation_seconds > 0.0, "{r:?}");
+    }
     let first = reports[0].validation.as_ref().unwrap();
     let last = reports[5].validation.as_ref().unwrap();
     assert!(

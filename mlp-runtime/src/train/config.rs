@@ -64,8 +64,13 @@ pub struct EpochReport {
     pub train_loss: f32,
     /// The evaluation on the validation set, if one was given.
     pub validation: Option<Evaluation>,
-    /// Wall time of the epoch's training, in seconds.
+    /// Wall time of the epoch's training, in seconds: its steps, and gathering their batches,
+    /// shuffling and the progress bar around them.
     pub seconds: f64,
+    /// Of [`EpochReport::seconds`], the time inside the training steps (`Model::step`).
+    pub step_seconds: f64,
+    /// Wall time of the evaluation on the validation set, in seconds.
+    pub evaluation_seconds: f64,
 }
 
 /// How a run ended.

@@ -77,13 +77,14 @@ fn run<M: Model, O: Optimizer>(
             epoch,
             interrupts,
         };
-        let Some(train_loss) = steps.run(model, opt, &mut batch)? else {
+        let Some((train_loss, step_seconds)) = steps.run(model, opt, &mut batch)? else {
             opt.set_lr(base_lr);
             // The epoch is incomplete: resuming repeats it from its start.
             save(model, opt, config, epoch)?;
             return Ok((reports, Stop::Interrupted));
         };
         let seconds = started.elapsed().as_secs_f64();
+        let evaluated = Instant::now();
         let validation = validation
             .map(|v| evaluate(model, v, config.batch.max(256)))
             .transpose()?;
@@ -93,6 +94,8 @@ fn run<M: Model, O: Optimizer>(
             train_loss,
             validation,
             seconds,
+            step_seconds,
+            evaluation_seconds: evaluated.elapsed().as_secs_f64(),
         };
         if let Some(path) = &config.log {
             output::log(path, &report).map_err(|e| TrainError::Log(path.clone(), e))?;
@@ -121,22 +124,25 @@ struct Steps<'a> {
 }
 
 impl Steps<'_> {
-    /// Runs the epoch's steps and checks the parameters after the last: the mean loss, or
-    /// `None` after an interrupt.
+    /// Runs the epoch's steps and checks the parameters after the last: the mean loss and the
+    /// time spent in the steps, or `None` after an interrupt.
     fn run<M: Model, O: Optimizer>(
         &self,
         model: &mut M,
         opt: &mut O,
         batch: &mut Batch,
-    ) -> Result<Option<f32>, TrainError> {
+    ) -> Result<Option<(f32, f64)>, TrainError> {
         let (train, config) = (self.train, self.config);
         let bar = output::progress(config, train.len() as u64, self.epoch + 1, config.epochs);
         let order = train.order(config.seed, self.epoch);
         let mut total = 0.0f64;
         let mut steps = 0;
+        let mut in_steps = std::time::Duration::ZERO;
         for idx in order.chunks(config.batch) {
             batch.fill(train, idx);
+            let stepping = Instant::now();
             let loss = model.step(&batch.inputs, targets(batch, M::LABELS), opt);
+            in_steps += stepping.elapsed();
             steps += 1;
             if !loss.is_finite() {
                 bar.abandon_with_message("diverged");
@@ -151,7 +157,8 @@ impl Steps<'_> {
         }
         bar.finish_and_clear();
         self.finite(model, steps, opt.lr())?;
-        Ok(Some((total / train.len() as f64) as f32))
+        let mean = (total / train.len() as f64) as f32;
+        Ok(Some((mean, in_steps.as_secs_f64())))
     }
 
     /// Checks that the parameters after step `step` are finite.
