@@ -25,6 +25,10 @@ const MC: usize = 72;
 const NC: usize = 1024;
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_WORK: usize = 1 << 17;
+/// Blocks per thread a product is cut into (where it has that many tiles): every thread
+/// claims the next unclaimed block when it is done with one, so a core that runs slower (a
+/// neighbour shares it) computes fewer blocks instead of holding the others up.
+const BLOCKS_PER_THREAD: usize = 4;
 
 thread_local! {
     /// Packing buffers, reused so that no product allocates after a thread's first.
@@ -191,10 +195,11 @@ where
     }
     // Parts are whole tiles high or wide.
     let (tile_rows, tile_cols) = if dot { (dot::TR, dot::TC) } else { (MR, NR) };
-    let threads = crate::threads::get();
+    let threads = crate::threads::usable();
+    let blocks = threads * BLOCKS_PER_THREAD;
     let (by_cols, by_rows) = (
-        threads.min(n.div_ceil(tile_cols)),
-        threads.min(m.div_ceil(tile_rows)),
+        blocks.min(n.div_ceil(tile_cols)),
+        blocks.min(m.div_ceil(tile_rows)),
     );
     if threads <= 1 || m * n * k < PARALLEL_WORK || by_cols.max(by_rows) <= 1 {
         // SAFETY: the whole product, on this thread alone.

@@ -19,7 +19,7 @@ use std::ops::Range;
 /// never changes a result.
 fn in_parts(len: usize, update: &(dyn Fn(Range<usize>) + Sync)) {
     const MIN_PART: usize = 1 << 15;
-    let parts = crate::threads::get().min(len / MIN_PART).max(1);
+    let parts = crate::threads::usable().min(len / MIN_PART).max(1);
     if parts == 1 {
         return update(0..len);
     }
