@@ -8,6 +8,7 @@
 //! | --- | --- | --- |
 //! | [`MAX_NESTING`] | `parse`, before the grammar runs | the parser's recursion |
 //! | [`MAX_FORMULA_SIZE`] | `parse` (as written), `validate` (after inlining) | every formula and its inlining |
+//! | [`MAX_EVALUATION_COST`], [`MAX_FUNCTION_DEPTH`] | `validate`, for a call kept as a call | a kept activation's run time per element, the recursion over kept calls |
 //! | [`MAX_LAYERS`] | `validate` | the equations, the derivation and its trace |
 //! | [`MAX_DERIVED_SIZE`] | `derive`, before simplifying | each Jacobian and adjoint |
 //! | [`MAX_DERIVATION_SIZE`] | `derive` | a network's whole derivation and its trace |
@@ -35,6 +36,21 @@ pub const MAX_NESTING: usize = 64;
 /// and `b6` aborted it). The size is computed before a formula is inlined, so the check itself
 /// is cheap. Built-in activations hold at most 12 operations (`elu`).
 pub const MAX_FORMULA_SIZE: usize = 256;
+
+/// The most operations one evaluation of a kept call may take, each call counted as its
+/// callee's cost: 100,000.
+///
+/// A kept call (`act b2(x) = b1(b1(x))` keeps `b1` as a function) is linear in size however
+/// deep the definitions go, but not in run time: `b1 … bk` composes `b1` 2ᵏ⁻¹ times, so `b16`
+/// takes 180,223 operations per element and `b40` about 10¹³. `b1 … b15` (90,111) are within
+/// it.
+pub const MAX_EVALUATION_COST: usize = 100_000;
+
+/// The most kept functions a call may nest through, the call included: 64.
+///
+/// Building, emitting and dropping kept functions recurses once per level, so a chain of
+/// thousands of definitions that each call the one before would overflow the stack.
+pub const MAX_FUNCTION_DEPTH: usize = 64;
 
 /// The most layers a network may have: 64.
 ///

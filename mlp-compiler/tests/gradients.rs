@@ -248,6 +248,17 @@ proptest! {
             "act inner(x) = ({f}) * x + x; act outer(x) = inner({a}) * inner(x) + inner(x * x); \
              act custom(x) = outer(outer(x)); 3 -> custom 5 -> tanh 4 -> 2 : mse"
         );
+        // Each function's body, read in stable form and simplified, against its formula as
+        // written.
+        let c = mlp_compiler::compile(&spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+        for f in &c.derivation.functions {
+            let written = c.network.custom_activations().into_iter().find(|a| a.name == f.name).expect("defined");
+            for x in [-1.7, -0.3, 0.4, 1.2] {
+                let (got, want) = (f.value(x), written.formula.at(x));
+                prop_assume!(want.is_finite());
+                prop_assert!(relative(got, want) < 1e-9, "{spec}: {}({x}) = {got}, as written {want}", f.name);
+            }
+        }
         check(&spec, seed, batch)?;
     }
 }

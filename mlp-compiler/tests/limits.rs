@@ -184,6 +184,40 @@ fn nested_custom_activations_are_shared_not_copied() {
 }
 
 #[test]
+fn kept_calls_are_bounded_in_cost_and_depth() {
+    // b16 composes b1 2¹⁵ times: its call of b15 is refused, and nothing evaluates it (a call
+    // on a constant included), so this takes no time.
+    let spec = doubling(16);
+    let says = "this call of `b15` takes 180223 operations to evaluate, at most 100000 per element";
+    one_error(
+        &spec,
+        compile(&spec).map(drop),
+        spec.find("act b16").unwrap(),
+        "b15(b15(x))",
+        says,
+    );
+    let on_a_number = format!(
+        "{} act c(x) = x + b15(2); 3 -> c 4 -> 2 : mse",
+        doubling(15).split(" 3 ->").next().unwrap()
+    );
+    assert!(compile(&on_a_number).is_ok(), "{on_a_number}");
+    // A chain of definitions each calling the one before on more than x: 65 levels at most.
+    let mut defs = "act a1(x) = x*x;".to_owned();
+    for j in 2..=70 {
+        defs += &format!(" act a{j}(x) = a{}(x + 1);", j - 1);
+    }
+    let spec = format!("{defs} 3 -> a70 4 -> 2 : mse");
+    let says = "this call of `a65` nests 65 kept calls, at most 64";
+    one_error(
+        &spec,
+        compile_spec(&spec).map(drop),
+        spec.find("act a66").unwrap(),
+        "a65(x + 1)",
+        says,
+    );
+}
+
+#[test]
 fn a_custom_activation_inlined_past_the_limit_is_refused() {
     // `big` uses `x` once, so it is inlined; with this argument it holds 281 operations.
     let big = format!("act big(x) = x{};", " + 1".repeat(100));

@@ -96,6 +96,26 @@ pub struct CustomActivation {
     pub formula: Formula,
 }
 
+/// The evaluation cost of `c` in operations (kept calls counted as their callees' costs) and
+/// how deep its kept calls nest, each activation measured once and remembered in `memo`.
+pub fn measure(
+    c: &CustomActivation,
+    memo: &std::cell::RefCell<std::collections::HashMap<String, (usize, usize)>>,
+) -> (usize, usize) {
+    if let Some(m) = memo.borrow().get(&c.name) {
+        return *m;
+    }
+    let callees = c.formula.applied();
+    let depth = callees
+        .iter()
+        .map(|k| measure(k, memo).1 + 1)
+        .max()
+        .unwrap_or(0);
+    let cost = c.formula.evaluation_cost(&|k| measure(k, memo).0);
+    memo.borrow_mut().insert(c.name.clone(), (cost, depth));
+    (cost, depth)
+}
+
 /// A scalar formula in the variable `x`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Formula {
@@ -118,8 +138,34 @@ pub enum Formula {
     /// A function applied to its arguments.
     Call(Func, Vec<Formula>),
     /// A user's activation applied to its argument, kept as a call because inlining it would
-    /// copy the argument (its formula uses `x` more than once): shared, not copied.
-    Apply(Arc<CustomActivation>, Box<Formula>),
+    /// copy the argument (its formula uses `x` more than once) or because it keeps calls
+    /// itself: shared, not copied.
+    Apply(Callee, Box<Formula>),
+}
+
+/// A kept call's activation. Names are unique within a network, so callees are equal and
+/// printed for debugging by name: comparing or printing their formulas would walk a chain of
+/// doubling definitions once per call, exponentially.
+#[derive(Clone)]
+pub struct Callee(pub Arc<CustomActivation>);
+
+impl std::ops::Deref for Callee {
+    type Target = CustomActivation;
+    fn deref(&self) -> &CustomActivation {
+        &self.0
+    }
+}
+
+impl PartialEq for Callee {
+    fn eq(&self, other: &Callee) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl fmt::Debug for Callee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Callee({})", self.0.name)
+    }
 }
 
 impl Formula {
@@ -163,8 +209,28 @@ impl Formula {
                 let values: Vec<f64> = args.iter().map(c).collect::<Option<_>>()?;
                 f.prim().eval(&values)
             }
-            Formula::Apply(f, a) => f.formula.value(Some(c(a)?))?,
+            // Not evaluated: a kept call may stand for exponentially many compositions.
+            Formula::Apply(..) => return None,
         })
+    }
+
+    /// Its value at `x` as written, kept calls evaluated through their callees' formulas (what
+    /// the derived functions are checked against; a chain of definitions that each call the one
+    /// before twice takes 2ᵏ evaluations).
+    pub fn at(&self, x: f64) -> f64 {
+        let v = |f: &Formula| f.at(x);
+        match self {
+            Formula::Const(c) => *c,
+            Formula::X => x,
+            Formula::Neg(a) => -v(a),
+            Formula::Add(a, b) => v(a) + v(b),
+            Formula::Sub(a, b) => v(a) - v(b),
+            Formula::Mul(a, b) => v(a) * v(b),
+            Formula::Div(a, b) => v(a) / v(b),
+            Formula::Pow(a, b) => v(a).powf(v(b)),
+            Formula::Call(f, args) => f.prim().eval(&args.iter().map(v).collect::<Vec<_>>()),
+            Formula::Apply(c, a) => c.formula.at(v(a)),
+        }
     }
 
     /// The number of operations: constants, `x`, operators and calls, each one.
@@ -199,11 +265,24 @@ impl Formula {
         out
     }
 
+    /// Operations one evaluation takes, every kept call counted as the cost of its callee
+    /// (`cost` gives a callee's, computed once per activation): what a chain of definitions
+    /// that each call the one before twice costs at run time, saturating.
+    pub fn evaluation_cost(&self, cost: &dyn Fn(&CustomActivation) -> usize) -> usize {
+        let own = match self {
+            Formula::Apply(c, _) => cost(c),
+            _ => 1,
+        };
+        (self.children().iter()).fold(own, |n, child| {
+            n.saturating_add(child.evaluation_cost(cost))
+        })
+    }
+
     /// The activations it calls, kept as calls ([`Formula::Apply`]), as often as it calls them.
     pub fn applied(&self) -> Vec<&CustomActivation> {
         let mut out = Vec::new();
         if let Formula::Apply(c, _) = self {
-            out.push(c.as_ref());
+            out.push(c.0.as_ref());
         }
         for child in self.children() {
             out.extend(child.applied());

@@ -66,16 +66,23 @@ pub fn compile_network(network: Network) -> Result<Plan, LimitError> {
     })
 }
 
-/// The limits validation holds a network to: its layers, its custom formulas' size.
+/// The limits validation holds a network to: its layers, its custom formulas' size, and the
+/// cost and depth of the calls they keep.
 fn within_validation_limits(network: &Network) -> Result<(), LimitError> {
     if network.layers.len() > limits::MAX_LAYERS {
         return Err(LimitError::too_deep(network.layers.len()));
     }
+    let memo = Default::default();
     for (k, layer) in network.layers.iter().enumerate() {
-        if let Activation::Custom(c) = &layer.activation
-            && c.formula.size() > limits::MAX_FORMULA_SIZE
-        {
+        let Activation::Custom(c) = &layer.activation else {
+            continue;
+        };
+        if c.formula.size() > limits::MAX_FORMULA_SIZE {
             return Err(LimitError::formula(k, c.formula.size()));
+        }
+        let (cost, depth) = crate::model::formula::measure(c, &memo);
+        if cost > limits::MAX_EVALUATION_COST || depth >= limits::MAX_FUNCTION_DEPTH {
+            return Err(LimitError::kept_calls(k, cost, depth));
         }
     }
     Ok(())

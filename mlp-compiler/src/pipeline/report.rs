@@ -43,6 +43,21 @@ impl LimitError {
         }
     }
 
+    /// The activation of layer `k` (from 0) keeps calls that take `cost` operations per
+    /// element or nest `depth` deep, past [`crate::limits::MAX_EVALUATION_COST`] or
+    /// [`crate::limits::MAX_FUNCTION_DEPTH`] (which validation never returns).
+    pub fn kept_calls(k: usize, cost: usize, depth: usize) -> Self {
+        use crate::limits::{MAX_EVALUATION_COST, MAX_FUNCTION_DEPTH};
+        LimitError {
+            layer: Some(k),
+            message: format!(
+                "activation too costly: {cost} operations per element (at most {MAX_EVALUATION_COST}), kept calls {depth} deep (at most {})",
+                MAX_FUNCTION_DEPTH - 1
+            ),
+            notes: Vec::new(),
+        }
+    }
+
     /// A derivation of `net` that stopped at a limit.
     pub fn derivation(net: &Network, stop: &TooLarge) -> Self {
         // The layer whose equation made the expression; the loss counts as the last layer's.

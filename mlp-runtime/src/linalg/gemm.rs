@@ -195,13 +195,15 @@ where
     }
     // Parts are whole tiles high or wide.
     let (tile_rows, tile_cols) = if dot { (dot::TR, dot::TC) } else { (MR, NR) };
-    let threads = crate::threads::usable();
+    let threads = crate::threads::get();
     let blocks = threads * BLOCKS_PER_THREAD;
     let (by_cols, by_rows) = (
         blocks.min(n.div_ceil(tile_cols)),
         blocks.min(m.div_ceil(tile_rows)),
     );
-    if threads <= 1 || m * n * k < PARALLEL_WORK || by_cols.max(by_rows) <= 1 {
+    // `usable` last: it is 1 while helpers that held the caller up are left out.
+    let parallel = threads > 1 && m * n * k >= PARALLEL_WORK && by_cols.max(by_rows) > 1;
+    if !parallel || crate::threads::usable() <= 1 {
         // SAFETY: the whole product, on this thread alone.
         return unsafe { part(dot, &fin, p, out, 0, 0) };
     }

@@ -22,8 +22,7 @@ pub(super) struct Judge {
     with_helpers: Duration,
     /// What the caller alone would have taken: its parts' time, scaled to every part.
     alone: Duration,
-    /// Until when the caller runs alone, and for how long it last did.
-    until: Option<Instant>,
+    /// How long the caller last ran alone (zero: it did not).
     span: Duration,
 }
 
@@ -32,22 +31,24 @@ impl Judge {
     /// waited `waited` for the helpers; every [`WINDOW`] jobs, judges them: when the caller
     /// alone would have been faster (a helper whose core is shared loses it for a scheduler
     /// time slice while it holds a part, and the caller waits), it runs alone for a while.
+    ///
+    /// At the end of a window, returns until when the caller runs alone (`Some(None)`: not).
     pub(super) fn record(
         &mut self,
         parts: usize,
         ran: usize,
         computed: Duration,
         waited: Duration,
-    ) {
+    ) -> Option<Option<Instant>> {
         if ran == 0 {
             // The helpers took every part: nothing to scale from.
-            return;
+            return None;
         }
         self.jobs += 1;
         self.with_helpers += computed + waited;
         self.alone += computed.mul_f64(parts as f64 / ran as f64);
         if self.jobs < WINDOW {
-            return;
+            return None;
         }
         let span = if self.with_helpers > self.alone {
             (self.span * 2).clamp(ALONE, MAX_ALONE)
@@ -55,14 +56,9 @@ impl Judge {
             Duration::ZERO
         };
         *self = Judge {
-            until: (!span.is_zero()).then(|| Instant::now() + span),
             span,
             ..Judge::default()
         };
-    }
-
-    /// Whether the caller runs its parts alone for now (see [`Judge::record`]).
-    pub(super) fn alone(&self) -> bool {
-        self.until.is_some_and(|until| Instant::now() < until)
+        Some((!span.is_zero()).then(|| Instant::now() + span))
     }
 }

@@ -61,6 +61,7 @@ pub fn set_num_threads(n: usize) {
     if let Some((_, team)) = &*slot {
         *team.judge.lock().unwrap_or_else(|e| e.into_inner()) = Judge::default();
     }
+    ALONE_UNTIL.store(0, Ordering::Relaxed);
 }
 
 /// The number of threads kernels use.
@@ -161,7 +162,7 @@ struct Team {
     retired: AtomicBool,
     /// Held by the caller that is using the team.
     busy: AtomicBool,
-    /// What the caller measured of its recent jobs, and whether it runs alone for now.
+    /// What the caller measured of its recent jobs.
     judge: Mutex<Judge>,
 }
 
@@ -329,15 +330,12 @@ impl Team {
         }
     }
 
-    /// Records a job for [`Judge::record`].
+    /// Records a job for [`Judge::record`], and publishes until when the caller runs alone.
     fn record(&self, parts: usize, ran: usize, computed: Duration, waited: Duration) {
         let mut judge = self.judge.lock().unwrap_or_else(|e| e.into_inner());
-        judge.record(parts, ran, computed, waited);
-    }
-
-    /// Whether the caller runs its parts alone for now ([`Judge::alone`]).
-    fn alone(&self) -> bool {
-        self.judge.lock().unwrap_or_else(|e| e.into_inner()).alone()
+        if let Some(until) = judge.record(parts, ran, computed, waited) {
+            ALONE_UNTIL.store(until.map_or(0, since_start), Ordering::Relaxed);
+        }
     }
 
     /// Unparks the helpers that are parked or about to park.
@@ -408,7 +406,26 @@ fn team() -> Arc<Team> {
 /// not cut into parts one thread then runs one after the other.
 pub(crate) fn usable() -> usize {
     let n = get();
-    if n > 1 && team().alone() { 1 } else { n }
+    if n > 1 && alone() { 1 } else { n }
+}
+
+/// Until when (nanoseconds after [`since_start`]'s origin) callers run their parts alone; 0
+/// for not at all. An atomic, so that asking costs a product no lock.
+static ALONE_UNTIL: AtomicU64 = AtomicU64::new(0);
+
+/// Whether callers run their parts alone for now.
+fn alone() -> bool {
+    let until = ALONE_UNTIL.load(Ordering::Relaxed);
+    until != 0 && since_start(Instant::now()) < until
+}
+
+/// `t` in nanoseconds after the first time this was asked (at least 1).
+fn since_start(t: Instant) -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    u64::try_from(t.saturating_duration_since(start).as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// Runs `run(0)`, …, `run(parts − 1)`, spread over the team (at most [`get`] at a time), and
@@ -424,7 +441,7 @@ pub(crate) fn split<F: Fn(usize) + Sync>(parts: usize, run: &F) {
         return (0..parts).for_each(run);
     }
     match team.acquire() {
-        Some(_busy) if !team.alone() => team.run(parts, run),
+        Some(_busy) if !alone() => team.run(parts, run),
         _ => (0..parts).for_each(run),
     }
 }

@@ -55,6 +55,7 @@ impl Default for Config {
 
 /// One epoch's figures.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct EpochReport {
     /// The epoch, from 1.
     pub epoch: u64,
@@ -69,7 +70,8 @@ pub struct EpochReport {
     pub seconds: f64,
     /// Of [`EpochReport::seconds`], the time inside the training steps (`Model::step`).
     pub step_seconds: f64,
-    /// Wall time of the evaluation on the validation set, in seconds.
+    /// Wall time of the evaluation on the validation set, in seconds (next to nothing without
+    /// one).
     pub evaluation_seconds: f64,
 }
 

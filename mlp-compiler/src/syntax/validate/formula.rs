@@ -1,18 +1,20 @@
 //! Formulas as written → [`Formula`]s in `x`: names checked, custom activations inlined (or,
-//! where inlining would copy the argument, kept as calls), every part within
-//! [`MAX_FORMULA_SIZE`] operations.
+//! where inlining would copy the argument, kept as calls, within [`MAX_EVALUATION_COST`] and
+//! [`MAX_FUNCTION_DEPTH`]), every part within [`MAX_FORMULA_SIZE`] operations.
 
 use super::Checker;
 use crate::diag::{Diagnostic, Span};
-use crate::limits::MAX_FORMULA_SIZE;
-use crate::model::formula::{Formula, Func};
+use crate::limits::{MAX_EVALUATION_COST, MAX_FORMULA_SIZE, MAX_FUNCTION_DEPTH};
+use crate::model::formula::{Callee, CustomActivation, Formula, Func, measure};
 use crate::syntax::ast::{BinOp, Expr, Name};
 use crate::syntax::diagnostics::formula_too_large;
 use crate::syntax::names::{is_activation_name, suggestion};
+use std::sync::Arc;
 
 impl Checker {
     /// Converts a formula as written to a [`Formula`] in `x`, or reports why it cannot; every
-    /// part of it, custom activations inlined, holds at most [`MAX_FORMULA_SIZE`] operations.
+    /// part of it, custom activations inlined (those not kept as calls), holds at most
+    /// [`MAX_FORMULA_SIZE`] operations.
     pub(super) fn formula(&mut self, e: &Expr, param: &Name) -> Option<Formula> {
         let f = self.formula_unbounded(e, param)?;
         let size = f.size();
@@ -88,7 +90,8 @@ impl Checker {
         })
     }
 
-    /// A call `callee(args)`: a function of formulas, or an earlier custom activation, inlined.
+    /// A call `callee(args)`: a function of formulas, or an earlier custom activation, inlined
+    /// or kept as a call.
     fn call(&mut self, callee: &Name, args: &[Expr], span: Span, param: &Name) -> Option<Formula> {
         let converted: Vec<Option<Formula>> = args.iter().map(|a| self.formula(a, param)).collect();
         let arity = self.arity(callee)?;
@@ -115,14 +118,14 @@ impl Checker {
                     .iter()
                     .find(|(n, _, _)| *n == callee.text)
                     .expect("found above");
-                let custom = custom.as_ref()?;
+                let custom = custom.clone()?;
                 let (f, arg) = (&custom.formula, args.into_iter().next().expect("one"));
                 // Inlining copies the argument once per `x`: beyond one copy of anything
                 // larger than `x` or a number, the call stays, and the argument is shared;
                 // so does a call of an activation that keeps calls itself.
                 let simple = matches!(arg, Formula::X | Formula::Const(_));
                 if (f.uses_of_x() > 1 && !simple) || !f.applied().is_empty() {
-                    return Some(Formula::Apply(custom.clone(), Box::new(arg)));
+                    return self.kept(&custom, arg, span);
                 }
                 let size = f.size_with_argument(arg.size());
                 if size > MAX_FORMULA_SIZE {
@@ -133,6 +136,41 @@ impl Checker {
                 Some(f.substitute(&arg))
             }
         }
+    }
+
+    /// A call of `custom` on `arg` kept as a call, if evaluating it stays within
+    /// [`MAX_EVALUATION_COST`] operations and the chain of kept calls within
+    /// [`MAX_FUNCTION_DEPTH`] functions.
+    fn kept(
+        &mut self,
+        custom: &Arc<CustomActivation>,
+        arg: Formula,
+        span: Span,
+    ) -> Option<Formula> {
+        let (cost, depth) = self.measure(custom);
+        let cost = cost.saturating_add(arg.evaluation_cost(&|c| self.measure(c).0));
+        let name = &custom.name;
+        let message = if cost > MAX_EVALUATION_COST {
+            format!(
+                "this call of `{name}` takes {cost} operations to evaluate, at most {MAX_EVALUATION_COST} per element"
+            )
+        } else if depth >= MAX_FUNCTION_DEPTH {
+            format!(
+                "this call of `{name}` nests {} kept calls, at most {MAX_FUNCTION_DEPTH}",
+                depth + 1
+            )
+        } else {
+            return Some(Formula::Apply(Callee(custom.clone()), Box::new(arg)));
+        };
+        self.diags.push(Diagnostic::new(span, message).note(
+            "a custom activation that calls another one twice doubles its cost at every level of definitions",
+        ));
+        None
+    }
+
+    /// What evaluating `c` costs and how deep its kept calls nest ([`measure`]).
+    fn measure(&self, c: &CustomActivation) -> (usize, usize) {
+        measure(c, &self.measured)
     }
 
     /// How many arguments `callee` takes, or why it cannot be called.

@@ -170,6 +170,8 @@ struct Checker {
     every_act: Vec<Name>,
     /// The activation whose formula is being read, if any.
     defining: Option<Name>,
+    /// Each kept activation's evaluation cost and call depth, once computed.
+    measured: std::cell::RefCell<std::collections::HashMap<String, (usize, usize)>>,
 }
 
 impl Checker {
