@@ -3,6 +3,8 @@
 //! waits for that part. The caller times its jobs and, when the helpers held it up more than
 //! they helped, runs alone for a while before it tries them again.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Jobs over which the caller judges whether its helpers help (see [`Judge::record`]).
@@ -61,4 +63,23 @@ impl Judge {
         };
         Some((!span.is_zero()).then(|| Instant::now() + span))
     }
+}
+
+/// Until when (nanoseconds after [`since_start`]'s origin) callers run their parts alone; 0
+/// for not at all. An atomic, so that asking costs a product no lock.
+pub(super) static ALONE_UNTIL: AtomicU64 = AtomicU64::new(0);
+
+/// Whether callers run their parts alone for now.
+pub(super) fn alone() -> bool {
+    let until = ALONE_UNTIL.load(Ordering::Relaxed);
+    until != 0 && since_start(Instant::now()) < until
+}
+
+/// `t` in nanoseconds after the first time this was asked (at least 1).
+pub(super) fn since_start(t: Instant) -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    u64::try_from(t.saturating_duration_since(start).as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }

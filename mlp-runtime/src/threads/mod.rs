@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 mod judge;
 
-use judge::Judge;
+use judge::{ALONE_UNTIL, Judge, alone, since_start};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -407,25 +407,6 @@ fn team() -> Arc<Team> {
 pub(crate) fn usable() -> usize {
     let n = get();
     if n > 1 && alone() { 1 } else { n }
-}
-
-/// Until when (nanoseconds after [`since_start`]'s origin) callers run their parts alone; 0
-/// for not at all. An atomic, so that asking costs a product no lock.
-static ALONE_UNTIL: AtomicU64 = AtomicU64::new(0);
-
-/// Whether callers run their parts alone for now.
-fn alone() -> bool {
-    let until = ALONE_UNTIL.load(Ordering::Relaxed);
-    until != 0 && since_start(Instant::now()) < until
-}
-
-/// `t` in nanoseconds after the first time this was asked (at least 1).
-fn since_start(t: Instant) -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let start = *START.get_or_init(Instant::now);
-    u64::try_from(t.saturating_duration_since(start).as_nanos())
-        .unwrap_or(u64::MAX)
-        .max(1)
 }
 
 /// Runs `run(0)`, …, `run(parts − 1)`, spread over the team (at most [`get`] at a time), and
