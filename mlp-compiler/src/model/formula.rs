@@ -190,12 +190,22 @@ impl Formula {
 
     /// Its value if it does not depend on `x` (`log(-1)` is NaN), else `None`.
     pub fn constant(&self) -> Option<f64> {
-        self.value(None)
+        // Kept calls are not followed: one may stand for exponentially many compositions.
+        self.value(None, false)
     }
 
-    /// Its value at `x`, or for `None`, if it does not depend on `x`.
-    fn value(&self, x: Option<f64>) -> Option<f64> {
-        let c = |f: &Formula| f.value(x);
+    /// Its value at `x` as written, kept calls evaluated through their callees' formulas (what
+    /// the derived functions are checked against; a chain of definitions that each call the one
+    /// before twice takes 2ᵏ evaluations).
+    pub fn at(&self, x: f64) -> f64 {
+        self.value(Some(x), true)
+            .expect("every part has a value at x")
+    }
+
+    /// Its value at `x`, or for `None`, if it does not depend on `x`; a kept call counts as
+    /// depending on `x` unless `through_calls`.
+    fn value(&self, x: Option<f64>, through_calls: bool) -> Option<f64> {
+        let c = |f: &Formula| f.value(x, through_calls);
         Some(match self {
             Formula::Const(v) => *v,
             Formula::X => return x,
@@ -209,28 +219,9 @@ impl Formula {
                 let values: Vec<f64> = args.iter().map(c).collect::<Option<_>>()?;
                 f.prim().eval(&values)
             }
-            // Not evaluated: a kept call may stand for exponentially many compositions.
+            Formula::Apply(f, a) if through_calls => f.formula.value(Some(c(a)?), true)?,
             Formula::Apply(..) => return None,
         })
-    }
-
-    /// Its value at `x` as written, kept calls evaluated through their callees' formulas (what
-    /// the derived functions are checked against; a chain of definitions that each call the one
-    /// before twice takes 2ᵏ evaluations).
-    pub fn at(&self, x: f64) -> f64 {
-        let v = |f: &Formula| f.at(x);
-        match self {
-            Formula::Const(c) => *c,
-            Formula::X => x,
-            Formula::Neg(a) => -v(a),
-            Formula::Add(a, b) => v(a) + v(b),
-            Formula::Sub(a, b) => v(a) - v(b),
-            Formula::Mul(a, b) => v(a) * v(b),
-            Formula::Div(a, b) => v(a) / v(b),
-            Formula::Pow(a, b) => v(a).powf(v(b)),
-            Formula::Call(f, args) => f.prim().eval(&args.iter().map(v).collect::<Vec<_>>()),
-            Formula::Apply(c, a) => c.formula.at(v(a)),
-        }
     }
 
     /// The number of operations: constants, `x`, operators and calls, each one.
