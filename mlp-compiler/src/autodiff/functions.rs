@@ -56,22 +56,12 @@ impl Library {
     }
 
     fn build(&mut self, c: &CustomActivation) -> Result<Arc<Function>, Exceeded> {
-        let x = Expr::Ref(crate::ir::Ref {
-            var: ARG,
-            adjoint: false,
-            ix: Vec::new(),
-        });
-        let written = self.apply(&c.formula, &x)?;
+        let written = self.apply(&c.formula, &Expr::Ref(Function::argument()))?;
         let mut log = RuleLog::default();
         let read = simplify::read_stable(&written, &mut log).map_err(Exceeded::Runaway)?;
         let raw = jacobian(&read, ARG, &[]);
-        let size = {
-            let mut n = 0usize;
-            raw.visit(&mut |_| n += 1);
-            n
-        };
-        if size > MAX_DERIVED_SIZE {
-            return Err(Exceeded::Size(size));
+        if raw.size() > MAX_DERIVED_SIZE {
+            return Err(Exceeded::Size(raw.size()));
         }
         let simplified = |e: &Expr, log: &mut RuleLog| {
             simplify::simplify(e, Context::default(), log).map_err(Exceeded::Runaway)

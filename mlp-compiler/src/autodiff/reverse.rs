@@ -14,13 +14,6 @@ use crate::limits::{MAX_DERIVATION_SIZE, MAX_DERIVED_SIZE};
 use crate::simplify::{self, Context, RuleLog};
 use std::collections::BTreeSet;
 
-/// The number of operations of `e`.
-fn size(e: &Expr) -> usize {
-    let mut n = 0usize;
-    e.visit(&mut |_| n += 1);
-    n
-}
-
 fn mentions_var(e: &Expr, v: Var) -> bool {
     e.any(&|x| matches!(x, Expr::Ref(r) if r.var == v))
 }
@@ -162,9 +155,9 @@ fn stored(forward: &[Equation]) -> Vec<Equation> {
 /// `adj`, after adding its operations (every Jacobian and the adjoint, as first given and
 /// simplified) to the network's `total`, which may not pass [`MAX_DERIVATION_SIZE`].
 fn counted(adj: Adjoint, total: &mut usize) -> Result<Adjoint, TooLarge> {
-    *total += size(&adj.raw) + size(&adj.equation.rhs);
+    *total += adj.raw.size() + adj.equation.rhs.size();
     for c in &adj.contributions {
-        *total += size(&c.raw) + size(&c.simplified);
+        *total += c.raw.size() + c.simplified.size();
     }
     if *total <= MAX_DERIVATION_SIZE {
         return Ok(adj);
@@ -181,7 +174,7 @@ fn counted(adj: Adjoint, total: &mut usize) -> Result<Adjoint, TooLarge> {
 fn largest(contributions: &[Contribution]) -> Option<Var> {
     contributions
         .iter()
-        .max_by_key(|c| size(&c.raw))
+        .max_by_key(|c| c.raw.size())
         .map(|c| c.consumer)
 }
 
@@ -273,7 +266,7 @@ fn adjoint(program: &Program, v: Var, cx: Context<'_>, zeros: &[Var]) -> Result<
     let raw = Expr::Add(terms);
     // Blamed on the consumer whose Jacobian is the largest part of the sum.
     let largest = largest(&contributions).unwrap_or(v);
-    let raw_size = size(&raw);
+    let raw_size = raw.size();
     if raw_size > MAX_DERIVED_SIZE {
         return Err(stop(largest, Exceeded::Size(raw_size)));
     }
@@ -315,7 +308,7 @@ fn contribution(
     }
     let rhs = rhs.rename_bound(&mut taken);
     let raw = jacobian(&rhs, v, own);
-    let raw_size = size(&raw);
+    let raw_size = raw.size();
     if raw_size > MAX_DERIVED_SIZE {
         return Err(Exceeded::Size(raw_size));
     }

@@ -4,7 +4,7 @@
 
 use super::layout::{Cache, Layout, f32_constant, lse_buffer, product, slice};
 use crate::autodiff::forward::T;
-use crate::ir::{ARG, Equation, Expr, Function, Idx, Ix, Prim, Ref};
+use crate::ir::{Equation, Expr, Function, Idx, Ix, Prim, Ref};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -396,7 +396,7 @@ pub(super) fn function(layout: &Layout<'_>, f: &Function) -> TokenStream {
         hoisted: Vec::new(),
         outer: Vec::new(),
         inline: true,
-        substitute: vec![(arg_ref(), quote!(x))],
+        substitute: vec![(Function::argument(), quote!(x))],
     };
     let (value, slope) = (cx.expr(&f.body), cx.expr(&f.derivative));
     let (name, prime) = (function_ident(f, false), function_ident(f, true));
@@ -416,14 +416,5 @@ pub(super) fn function(layout: &Layout<'_>, f: &Function) -> TokenStream {
         fn #prime(x: f32) -> f32 {
             #slope
         }
-    }
-}
-
-/// The argument of a function's body, as its bodies write it.
-fn arg_ref() -> Ref {
-    Ref {
-        var: ARG,
-        adjoint: false,
-        ix: Vec::new(),
     }
 }

@@ -7,7 +7,7 @@ use super::rows::{Row, Seg};
 use super::trace::{Derivation, Jacobian, ParamTrace, Step};
 use crate::autodiff::forward::L;
 use crate::ir::notation::{Show, Style, with_written};
-use crate::ir::{ARG, Expr, Prim, Ref, Var};
+use crate::ir::{Expr, Function, Prim, Ref, Var};
 use crate::lower::shape_text;
 use crate::simplify::rules::{self, Kind};
 
@@ -176,13 +176,7 @@ impl Derivation {
             "Functions, kept as calls rather than inlined so that no argument is copied; each derivative by the chain rule, once:".to_owned(),
         )]);
         let style = page.style;
-        let x = || {
-            Expr::Ref(Ref {
-                var: ARG,
-                adjoint: false,
-                ix: Vec::new(),
-            })
-        };
+        let x = || Expr::Ref(Function::argument());
         let row = |f: Prim, rhs: &Expr| {
             let lhs = Expr::call(f, x());
             Row::equation(

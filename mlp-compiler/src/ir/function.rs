@@ -5,7 +5,7 @@
 //! callee stays a function instead: `b2(x) = b1(b1(x))`, `b2′(x) = b1′(b1(x))·b1′(x)`. The
 //! chain `b1 … b8` is then eight small functions, not one formula of 3¹²⁸ operations.
 
-use super::{Expr, Prim, Var};
+use super::{Expr, Prim, Ref, Var};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -31,6 +31,15 @@ pub struct Function {
 }
 
 impl Function {
+    /// The argument `x` as its bodies write it: [`ARG`] with no indices.
+    pub fn argument() -> Ref {
+        Ref {
+            var: ARG,
+            adjoint: false,
+            ix: Vec::new(),
+        }
+    }
+
     /// `f(x)` in `f64`.
     pub fn value(&self, x: f64) -> f64 {
         eval(&self.body, x)

@@ -224,6 +224,13 @@ impl Expr {
         }
     }
 
+    /// The number of operations: every subexpression, this one included.
+    pub fn size(&self) -> usize {
+        let mut n = 0usize;
+        self.visit(&mut |_| n += 1);
+        n
+    }
+
     /// Does any subexpression satisfy `p`?
     pub fn any(&self, p: &impl Fn(&Expr) -> bool) -> bool {
         let mut found = false;
