@@ -127,7 +127,7 @@ fn main() {
         })
         .unwrap_or_default();
     println!(
-        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"optimizer\": \"{}\", \"kernels\": \"{:?}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}{peak_text}}}",
+        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"optimizer\": \"{}\", \"kernels\": \"{}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}{peak_text}}}",
         args.batch,
         args.threads,
         args.optimizer,
@@ -157,12 +157,17 @@ fn fma_peak(threads: usize) -> f64 {
     rates.iter().sum::<f64>() / 1e9
 }
 
-/// Runs ten independent 8-lane FMA chains; returns the FLOPs done.
+/// Runs ten independent FMA chains on the vectors of the process's instruction set (16 lanes
+/// with AVX-512, 8 otherwise); returns the FLOPs done.
 fn chains(iters: usize) -> f64 {
+    use mlp_runtime::simd::Isa;
     #[cfg(target_arch = "x86_64")]
-    if mlp_runtime::simd::Avx2Token::detect().is_some() {
-        // SAFETY: the features were detected.
-        return unsafe { chains_avx2(iters) };
+    match mlp_runtime::simd::isa() {
+        // SAFETY: the process runs AVX-512 only where its features were detected.
+        Isa::Avx512 => return unsafe { chains_avx512(iters / 2) },
+        // SAFETY: as above, for AVX2 and FMA.
+        Isa::Avx2Fma => return unsafe { chains_avx2(iters) },
+        Isa::Portable => {}
     }
     let mut acc = [[1.0f32; 8]; 10];
     let (a, b) = (
@@ -194,4 +199,20 @@ unsafe fn chains_avx2(iters: usize) -> f64 {
     }
     std::hint::black_box(acc);
     (iters * 10 * 8 * 2) as f64
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn chains_avx512(iters: usize) -> f64 {
+    use std::arch::x86_64::*;
+    let a = _mm512_set1_ps(std::hint::black_box(0.999_999));
+    let b = _mm512_set1_ps(std::hint::black_box(1e-7));
+    let mut acc = [_mm512_set1_ps(1.0); 10];
+    for _ in 0..iters {
+        for v in acc.iter_mut() {
+            *v = _mm512_fmadd_ps(*v, a, b);
+        }
+    }
+    std::hint::black_box(acc);
+    (iters * 10 * 16 * 2) as f64
 }

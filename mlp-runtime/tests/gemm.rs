@@ -2,15 +2,16 @@
 //! (0, 1, tile-1, tile+1, non-multiples), with transposes, accumulation and threads.
 
 use mlp_runtime::gemm::{Mat, gemm_on};
-use mlp_runtime::simd::{Avx2Token, Isa};
+use mlp_runtime::simd::Isa;
 use proptest::prelude::*;
 
+/// Every instruction set this CPU runs; the others are named on standard error as skipped.
 fn isas() -> Vec<Isa> {
-    let mut out = vec![Isa::Portable];
-    if Avx2Token::detect().is_some() {
-        out.push(Isa::Avx2Fma);
+    let (run, skipped): (Vec<Isa>, Vec<Isa>) = Isa::ALL.into_iter().partition(|i| i.supported());
+    if !skipped.is_empty() {
+        eprintln!("skipped (this CPU lacks them): {skipped:?}");
     }
-    out
+    run
 }
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
@@ -77,7 +78,10 @@ fn check(
 
 #[test]
 fn edge_shapes_on_every_isa() {
-    let sizes = [0, 1, 5, 6, 7, 15, 16, 17, 63, 64, 65];
+    // Around both kernels' tiles: 6×16 (eight lanes) and 12×32 (AVX-512).
+    let sizes = [
+        0, 1, 5, 6, 7, 11, 12, 13, 15, 16, 17, 31, 32, 33, 63, 64, 65,
+    ];
     for isa in isas() {
         for &m in &sizes {
             for &n in &sizes {
@@ -89,15 +93,16 @@ fn edge_shapes_on_every_isa() {
     }
 }
 
-/// Rows of A times a transposed B, the forward products, run on dot-product tiles (3×4, eight
-/// lanes deep, 48-column blocks): every tile remainder, depth tail (k mod 8), and row block
-/// boundary (A's rows in blocks of about 2^16 values).
+/// Rows of A times a transposed B, the forward products, run on dot-product tiles (3×4 eight
+/// lanes deep, or 4×6 sixteen deep with AVX-512; 48-column blocks): every tile remainder,
+/// depth tail (k mod 8, k mod 16), and row block boundary (A's rows in blocks of about 2^16
+/// values).
 #[test]
 fn dot_tiles_on_edge_shapes() {
     for isa in isas() {
-        for &m in &[1, 2, 3, 5, 6, 7, 13] {
-            for &n in &[1, 5, 6, 7, 11, 12, 13, 47, 48, 49, 97] {
-                for &k in &[1, 7, 8, 9, 17, 64, 257] {
+        for &m in &[1, 2, 3, 4, 5, 6, 7, 8, 9, 13] {
+            for &n in &[1, 5, 6, 7, 11, 12, 13, 17, 18, 19, 47, 48, 49, 97] {
+                for &k in &[1, 7, 8, 9, 15, 16, 17, 31, 33, 64, 257] {
                     check(isa, m, n, k, false, true, (m + n + k) % 2 == 0, 1);
                 }
             }
@@ -175,10 +180,16 @@ proptest! {
 /// The epilogue sees every element of C exactly once, after its sum is complete, at its own
 /// row and column, with D's matching stretch: D = tanh(C + col) must equal the same map applied
 /// after a plain product, on every path (small-m, serial, several column blocks and depth
-/// blocks, threads).
+/// blocks, threads) and every instruction set.
 #[test]
 fn epilogue_runs_once_on_finished_sums() {
-    use mlp_runtime::gemm::{gemm, gemm_then};
+    for isa in isas() {
+        epilogue_on(isa);
+    }
+}
+
+fn epilogue_on(isa: Isa) {
+    use mlp_runtime::gemm::gemm_then_on;
     use mlp_runtime::scalar::tanh;
     for (m, n, k) in [
         (1, 10, 64),
@@ -197,11 +208,12 @@ fn epilogue_runs_once_on_finished_sums() {
             let b = values(k * n, 8);
             let (am, bm) = (Mat::rows(&a, k), Mat::transposed(&b, k));
             let mut plain = vec![0.0; m * n];
-            gemm(m, n, k, am, bm, &mut plain, n, false);
+            gemm_on(isa, m, n, k, am, bm, &mut plain, n, false);
             let mut c = vec![f32::NAN; m * n];
             let mut d = vec![f32::NAN; m * n];
             let seen = std::sync::atomic::AtomicUsize::new(0);
-            gemm_then(
+            gemm_then_on(
+                isa,
                 m,
                 n,
                 k,
@@ -219,12 +231,12 @@ fn epilogue_runs_once_on_finished_sums() {
                     }
                 },
             );
-            assert_eq!(seen.into_inner(), m * n, "{m}×{n}×{k}: elements seen");
+            assert_eq!(seen.into_inner(), m * n, "{isa} {m}×{n}×{k}: elements seen");
             for r in 0..m {
                 for j in 0..n {
                     let z = plain[r * n + j] + j as f32;
-                    assert_eq!(c[r * n + j], z, "{m}×{n}×{k}: C[{r},{j}]");
-                    assert_eq!(d[r * n + j], tanh(z), "{m}×{n}×{k}: D[{r},{j}]");
+                    assert_eq!(c[r * n + j], z, "{isa} {m}×{n}×{k}: C[{r},{j}]");
+                    assert_eq!(d[r * n + j], tanh(z), "{isa} {m}×{n}×{k}: D[{r},{j}]");
                 }
             }
         }
@@ -282,10 +294,17 @@ fn concurrent_callers_and_thread_count_changes() {
 
 /// A descent step folded into a product, `W ← W − lr·(A·B)`, equals the product stored and
 /// then `w −= lr·g`, bit for bit: packed products of one depth block (fused), and products
-/// that take the other paths (more depth, few rows, dot-product tiles), on 1 and 2 threads.
+/// that take the other paths (more depth, few rows, dot-product tiles), on 1 and 2 threads and
+/// every instruction set.
 #[test]
 fn descent_folded_into_the_product_equals_product_then_step() {
-    use mlp_runtime::gemm::{gemm, gemm_descend};
+    for isa in isas() {
+        descent_on(isa);
+    }
+}
+
+fn descent_on(isa: Isa) {
+    use mlp_runtime::gemm::gemm_descend_on;
     for threads in [1, 2] {
         mlp_runtime::set_num_threads(threads);
         for (m, n, k, ta, tb) in [
@@ -312,7 +331,7 @@ fn descent_folded_into_the_product_equals_product_then_step() {
             let w0 = values(m * n, 23);
             let lr = 0.037;
             let mut g = vec![f32::NAN; m * n];
-            gemm(m, n, k, am, bm, &mut g, n, false);
+            gemm_on(isa, m, n, k, am, bm, &mut g, n, false);
             let want: Vec<u32> = w0
                 .iter()
                 .zip(&g)
@@ -320,12 +339,15 @@ fn descent_folded_into_the_product_equals_product_then_step() {
                 .collect();
             let mut w = w0.clone();
             let mut scratch = vec![0.0; m * n];
-            gemm_descend(m, n, k, am, bm, &mut scratch, n, Some((&mut w, lr)));
+            gemm_descend_on(isa, m, n, k, am, bm, &mut scratch, n, Some((&mut w, lr)));
             let got: Vec<u32> = w.iter().map(|v| v.to_bits()).collect();
-            assert_eq!(got, want, "{m}×{n}×{k} ta={ta} tb={tb}, {threads} threads");
+            assert_eq!(
+                got, want,
+                "{isa} {m}×{n}×{k} ta={ta} tb={tb}, {threads} threads"
+            );
             // Without a step it is the plain product.
             let mut plain = vec![0.0; m * n];
-            gemm_descend(m, n, k, am, bm, &mut plain, n, None);
+            gemm_descend_on(isa, m, n, k, am, bm, &mut plain, n, None);
             assert_eq!(plain, g);
         }
     }

@@ -1,9 +1,9 @@
 //! Products `C = A·Bᵀ` whose two operands are read along contiguous rows: a batch of
 //! activations (row `n` of A is a sample) times a weight matrix stored as PyTorch stores it
 //! (row `i` of Bᵀ is output `i`'s weights), which is every forward product. Each tile of
-//! [`TR`]×[`TC`] sums is eight-lane dot products straight from the stored rows, so nothing is
-//! packed or transposed, and the weights stream from memory once, in order, while the
-//! arithmetic runs.
+//! [`TR`]×[`TC`] sums (with AVX-512's sixteen lanes and 32 registers, [`TR_512`]×[`TC_512`])
+//! is vector-wide dot products straight from the stored rows, so nothing is packed or
+//! transposed, and the weights stream from memory once, in order, while the arithmetic runs.
 //!
 //! Blocking: [`NB`] columns of C (their rows of Bᵀ stay in L2) by as many rows of A as fit in
 //! about 256 KiB; within a block, one tile column's rows of Bᵀ stay in L1 while the tiles go
@@ -11,6 +11,7 @@
 
 use super::epilogue::Finish;
 use super::mat::{Out, Product};
+use crate::simd::Path;
 use crate::simd::lanes::{Lanes, Portable};
 
 /// Rows of C per tile. A 3×4 tile keeps 12 accumulators, 3 rows of A and one row of Bᵀ in the
@@ -19,6 +20,19 @@ use crate::simd::lanes::{Lanes, Portable};
 pub(crate) const TR: usize = 3;
 /// Columns of C per tile.
 pub(crate) const TC: usize = 4;
+/// Rows of C per tile with AVX-512: 4×6 keeps 24 accumulators, 4 rows of A and one row of Bᵀ
+/// in its 32 registers, and loads 10 vectors per 24 multiply-adds.
+pub(crate) const TR_512: usize = 4;
+/// Columns of C per tile with AVX-512.
+pub(crate) const TC_512: usize = 6;
+
+/// The tile `(rows, columns)` of a path.
+pub(crate) fn shape(path: Path) -> (usize, usize) {
+    match path {
+        Path::Avx512(_) => (TR_512, TC_512),
+        _ => (TR, TC),
+    }
+}
 /// Columns of C per block.
 const NB: usize = 48;
 /// Values of A per row block (rows × depth), about 256 KiB.
@@ -46,7 +60,8 @@ pub(crate) unsafe fn serial<E>(
 ) where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    let mb = (A_BLOCK / p.k.max(1)).clamp(TR, 256) / TR * TR;
+    let tr = shape(fin.path).0;
+    let mb = (A_BLOCK / p.k.max(1)).clamp(tr, 256) / tr * tr;
     // The part's own corner of C: its rows and columns are `row0..` and `col0..`.
     let corner = Corner { out, row0, col0 };
     for jb in (0..p.n).step_by(NB) {
@@ -54,10 +69,14 @@ pub(crate) unsafe fn serial<E>(
         for ib in (0..p.m).step_by(mb) {
             let rows = mb.min(p.m - ib);
             let block = Block { ib, rows, jb, nb };
-            match fin.token {
+            match fin.path {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the token proves AVX-512F and VL, AVX2 and FMA; the block is inside
+                // the part.
+                Path::Avx512(t) => unsafe { block_avx512(t, p, corner, block) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the token proves AVX2 and FMA; the block is inside the part.
-                Some(t) => unsafe { block_avx2(t, p, corner, block) },
+                Path::Avx2(t) => unsafe { block_avx2(t, p, corner, block) },
                 // SAFETY: the block is inside the part.
                 _ => unsafe { block_portable(p, corner, block) },
             }
@@ -93,7 +112,19 @@ struct Block {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn block_avx2(t: crate::simd::Avx2Token, p: Product<'_>, c: Corner, b: Block) {
     // SAFETY: the caller's promise.
-    unsafe { block::<crate::simd::lanes::avx2::Avx2>(t, p, c, b) }
+    unsafe { block::<crate::simd::lanes::avx2::Avx2, TR, TC>(t, p, c, b) }
+}
+
+/// [`block`] compiled for AVX-512, with its larger tile.
+///
+/// # Safety
+/// The CPU must have AVX-512F and VL, AVX2 and FMA (the token says so); the block as for
+/// [`block_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn block_avx512(t: crate::simd::Avx512Token, p: Product<'_>, c: Corner, b: Block) {
+    // SAFETY: the caller's promise.
+    unsafe { block::<crate::simd::lanes::avx512::Avx512, TR_512, TC_512>(t, p, c, b) }
 }
 
 /// The portable blocks: one copy, not one per epilogue.
@@ -103,16 +134,16 @@ unsafe fn block_avx2(t: crate::simd::Avx2Token, p: Product<'_>, c: Corner, b: Bl
 #[inline(never)]
 unsafe fn block_portable(p: Product<'_>, c: Corner, b: Block) {
     // SAFETY: the caller's promise.
-    unsafe { block::<Portable>((), p, c, b) }
+    unsafe { block::<Portable, TR, TC>((), p, c, b) }
 }
 
-/// A block of the part: tile columns outside, so one tile column's rows of Bᵀ are reused
-/// from L1 down the block.
+/// A block of the part in tiles of at most `TR`×`TC`: tile columns outside, so one tile
+/// column's rows of Bᵀ are reused from L1 down the block.
 ///
 /// # Safety
 /// As for [`block_avx2`].
 #[inline(always)]
-unsafe fn block<V: Lanes>(
+unsafe fn block<V: Lanes, const TR: usize, const TC: usize>(
     t: V::Token,
     p: Product<'_>,
     Corner { out: c, row0, col0 }: Corner,
@@ -128,8 +159,13 @@ unsafe fn block<V: Lanes>(
         let end = ib + rows;
         let mut i = ib;
         while i < end {
-            // A last row alone would run at a third of the speed: the last four go as 2 + 2.
-            let r = if end - i == 4 { 2 } else { TR.min(end - i) };
+            // A last row alone would run at a fraction of the speed: the last TR + 1 go as two
+            // tiles (2 + 2, or 2 + 3).
+            let r = if end - i == TR + 1 {
+                TR.div_ceil(2)
+            } else {
+                TR.min(end - i)
+            };
             let a = p.a.data[i * lda..].as_ptr();
             let b = p.b.data[j * ldb..].as_ptr();
             let out = c.at(row0 + i, col0 + j);
@@ -146,15 +182,18 @@ unsafe fn block<V: Lanes>(
                     }
                 };
             }
-            dispatch!(1, 1; 1, 2; 1, 3; 1, 4; 2, 1; 2, 2; 2, 3; 2, 4; 3, 1; 3, 2; 3, 3; 3, 4);
+            dispatch!(
+                1, 1; 1, 2; 1, 3; 1, 4; 1, 5; 1, 6; 2, 1; 2, 2; 2, 3; 2, 4; 2, 5; 2, 6;
+                3, 1; 3, 2; 3, 3; 3, 4; 3, 5; 3, 6; 4, 1; 4, 2; 4, 3; 4, 4; 4, 5; 4, 6
+            );
             i += r;
         }
     }
 }
 
-/// `C[r, q] (+)= ⟨A row r, Bᵀ row q⟩` for an `R×C` tile: `R·C` accumulators of eight partial
-/// sums over the depth in steps of eight, each summed across its lanes at the end, then the
-/// last `k mod 8` products added one by one.
+/// `C[r, q] (+)= ⟨A row r, Bᵀ row q⟩` for an `R×C` tile: `R·C` accumulators of `W` (the
+/// lanes' width) partial sums over the depth in steps of `W`, each summed across its lanes at
+/// the end, then the last `k mod W` products added one by one.
 ///
 /// # Safety
 /// Rows `0..R` of A at `a` (stride `lda`) and rows `0..C` of Bᵀ at `b` (stride `ldb`) must hold
@@ -175,19 +214,19 @@ unsafe fn tile<V: Lanes, const R: usize, const C: usize>(
     accumulate: bool,
 ) {
     let mut acc = [[V::zero(t); C]; R];
-    let full = k - k % 8;
+    let full = k - k % V::WIDTH;
     let mut p = 0;
     while p < full {
-        // SAFETY: p + 8 ≤ k, and each row of A holds k values.
+        // SAFETY: p + WIDTH ≤ k, and each row of A holds k values.
         let rows: [V; R] = std::array::from_fn(|r| unsafe { V::load(t, a.add(r * lda + p)) });
         for q in 0..C {
-            // SAFETY: p + 8 ≤ k, and each row of Bᵀ holds k values.
+            // SAFETY: p + WIDTH ≤ k, and each row of Bᵀ holds k values.
             let col = unsafe { V::load(t, b.add(q * ldb + p)) };
             for r in 0..R {
                 acc[r][q] = rows[r].mul_add(col, acc[r][q]);
             }
         }
-        p += 8;
+        p += V::WIDTH;
     }
     for (r, sums) in acc.iter().enumerate() {
         for (q, lanes) in sums.iter().enumerate() {

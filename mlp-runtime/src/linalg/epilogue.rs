@@ -3,12 +3,12 @@
 //! output in D), compiled for the product's instruction set.
 
 use super::mat::Out;
-use crate::simd::Avx2Token;
+use crate::simd::Path;
 
 /// The kernels' instruction set and the epilogue to run on finished rows.
 pub(crate) struct Finish<'e, E> {
-    /// AVX2 and FMA, when the product runs on them.
-    pub(crate) token: Option<Avx2Token>,
+    /// The instruction set the product runs on.
+    pub(crate) path: Path,
     epilogue: Option<&'e E>,
 }
 
@@ -16,9 +16,9 @@ impl<'e, E> Finish<'e, E>
 where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
-    /// The instruction set `token` (AVX2 when present) and the epilogue, if any.
-    pub(crate) fn new(token: Option<Avx2Token>, epilogue: Option<&'e E>) -> Self {
-        Finish { token, epilogue }
+    /// The instruction set's path and the epilogue, if any.
+    pub(crate) fn new(path: Path, epilogue: Option<&'e E>) -> Self {
+        Finish { path, epilogue }
     }
 
     /// Runs the epilogue on rows `row..row + rows`, columns `col..col + cols` of C (and D).
@@ -31,10 +31,14 @@ where
         let Some(epilogue) = self.epilogue else {
             return;
         };
-        match self.token {
+        match self.path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the token proves AVX-512F and VL, AVX2 and FMA; the rectangle is the
+            // caller's promise.
+            Path::Avx512(_) => unsafe { rows_avx512(epilogue, out, row, col, rows, cols) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX2 and FMA; the rectangle is the caller's promise.
-            Some(_) => unsafe { rows_avx2(epilogue, out, row, col, rows, cols) },
+            Path::Avx2(_) => unsafe { rows_avx2(epilogue, out, row, col, rows, cols) },
             // SAFETY: the rectangle is the caller's promise.
             _ => unsafe { rows_body(epilogue, out, row, col, rows, cols) },
         }
@@ -48,6 +52,20 @@ where
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rows_avx2<E>(epilogue: &E, out: Out, row: usize, col: usize, rows: usize, cols: usize)
+where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]),
+{
+    // SAFETY: the rectangle is the caller's promise.
+    unsafe { rows_body(epilogue, out, row, col, rows, cols) }
+}
+
+/// [`rows_body`] compiled for AVX-512.
+///
+/// # Safety
+/// The CPU must have AVX-512F and VL, AVX2 and FMA; the rectangle as for [`Finish::rows`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn rows_avx512<E>(epilogue: &E, out: Out, row: usize, col: usize, rows: usize, cols: usize)
 where
     E: Fn(usize, usize, &mut [f32], &mut [f32]),
 {

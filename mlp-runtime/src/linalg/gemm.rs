@@ -8,13 +8,13 @@
 
 use super::dot;
 use super::epilogue::Finish;
-use super::kernel::{self, MR, NR, Tile};
+use super::kernel::{self, Tile};
 pub use super::mat::Mat;
 use super::mat::{Out, Product};
 use super::pack;
 use super::small::{self, SMALL_M};
 use crate::aligned::Aligned;
-use crate::simd::{self, Isa};
+use crate::simd::{self, Isa, Path};
 use std::cell::RefCell;
 
 /// Depth of one packed block.
@@ -52,7 +52,7 @@ pub fn gemm(
     gemm_on(simd::isa(), m, n, k, a, b, c, ldc, accumulate)
 }
 
-/// [`gemm`] on a given instruction set; AVX2 falls back to portable where the CPU lacks it.
+/// [`gemm`] on a given instruction set; one the CPU lacks falls back to the best below it.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_on(
     isa: Isa,
@@ -96,8 +96,25 @@ pub fn gemm_descend(
     ldc: usize,
     descend: Option<(&mut [f32], f32)>,
 ) {
+    gemm_descend_on(simd::isa(), m, n, k, a, b, grad, ldc, descend)
+}
+
+/// [`gemm_descend`] on a given instruction set; one the CPU lacks falls back to the best below
+/// it.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_descend_on(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    grad: &mut [f32],
+    ldc: usize,
+    descend: Option<(&mut [f32], f32)>,
+) {
     let Some((weights, lr)) = descend else {
-        return gemm(m, n, k, a, b, grad, ldc, false);
+        return gemm_on(isa, m, n, k, a, b, grad, ldc, false);
     };
     let p = Product {
         m,
@@ -112,9 +129,9 @@ pub fn gemm_descend(
     // Only where the plain product runs packed too, so that the sums are the same.
     let small = m <= SMALL_M && (b.rs == 1 || b.cs == 1);
     if k > 0 && k <= KC && !small && !dot::suits(&p) {
-        return run::<NoEpilogue>(simd::isa(), p, weights, &mut [], None);
+        return run::<NoEpilogue>(isa, p, weights, &mut [], None);
     }
-    gemm(m, n, k, a, b, grad, ldc, false);
+    gemm_on(isa, m, n, k, a, b, grad, ldc, false);
     for r in 0..m {
         super::params::descend(&mut weights[r * ldc..][..n], &grad[r * ldc..][..n], lr);
     }
@@ -147,6 +164,26 @@ pub fn gemm_then<E>(
 ) where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
+    gemm_then_on(simd::isa(), m, n, k, a, b, c, ldc, d, epilogue)
+}
+
+/// [`gemm_then`] on a given instruction set; one the CPU lacks falls back to the best below
+/// it.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_then_on<E>(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_>,
+    b: Mat<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    d: &mut [f32],
+    epilogue: E,
+) where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
     let p = Product {
         m,
         n,
@@ -157,7 +194,7 @@ pub fn gemm_then<E>(
         accumulate: false,
         scale: 1.0,
     };
-    run(simd::isa(), p, c, d, Some(&epilogue))
+    run(isa, p, c, d, Some(&epilogue))
 }
 
 /// Checks the operands, then runs the product on the chosen path.
@@ -172,20 +209,12 @@ where
         return;
     }
     check_operands(&p);
-    let token = if isa == Isa::Avx2Fma {
-        simd::avx2()
-    } else {
-        None
-    };
-    let fin = Finish::new(token, epilogue);
+    let path = Path::of(isa);
+    let fin = Finish::new(path, epilogue);
     if k == 0 {
         return empty_sum(&fin, p, out);
     }
-    simd::record(if token.is_some() {
-        Isa::Avx2Fma
-    } else {
-        Isa::Portable
-    });
+    simd::record(path.isa());
     // A scaled product (a descent step) runs packed: only that kernel scales.
     let packed_only = p.scale != 1.0;
     let dot = dot::suits(&p) && !packed_only;
@@ -194,7 +223,11 @@ where
         return unsafe { small::small_m(&fin, p, out) };
     }
     // Parts are whole tiles high or wide.
-    let (tile_rows, tile_cols) = if dot { (dot::TR, dot::TC) } else { (MR, NR) };
+    let (tile_rows, tile_cols) = if dot {
+        dot::shape(path)
+    } else {
+        kernel::shape(path)
+    };
     let threads = crate::threads::get();
     let blocks = threads * BLOCKS_PER_THREAD;
     let (by_cols, by_rows) = (
@@ -336,10 +369,11 @@ where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
     let (m, n, k) = (p.m, p.n, p.k);
+    let (mr, nr) = kernel::shape(fin.path);
     PACK.with(|pack| {
         let (pa, pb) = &mut *pack.borrow_mut();
-        pa.resize(MC.div_ceil(MR) * MR * KC);
-        pb.resize(NC.div_ceil(NR) * NR * KC);
+        pa.resize(MC.div_ceil(mr) * mr * KC);
+        pb.resize(NC.div_ceil(nr) * nr * KC);
         // Depth blocks of equal size (784 = 4 × 196, not 3 × 256 + 16): a thin last block
         // would pay a whole pass over C for little arithmetic.
         let kc_max = k.div_ceil(k.div_ceil(KC));
@@ -348,30 +382,26 @@ where
             for pc in (0..k).step_by(kc_max) {
                 let kc = kc_max.min(k - pc);
                 let last = pc + kc == k;
-                pack::pack_b(fin.token, pb, p.b, pc, kc, jc, nc);
+                pack::pack_b(fin.path, pb, p.b, pc, kc, jc, nc);
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
-                    pack::pack_a(fin.token, pa, p.a, ic, mc, pc, kc);
-                    for jr in (0..nc).step_by(NR) {
-                        for ir in (0..mc).step_by(MR) {
+                    pack::pack_a(fin.path, pa, p.a, ic, mc, pc, kc);
+                    for jr in (0..nc).step_by(nr) {
+                        for ir in (0..mc).step_by(mr) {
                             let tile = Tile {
                                 c: out.at(row0 + ic + ir, col0 + jc + jr),
                                 ldc: out.ldc(),
-                                rows: MR.min(mc - ir),
-                                cols: NR.min(nc - jr),
+                                rows: mr.min(mc - ir),
+                                cols: nr.min(nc - jr),
                                 accumulate: p.accumulate || pc > 0,
                                 scale: p.scale,
                             };
                             let (a_panel, b_panel) =
                                 (pa[ir * kc..].as_ptr(), pb[jr * kc..].as_ptr());
-                            // SAFETY: the panels hold kc·MR and kc·NR packed values (sized
-                            // above), and the tile is inside this part's rectangle.
-                            unsafe {
-                                match fin.token {
-                                    Some(t) => kernel::avx2(t, kc, a_panel, b_panel, tile),
-                                    None => kernel::portable(kc, a_panel, b_panel, tile),
-                                }
-                            }
+                            // SAFETY: the panels hold kc·mr and kc·nr packed values (sized
+                            // above, the path's shape), and the tile is inside this part's
+                            // rectangle.
+                            unsafe { kernel::call(fin.path, kc, a_panel, b_panel, tile) }
                         }
                     }
                     if last {

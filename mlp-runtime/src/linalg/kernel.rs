@@ -1,21 +1,34 @@
 //! The GEMM microkernel: `C[MR×NR] (+)= A_panel[MR×kc] · B_panel[kc×NR]` on packed panels.
 //!
-//! Contract: `a` holds `kc` groups of [`MR`] values (column `p` of the A panel), `b` holds
-//! `kc` groups of [`NR`] values (row `p` of the B panel); the kernel writes the top-left
-//! `mr×nr` corner of C at `c` with row stride `ldc`, each sum multiplied by `scale`, adding to
-//! it when `accumulate`.
-//! One `#[inline(always)]` body, generic over an 8-lane vector type
-//! ([`Lanes`](crate::simd::lanes::Lanes)), serves every ISA; the `#[target_feature]` wrapper
-//! is the only difference between them.
+//! Contract: `a` holds `kc` groups of MR values (column `p` of the A panel), `b` holds `kc`
+//! groups of NR values (row `p` of the B panel); the kernel writes the top-left `mr×nr` corner
+//! of C at `c` with row stride `ldc`, each sum multiplied by `scale`, adding to it when
+//! `accumulate`. The tile is two vectors wide and as high as the registers allow: 6×16 with
+//! eight lanes (12 accumulators of the 16 AVX registers), 12×32 with AVX-512's sixteen
+//! (24 of its 32 registers; [`shape`]).
+//! One `#[inline(always)]` body, generic over the vector type
+//! ([`Lanes`](crate::simd::lanes::Lanes)) and the tile's height, serves every ISA; the
+//! `#[target_feature]` wrapper is the only difference between them.
 
-use crate::simd::Avx2Token;
+use crate::simd::Path;
 use crate::simd::lanes::{Lanes, Portable};
 
-/// Rows of C per microkernel call.
+/// Rows of C per microkernel call with eight lanes (portable and AVX2).
 pub const MR: usize = 6;
-/// Columns of C per microkernel call (two 8-lane vectors).
+/// Columns of C per microkernel call with eight lanes (two vectors).
 pub const NR: usize = 16;
+/// Rows of C per microkernel call with AVX-512.
+pub const MR_512: usize = 12;
+/// Columns of C per microkernel call with AVX-512 (two vectors of sixteen).
+pub const NR_512: usize = 32;
 
+/// The tile `(MR, NR)` of a path's microkernel.
+pub(crate) fn shape(path: Path) -> (usize, usize) {
+    match path {
+        Path::Avx512(_) => (MR_512, NR_512),
+        _ => (MR, NR),
+    }
+}
 /// Where a kernel call writes: the top-left `rows×cols` corner of an `MR×NR` block of C.
 #[derive(Clone, Copy, Debug)]
 pub struct Tile {
@@ -34,32 +47,39 @@ pub struct Tile {
     pub scale: f32,
 }
 
-/// The one kernel body.
+/// The one kernel body: an `H`-row tile two vectors (`NR = 2·WIDTH` columns) wide.
 ///
 /// # Safety
-/// `a` must hold `kc·MR` readable floats, `b` `kc·NR`, and the tile's `rows×cols` corner of C
+/// `a` must hold `kc·H` readable floats, `b` `kc·NR`, and the tile's `rows×cols` corner of C
 /// must be writable and written by no other thread meanwhile.
 #[inline(always)]
-unsafe fn body<V: Lanes>(t: V::Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+unsafe fn body<V: Lanes, const H: usize>(
+    t: V::Token,
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    tile: Tile,
+) {
+    let (w, nr) = (V::WIDTH, 2 * V::WIDTH);
     if tile.accumulate {
         // C's lines are read at the end: ask for them now, while the sums run.
         for r in 0..tile.rows {
             V::prefetch(t, tile.c.wrapping_add(r * tile.ldc));
         }
     }
-    let mut acc = [[V::zero(t); 2]; MR];
+    let mut acc = [[V::zero(t); 2]; H];
     for p in 0..kc {
-        // SAFETY: p < kc, and B holds kc rows of NR = 16 values.
-        let (b0, b1) = unsafe { (V::load(t, b.add(p * NR)), V::load(t, b.add(p * NR + 8))) };
+        // SAFETY: p < kc, and B holds kc rows of nr values.
+        let (b0, b1) = unsafe { (V::load(t, b.add(p * nr)), V::load(t, b.add(p * nr + w))) };
         for (r, row) in acc.iter_mut().enumerate() {
-            // SAFETY: p < kc and r < MR, and A holds kc columns of MR values.
-            let a_r = V::splat(t, unsafe { *a.add(p * MR + r) });
+            // SAFETY: p < kc and r < H, and A holds kc columns of H values.
+            let a_r = V::splat(t, unsafe { *a.add(p * H + r) });
             row[0] = a_r.mul_add(b0, row[0]);
             row[1] = a_r.mul_add(b1, row[1]);
         }
     }
     let scale = V::splat(t, tile.scale);
-    if tile.rows == MR && tile.cols == NR {
+    if tile.rows == H && tile.cols == nr {
         // A whole tile: straight from the registers to C.
         for (r, row) in acc.iter().enumerate() {
             let out = tile.c.wrapping_add(r * tile.ldc);
@@ -67,25 +87,25 @@ unsafe fn body<V: Lanes>(t: V::Token, kc: usize, a: *const f32, b: *const f32, t
             if tile.scale != 1.0 {
                 (lo, hi) = (lo.mul(scale), hi.mul(scale));
             }
-            // SAFETY: the tile is whole, so row r of C has NR = 16 writable values at `out`,
-            // this call's alone.
+            // SAFETY: the tile is whole, so row r of C has nr writable values at `out`, this
+            // call's alone.
             unsafe {
                 if tile.accumulate {
                     lo = lo.add(V::load(t, out));
-                    hi = hi.add(V::load(t, out.add(8)));
+                    hi = hi.add(V::load(t, out.add(w)));
                 }
                 lo.store(out);
-                hi.store(out.add(8));
+                hi.store(out.add(w));
             }
         }
         return;
     }
-    let mut block = [[0f32; NR]; MR];
+    let mut block = [[0f32; NR_512]; H];
     for (r, row) in acc.iter().enumerate() {
-        // SAFETY: each row of `block` holds NR = 16 floats.
+        // SAFETY: each row of `block` holds NR_512 = 32 ≥ nr floats.
         unsafe {
             row[0].store(block[r].as_mut_ptr());
-            row[1].store(block[r].as_mut_ptr().add(8));
+            row[1].store(block[r].as_mut_ptr().add(w));
         }
     }
     for (r, values) in block.iter().enumerate().take(tile.rows) {
@@ -104,38 +124,54 @@ unsafe fn body<V: Lanes>(t: V::Token, kc: usize, a: *const f32, b: *const f32, t
     }
 }
 
-/// The portable microkernel.
+/// The microkernel of `path`: the tile is [`shape`]`(path)`.
 ///
 /// # Safety
 /// As for the kernel contract in the module documentation: `a` holds `kc·MR` floats, `b`
-/// `kc·NR`, and the tile's corner of C is writable and written by no other thread meanwhile.
-pub unsafe fn portable(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
-    // SAFETY: the caller's promise is the body's.
-    unsafe { body::<Portable>((), kc, a, b, tile) }
-}
-
-/// The AVX2+FMA microkernel; the token proves the CPU has the features.
-///
-/// # Safety
-/// As for [`portable`].
-#[cfg(target_arch = "x86_64")]
-pub unsafe fn avx2(t: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn inner(t: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
-        // SAFETY: the caller's promise is the body's.
-        unsafe { body::<crate::simd::lanes::avx2::Avx2>(t, kc, a, b, tile) }
+/// `kc·NR` (the path's shape), and the tile's corner of C is writable and written by no other
+/// thread meanwhile.
+#[inline(always)]
+pub(crate) unsafe fn call(path: Path, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+    // SAFETY: the caller's promise is each kernel's; a SIMD kernel is called with its path's
+    // token, which exists only where the CPU has the kernel's features.
+    unsafe {
+        match path {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512(t) => avx512(t, kc, a, b, tile),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2(t) => avx2(t, kc, a, b, tile),
+            _ => portable(kc, a, b, tile),
+        }
     }
-    // SAFETY: the token exists only where AVX2 and FMA were detected; the operands are the
-    // caller's promise.
-    unsafe { inner(t, kc, a, b, tile) }
 }
 
-/// A stand-in on other architectures, where no token can exist.
+/// The portable microkernel.
 ///
 /// # Safety
-/// As for [`portable`].
-#[cfg(not(target_arch = "x86_64"))]
-pub unsafe fn avx2(_: Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
-    // SAFETY: the caller's promise is the portable kernel's.
-    unsafe { portable(kc, a, b, tile) }
+/// As for [`call`].
+unsafe fn portable(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+    // SAFETY: the caller's promise is the body's.
+    unsafe { body::<Portable, MR>((), kc, a, b, tile) }
+}
+
+/// The AVX2+FMA microkernel.
+///
+/// # Safety
+/// As for [`call`]; the CPU must have AVX2 and FMA (the token proves it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+    // SAFETY: the caller's promise is the body's.
+    unsafe { body::<crate::simd::lanes::avx2::Avx2, MR>(t, kc, a, b, tile) }
+}
+
+/// The AVX-512 microkernel.
+///
+/// # Safety
+/// As for [`call`]; the CPU must have AVX-512F and VL (the token proves it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn avx512(t: crate::simd::Avx512Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+    // SAFETY: the caller's promise is the body's.
+    unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512>(t, kc, a, b, tile) }
 }

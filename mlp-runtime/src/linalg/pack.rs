@@ -1,16 +1,34 @@
-//! Packing for the GEMM: copies of A's and B's blocks laid out as the microkernel reads them
-//! (A in panels of MR rows, B in panels of NR columns), zero-padded. Contiguous runs are read
-//! whole; a transposed B (a weight matrix read as Wᵀ) is transposed 8×8 at a time with AVX2.
+//! Packing for the GEMM: copies of A's and B's blocks laid out as the path's microkernel reads
+//! them (A in panels of MR rows, B in panels of NR columns; [`kernel::shape`]), zero-padded.
+//! Contiguous runs are read whole; a transposed operand is transposed 8×8 at a time with AVX2
+//! (on the AVX-512 path too, which has it).
 
-use super::kernel::{MR, NR};
+use super::kernel;
 use super::mat::Mat;
-use crate::simd::Avx2Token;
+use crate::simd::Path;
 
 /// Packs `A[ic..ic+mc, pc..pc+kc]` as panels of MR rows, zero-padded: panel `q`, column `p`,
 /// row `r` at `q·MR·kc + p·MR + r`. Reads whole contiguous runs where A's rows or columns
 /// are contiguous.
 pub(crate) fn pack_a(
-    token: Option<Avx2Token>,
+    path: Path,
+    out: &mut [f32],
+    a: Mat<'_>,
+    ic: usize,
+    mc: usize,
+    pc: usize,
+    kc: usize,
+) {
+    match kernel::shape(path).0 {
+        kernel::MR => pack_a_rows::<{ kernel::MR }>(path, out, a, ic, mc, pc, kc),
+        _ => pack_a_rows::<{ kernel::MR_512 }>(path, out, a, ic, mc, pc, kc),
+    }
+}
+
+/// [`pack_a`] for panels of `MR` rows, a constant, so that copies of a panel's column are
+/// inline moves.
+fn pack_a_rows<const MR: usize>(
+    path: Path,
     out: &mut [f32],
     a: Mat<'_>,
     ic: usize,
@@ -28,11 +46,11 @@ pub(crate) fn pack_a(
         if a.cs == 1 {
             // Rows contiguous: each row of the panel is one run of A, and the panel is their
             // transpose, 8 depths at a time with AVX2.
-            let done = match token {
+            let done = match path.avx2() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the token proves AVX2, the only requirement of calling it.
                 Some(_) if rows == MR => unsafe {
-                    transpose_rows(&a.data[first * a.rs + pc..], a.rs, kc, panel)
+                    transpose_rows(&a.data[first * a.rs + pc..], a.rs, MR, kc, panel)
                 },
                 _ => 0,
             };
@@ -68,7 +86,24 @@ pub(crate) fn pack_a(
 /// column `j` at `q·NR·kc + p·NR + j`. Reads whole contiguous runs where B's rows or columns
 /// are contiguous.
 pub(crate) fn pack_b(
-    token: Option<Avx2Token>,
+    path: Path,
+    out: &mut [f32],
+    b: Mat<'_>,
+    pc: usize,
+    kc: usize,
+    jc: usize,
+    nc: usize,
+) {
+    match kernel::shape(path).1 {
+        kernel::NR => pack_b_cols::<{ kernel::NR }>(path, out, b, pc, kc, jc, nc),
+        _ => pack_b_cols::<{ kernel::NR_512 }>(path, out, b, pc, kc, jc, nc),
+    }
+}
+
+/// [`pack_b`] for panels of `NR` columns, a constant, so that copies of a panel's row are
+/// inline moves.
+fn pack_b_cols<const NR: usize>(
+    path: Path,
     out: &mut [f32],
     b: Mat<'_>,
     pc: usize,
@@ -105,11 +140,11 @@ pub(crate) fn pack_b(
         if b.rs == 1 {
             // Columns contiguous (a transposed weight matrix): each column is one run, and the
             // panel is their transpose, 8×8 blocks at a time with AVX2.
-            let done = match token {
+            let done = match path.avx2() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the token proves AVX2, the only requirement of calling it.
                 Some(_) => unsafe {
-                    transpose_runs(&b.data[first * b.cs + pc..], b.cs, cols, kc, panel)
+                    transpose_runs(&b.data[first * b.cs + pc..], b.cs, NR, cols, kc, panel)
                 },
                 _ => 0,
             };
@@ -163,20 +198,28 @@ fn transpose8(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 
     ]
 }
 
-/// Transposes the first `kc − kc % 8` values of the 16 runs of a B panel (run `j` at
-/// `src[j·cs..]`) into the panel (`panel[p·NR + j]`), 8×8 blocks at a time; returns how many
-/// depths it did (0 when the panel has fewer than NR columns, left to the scalar loop).
+/// Transposes the first `kc − kc % 8` values of the `nr` runs of a B panel (run `j` at
+/// `src[j·cs..]`, `nr` a multiple of 8) into the panel (`panel[p·nr + j]`), 8×8 blocks at a
+/// time; returns how many depths it did (0 when the panel has fewer than `nr` columns, left to
+/// the scalar loop).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn transpose_runs(src: &[f32], cs: usize, cols: usize, kc: usize, panel: &mut [f32]) -> usize {
+fn transpose_runs(
+    src: &[f32],
+    cs: usize,
+    nr: usize,
+    cols: usize,
+    kc: usize,
+    panel: &mut [f32],
+) -> usize {
     use std::arch::x86_64::*;
-    if cols != NR {
+    if cols != nr || !nr.is_multiple_of(8) {
         return 0;
     }
     let full = kc - kc % 8;
-    assert!(src.len() >= (NR - 1) * cs + kc && panel.len() >= kc * NR);
+    assert!(src.len() >= (nr - 1) * cs + kc && panel.len() >= kc * nr);
     for p0 in (0..full).step_by(8) {
-        for j0 in [0, 8] {
+        for j0 in (0..nr).step_by(8) {
             let rows = std::array::from_fn(|j| {
                 // SAFETY: the CPU has AVX2 (this function's feature), and run j0 + j holds
                 // values p0..p0+8 (asserted above).
@@ -184,46 +227,61 @@ fn transpose_runs(src: &[f32], cs: usize, cols: usize, kc: usize, panel: &mut [f
             });
             for (p, v) in transpose8(rows).into_iter().enumerate() {
                 // SAFETY: the panel holds depth p0 + p's NR values (asserted above).
-                unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add((p0 + p) * NR + j0), v) };
+                unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add((p0 + p) * nr + j0), v) };
             }
         }
     }
     full
 }
 
-/// Transposes the first `kc − kc % 8` values of the MR rows of an A panel (row `r` at
-/// `src[r·rs..]`) into the panel (`panel[p·MR + r]`), 8×8 blocks with two zero rows; each
-/// store writes 8 lanes at `p·MR`, the last two overwritten by the next depth's store, except
-/// at the panel's last depth, which is stored through a buffer. Returns the depths done.
+/// Transposes the first `kc − kc % 8` values of the `mr` rows of an A panel (row `r` at
+/// `src[r·rs..]`, `mr` 6 or 12) into the panel (`panel[p·mr + r]`), 8×8 blocks, the rows past
+/// `mr` in the last block zero. For each depth the blocks are stored in order, 8 lanes each at
+/// `p·mr + 8g`; the last one's lanes past `mr` are overwritten by the next depth's first
+/// store, except at the panel's last depth, which is stored through a buffer. Returns the
+/// depths done.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn transpose_rows(src: &[f32], rs: usize, kc: usize, panel: &mut [f32]) -> usize {
+fn transpose_rows(src: &[f32], rs: usize, mr: usize, kc: usize, panel: &mut [f32]) -> usize {
     use std::arch::x86_64::*;
+    let groups = mr.div_ceil(8);
+    if !(mr == 6 || mr == 12) {
+        return 0;
+    }
     let full = kc - kc % 8;
-    assert!(src.len() >= (MR - 1) * rs + kc && panel.len() >= kc * MR);
+    assert!(src.len() >= (mr - 1) * rs + kc && panel.len() >= kc * mr);
     for p0 in (0..full).step_by(8) {
-        let rows = std::array::from_fn(|r| {
-            // SAFETY: the CPU has AVX2 (this function's feature), and row r < MR holds values
-            // p0..p0+8 (asserted above).
-            unsafe {
-                if r < MR {
-                    _mm256_loadu_ps(src.as_ptr().add(r * rs + p0))
-                } else {
-                    _mm256_setzero_ps()
+        let mut blocks = [[_mm256_setzero_ps(); 8]; 2];
+        for (g, block) in blocks.iter_mut().enumerate().take(groups) {
+            let rows = std::array::from_fn(|i| {
+                let r = 8 * g + i;
+                // SAFETY: the CPU has AVX2 (this function's feature), and row r < mr holds
+                // values p0..p0+8 (asserted above).
+                unsafe {
+                    if r < mr {
+                        _mm256_loadu_ps(src.as_ptr().add(r * rs + p0))
+                    } else {
+                        _mm256_setzero_ps()
+                    }
                 }
-            }
-        });
-        for (p, v) in transpose8(rows).into_iter().enumerate() {
+            });
+            *block = transpose8(rows);
+        }
+        for p in 0..8 {
             let depth = p0 + p;
-            if depth + 1 < kc {
-                // SAFETY: the 8-lane store at depth p ends at (depth + 1)·MR + 2 ≤ kc·MR,
-                // inside the panel (asserted above), since depth + 1 < kc.
-                unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add(depth * MR), v) };
-            } else {
-                let mut last = [0.0f32; 8];
-                // SAFETY: `last` holds 8 floats.
-                unsafe { _mm256_storeu_ps(last.as_mut_ptr(), v) };
-                panel[depth * MR..(depth + 1) * MR].copy_from_slice(&last[..MR]);
+            for (g, block) in blocks.iter().enumerate().take(groups) {
+                let at = depth * mr + 8 * g;
+                if at + 8 <= kc * mr {
+                    // SAFETY: the 8-lane store ends at `at + 8` ≤ kc·mr, inside the panel
+                    // (asserted above).
+                    unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add(at), block[p]) };
+                } else {
+                    let mut last = [0.0f32; 8];
+                    // SAFETY: `last` holds 8 floats.
+                    unsafe { _mm256_storeu_ps(last.as_mut_ptr(), block[p]) };
+                    let n = (depth + 1) * mr - at;
+                    panel[at..at + n].copy_from_slice(&last[..n]);
+                }
             }
         }
     }

@@ -32,10 +32,14 @@ where
                 rows[r * p.k + q] = p.a.at(r, q);
             }
         }
-        match fin.token {
+        match fin.path {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the token proves AVX-512F and VL, AVX2 and FMA; the output is the
+            // caller's promise.
+            crate::simd::Path::Avx512(_) => unsafe { small_m_avx512(rows, p, out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the token proves AVX2 and FMA; the output is the caller's promise.
-            Some(_) => unsafe { small_m_avx2(rows, p, out) },
+            crate::simd::Path::Avx2(_) => unsafe { small_m_avx2(rows, p, out) },
             // SAFETY: the output is the caller's promise.
             _ => unsafe { small_m_body(rows, p, out) },
         }
@@ -51,6 +55,17 @@ where
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn small_m_avx2(rows: &[f32], p: Product<'_>, out: Out) {
+    // SAFETY: the caller's promise.
+    unsafe { small_m_body(rows, p, out) }
+}
+
+/// [`small_m_body`] compiled for AVX-512.
+///
+/// # Safety
+/// The CPU must have AVX-512F and VL, AVX2 and FMA; the output as for [`small_m`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn small_m_avx512(rows: &[f32], p: Product<'_>, out: Out) {
     // SAFETY: the caller's promise.
     unsafe { small_m_body(rows, p, out) }
 }

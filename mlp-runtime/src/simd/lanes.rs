@@ -1,8 +1,9 @@
-//! Eight f32 lanes as the kernels' one generic body sees them ([`Lanes`]): a plain array on
-//! every CPU ([`Portable`]) and an AVX register where the CPU has AVX2 and FMA
-//! ([`avx2::Avx2`]).
+//! A vector of f32 lanes as the kernels' one generic body sees them ([`Lanes`]): eight in a
+//! plain array on every CPU ([`Portable`]), eight in an AVX register where the CPU has AVX2
+//! and FMA ([`avx2::Avx2`]), sixteen in an AVX-512 register where it has AVX-512
+//! ([`avx512::Avx512`]).
 
-/// Eight f32 lanes: what the kernels' one body is generic over.
+/// A vector of [`Lanes::WIDTH`] f32 lanes: what the kernels' one body is generic over.
 ///
 /// A value of an implementing type is built only from a [`Lanes::Token`], which exists only
 /// where the CPU has the type's instructions, so arithmetic on values is safe; loads and
@@ -10,19 +11,21 @@
 pub(crate) trait Lanes: Copy {
     /// Proof that the CPU has the instructions.
     type Token: Copy;
-    /// Eight zeros.
+    /// How many lanes: 8 or 16.
+    const WIDTH: usize;
+    /// Zeros.
     fn zero(t: Self::Token) -> Self;
-    /// Eight copies of `v`.
+    /// Copies of `v`.
     fn splat(t: Self::Token, v: f32) -> Self;
-    /// Eight values from `p`.
+    /// [`Lanes::WIDTH`] values from `p`.
     ///
     /// # Safety
-    /// `p` must point to 8 readable floats.
+    /// `p` must point to `WIDTH` readable floats.
     unsafe fn load(t: Self::Token, p: *const f32) -> Self;
-    /// Writes the eight values to `p`.
+    /// Writes the values to `p`.
     ///
     /// # Safety
-    /// `p` must point to 8 writable floats.
+    /// `p` must point to `WIDTH` writable floats.
     unsafe fn store(self, p: *mut f32);
     /// `self·b + c`, fused where the ISA has it.
     fn mul_add(self, b: Self, c: Self) -> Self;
@@ -34,8 +37,8 @@ pub(crate) trait Lanes: Copy {
     /// any address will do (nothing on the portable path).
     #[inline(always)]
     fn prefetch(_t: Self::Token, _p: *const f32) {}
-    /// The sum of the lanes, in one fixed order: `l + h` for the two halves, then
-    /// `(s₀ + s₁) + (s₂ + s₃)`.
+    /// The sum of the lanes, in one fixed order: `l + h` for the two halves (twice for
+    /// sixteen lanes), then `(s₀ + s₁) + (s₂ + s₃)`.
     fn sum(self) -> f32;
 }
 
@@ -45,6 +48,7 @@ pub(crate) struct Portable([f32; 8]);
 
 impl Lanes for Portable {
     type Token = ();
+    const WIDTH: usize = 8;
     #[inline(always)]
     fn zero(_: ()) -> Self {
         Portable([0.0; 8])
@@ -108,6 +112,7 @@ pub(crate) mod avx2 {
 
     impl super::Lanes for Avx2 {
         type Token = Avx2Token;
+        const WIDTH: usize = 8;
         #[inline(always)]
         fn zero(_: Avx2Token) -> Self {
             // SAFETY: the token proves AVX.
@@ -153,14 +158,90 @@ pub(crate) mod avx2 {
         #[inline(always)]
         fn sum(self) -> f32 {
             // SAFETY: `self` exists, so the CPU has AVX (and SSE3, which it implies).
+            unsafe { sum8(self.0) }
+        }
+    }
+
+    /// The eight-lane sum in [`super::Lanes::sum`]'s order.
+    ///
+    /// # Safety
+    /// The CPU must have AVX.
+    #[inline(always)]
+    pub(super) unsafe fn sum8(v: __m256) -> f32 {
+        // SAFETY: the caller's promise (SSE3 comes with AVX).
+        unsafe {
+            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            // (s₀ + s₁, ·, s₂ + s₃, ·), then the two added.
+            let pairs = _mm_add_ps(s, _mm_movehdup_ps(s));
+            _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512 {
+    use crate::simd::Avx512Token;
+    use std::arch::x86_64::*;
+
+    /// Sixteen lanes in an AVX-512 register. The field is private: a value is made only from
+    /// an [`Avx512Token`] or from other values, so where one exists the CPU has AVX-512F and
+    /// VL, AVX2 and FMA, which is what every `unsafe` block below relies on.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Avx512(__m512);
+
+    impl super::Lanes for Avx512 {
+        type Token = Avx512Token;
+        const WIDTH: usize = 16;
+        #[inline(always)]
+        fn zero(_: Avx512Token) -> Self {
+            // SAFETY: the token proves AVX-512F.
+            Avx512(unsafe { _mm512_setzero_ps() })
+        }
+        #[inline(always)]
+        fn splat(_: Avx512Token, v: f32) -> Self {
+            // SAFETY: the token proves AVX-512F.
+            Avx512(unsafe { _mm512_set1_ps(v) })
+        }
+        #[inline(always)]
+        unsafe fn load(_: Avx512Token, p: *const f32) -> Self {
+            // SAFETY: the token proves AVX-512F; the caller guarantees 16 readable floats.
+            Avx512(unsafe { _mm512_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            // SAFETY: `self` exists, so the CPU has AVX-512F; the caller guarantees 16
+            // writable floats at `p`.
+            unsafe { _mm512_storeu_ps(p, self.0) }
+        }
+        #[inline(always)]
+        fn mul_add(self, b: Self, c: Self) -> Self {
+            // SAFETY: `self` exists, so the CPU has AVX-512F.
+            Avx512(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
+        }
+        #[inline(always)]
+        fn add(self, b: Self) -> Self {
+            // SAFETY: `self` exists, so the CPU has AVX-512F.
+            Avx512(unsafe { _mm512_add_ps(self.0, b.0) })
+        }
+        #[inline(always)]
+        fn mul(self, b: Self) -> Self {
+            // SAFETY: `self` exists, so the CPU has AVX-512F.
+            Avx512(unsafe { _mm512_mul_ps(self.0, b.0) })
+        }
+        #[inline(always)]
+        fn prefetch(_: Avx512Token, p: *const f32) {
+            // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not
+            // fault, whatever the address; SSE is part of x86-64.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
+        }
+        #[inline(always)]
+        fn sum(self) -> f32 {
+            // SAFETY: `self` exists, so the CPU has AVX-512F (the upper half is taken as
+            // four doubles, which needs F alone) and AVX.
             unsafe {
-                let s = _mm_add_ps(
-                    _mm256_castps256_ps128(self.0),
-                    _mm256_extractf128_ps::<1>(self.0),
-                );
-                // (s₀ + s₁, ·, s₂ + s₃, ·), then the two added.
-                let pairs = _mm_add_ps(s, _mm_movehdup_ps(s));
-                _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)))
+                let lo = _mm512_castps512_ps256(self.0);
+                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
+                super::avx2::sum8(_mm256_add_ps(lo, hi))
             }
         }
     }

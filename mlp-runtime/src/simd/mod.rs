@@ -1,95 +1,173 @@
-//! Which instruction set the kernels use: AVX2 with FMA where the CPU has it, else a portable
-//! path written as a peer of the SIMD one. Detected once; `MLP_FORCE_PORTABLE=1` in the
-//! environment forces the portable path, and [`kernels_run`] tells which path really ran.
+//! Which instruction set the kernels use: AVX-512 (F and VL) where the CPU has it, else AVX2
+//! with FMA, else a portable path written as a peer of the SIMD ones. Chosen once per process
+//! ([`isa`]); `MLP_FORCE_ISA=avx512|avx2|portable` (or `MLP_FORCE_PORTABLE=1`) in the
+//! environment forces a path, and [`kernels_run`] tells which paths really ran.
 
 pub(crate) mod lanes;
+mod path;
+
+pub(crate) use path::Path;
+pub use path::{Avx2Token, Avx512Token, avx2, avx512};
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// An instruction set the kernels are written for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Isa {
     /// Plain Rust, correct on every CPU.
     Portable,
     /// x86-64 AVX2 with fused multiply-add.
     Avx2Fma,
+    /// x86-64 AVX-512 (F and VL, with AVX2 and FMA): sixteen lanes, 32 vector registers.
+    Avx512,
 }
 
-/// Proof that the CPU has AVX2 and FMA: only [`Avx2Token::detect`] builds one.
-#[derive(Clone, Copy, Debug)]
-pub struct Avx2Token(());
+impl Isa {
+    /// Every instruction set, from the plainest.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2Fma, Isa::Avx512];
 
-impl Avx2Token {
-    /// The token, if the CPU has both features.
-    pub fn detect() -> Option<Avx2Token> {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            return Some(Avx2Token(()));
+    /// The name `MLP_FORCE_ISA` takes: `portable`, `avx2` or `avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2Fma => "avx2",
+            Isa::Avx512 => "avx512",
         }
-        None
+    }
+
+    /// Whether this CPU can run the instruction set's kernels.
+    pub fn supported(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            Isa::Avx2Fma => avx2().is_some(),
+            Isa::Avx512 => avx512().is_some(),
+        }
+    }
+
+    /// The best instruction set this CPU runs.
+    pub fn best() -> Isa {
+        Isa::ALL
+            .into_iter()
+            .rev()
+            .find(|i| i.supported())
+            .unwrap_or(Isa::Portable)
     }
 }
 
-/// The AVX2 token if the CPU has the features, detected once per process.
-pub fn avx2() -> Option<Avx2Token> {
-    static DETECTED: OnceLock<Option<Avx2Token>> = OnceLock::new();
-    *DETECTED.get_or_init(Avx2Token::detect)
+impl std::fmt::Display for Isa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
-/// The instruction set chosen for this process: detected once, or forced portable by
-/// `MLP_FORCE_PORTABLE=1`.
+/// The instruction set to use, given the values of `MLP_FORCE_ISA` and `MLP_FORCE_PORTABLE`
+/// and the best one the CPU has: the forced one where the CPU has it; else the best the CPU
+/// has, with a sentence saying why the request was not followed (a path the CPU lacks, or a
+/// name that is not one).
+pub fn choose(
+    force_isa: Option<&str>,
+    force_portable: Option<&str>,
+    best: Isa,
+) -> (Isa, Option<String>) {
+    if force_portable == Some("1") {
+        return (Isa::Portable, None);
+    }
+    let Some(asked) = force_isa.map(str::trim).filter(|s| !s.is_empty()) else {
+        return (best, None);
+    };
+    match Isa::ALL
+        .into_iter()
+        .find(|i| i.name().eq_ignore_ascii_case(asked))
+    {
+        Some(isa) if isa <= best => (isa, None),
+        Some(isa) => (
+            best,
+            Some(format!(
+                "MLP_FORCE_ISA={asked}: this CPU lacks {isa}; the {best} kernels run instead"
+            )),
+        ),
+        None => (
+            best,
+            Some(format!(
+                "MLP_FORCE_ISA={asked} is not one of avx512, avx2, portable; the {best} \
+                 kernels run"
+            )),
+        ),
+    }
+}
+
+/// The instruction set chosen for this process, once: the best the CPU has, or the one
+/// `MLP_FORCE_ISA` (or `MLP_FORCE_PORTABLE=1`) asks for; a request the CPU cannot follow is
+/// said on standard error.
 pub fn isa() -> Isa {
     static CHOSEN: OnceLock<Isa> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
-        let forced = std::env::var("MLP_FORCE_PORTABLE").is_ok_and(|v| v == "1");
-        match (forced, avx2()) {
-            (false, Some(_)) => Isa::Avx2Fma,
-            _ => Isa::Portable,
+        let var = |name| std::env::var(name).ok();
+        let (isa, note) = choose(
+            var("MLP_FORCE_ISA").as_deref(),
+            var("MLP_FORCE_PORTABLE").as_deref(),
+            Isa::best(),
+        );
+        if let Some(note) = note {
+            eprintln!("mlp: {note}");
         }
+        isa
     })
 }
 
 static RAN: AtomicU8 = AtomicU8::new(0);
 
+fn bit(isa: Isa) -> u8 {
+    1 << isa as u8
+}
+
 /// Records that a kernel of `isa` ran.
 pub(crate) fn record(isa: Isa) {
-    let bit = match isa {
-        Isa::Portable => 1,
-        Isa::Avx2Fma => 2,
-    };
+    let bit = bit(isa);
     // A read, not a locked write, once the bit is set: this runs several times per step.
     if RAN.load(Ordering::Relaxed) & bit == 0 {
         RAN.fetch_or(bit, Ordering::Relaxed);
     }
 }
 
-/// The instruction sets whose kernels have run in this process, so a test can prove that a
-/// forced path really ran.
+/// The instruction sets whose kernels have run in this process, plainest first, so a test
+/// can prove that a forced path really ran.
 pub fn kernels_run() -> Vec<Isa> {
     let bits = RAN.load(Ordering::Relaxed);
-    [(1, Isa::Portable), (2, Isa::Avx2Fma)]
+    Isa::ALL
         .into_iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, i)| i)
+        .filter(|&i| bits & bit(i) != 0)
         .collect()
 }
 
-/// Runs `f` compiled for AVX2 and FMA when this process uses them ([`isa`]), else as it is:
-/// the one body of an elementwise kernel, for both instruction sets. Pass the closure with
-/// `#[inline(always)]` so that its loops are compiled inside the AVX2 function.
+/// Runs `f` compiled for the process's instruction set ([`isa`]): the one body of an
+/// elementwise kernel, for every instruction set. Pass the closure with `#[inline(always)]`
+/// so that its loops are compiled inside the function that enables the features.
 #[inline(always)]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
+        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
         #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        if isa() == Isa::Avx2Fma {
-            record(Isa::Avx2Fma);
-            // SAFETY: `isa` reports AVX2 only where both features were detected.
-            return unsafe { avx2(f) };
+        match Path::of(isa()) {
+            Path::Avx512(_) => {
+                record(Isa::Avx512);
+                // SAFETY: the path has a token, made only where the features were detected.
+                return unsafe { avx512(f) };
+            }
+            Path::Avx2(_) => {
+                record(Isa::Avx2Fma);
+                // SAFETY: as above.
+                return unsafe { avx2(f) };
+            }
+            Path::Portable => {}
         }
     }
     record(Isa::Portable);
