@@ -39,14 +39,56 @@ struct Args {
     /// The optimizer of the training step: sgd, momentum, nesterov, adam, adamw or rmsprop.
     #[arg(long, default_value = "sgd")]
     optimizer: String,
+    /// Samples per `predict` call (evaluation), timed too.
+    #[arg(long, default_value_t = 1000)]
+    predict_batch: usize,
+    /// Print where a step's and a prediction's time goes, product by product (to stderr).
+    #[arg(long)]
+    profile: bool,
 }
 
-/// Matrix-product FLOPs of one training step per sample, by the model of `mlp check`
-/// (3.2 MFLOP per sample for the seed network).
-fn step_flops(spec: &str) -> f64 {
+/// Matrix-product FLOPs per sample of one training step and of one forward pass, by the model
+/// of `mlp check` (3.2 and 1.34 MFLOP for the seed network).
+fn flops(spec: &str) -> (f64, f64) {
     let net = mlp_compiler::compile_spec(spec).expect("the benchmarked networks are valid");
     let f = mlp_compiler::model::summary::flops(&net);
-    (f.forward + f.backward) as f64
+    ((f.forward + f.backward) as f64, f.forward as f64)
+}
+
+/// Prints the products recorded over `runs` runs of something that took `total` seconds per
+/// run on average (while recording): per shape, the path, the time per run, its share and its
+/// rate.
+fn print_profile(what: &str, runs: usize, total: f64) {
+    let entries = mlp_runtime::profile::take();
+    eprintln!("{what}: {:.1} µs per run", total * 1e6);
+    eprintln!(
+        "  {:>16}  {:<10} {:>6} {:>10} {:>7} {:>8}",
+        "m×n×k", "path", "calls", "µs", "share", "GFLOP/s"
+    );
+    let mut in_products = 0.0;
+    for e in &entries {
+        let per_run = e.seconds / runs as f64;
+        in_products += per_run;
+        let gflop = 2.0 * (e.m * e.n * e.k) as f64 * e.calls as f64 / runs as f64 / 1e9;
+        eprintln!(
+            "  {:>16}  {:<10} {:>6} {:>10.1} {:>6.1}% {:>8.1}",
+            format!("{}×{}×{}", e.m, e.n, e.k),
+            format!("{:?}", e.kind),
+            e.calls / runs as u64,
+            per_run * 1e6,
+            100.0 * per_run / total,
+            gflop / per_run
+        );
+    }
+    let rest = total - in_products;
+    eprintln!(
+        "  {:>16}  {:<10} {:>6} {:>10.1} {:>6.1}%",
+        "outside products",
+        "",
+        "",
+        rest * 1e6,
+        100.0 * rest / total
+    );
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -89,6 +131,39 @@ macro_rules! measure {
             times.push(start.elapsed().as_secs_f64());
         }
         let step = median(times);
+        if args.profile {
+            mlp_runtime::profile::enable(true);
+            let start = Instant::now();
+            for k in 0..args.steps {
+                net.train_step(&batches[k % 16], &targets[k % 16], &mut opt);
+            }
+            let mean = start.elapsed().as_secs_f64() / args.steps as f64;
+            mlp_runtime::profile::enable(false);
+            print_profile("training step", args.steps, mean);
+        }
+        // Evaluation: `predict` over a larger batch, as the training loop's evaluation calls it.
+        let eval: Vec<f32> = (0..args.predict_batch * $net::INPUTS)
+            .map(|_| rng.uniform(0.0, 1.0))
+            .collect();
+        let mut out = vec![0.0; args.predict_batch * $net::OUTPUTS];
+        let runs = (args.steps / 10).max(20);
+        let mut predict = Vec::with_capacity(runs);
+        for _ in 0..runs + 3 {
+            let start = Instant::now();
+            net.predict(&eval, &mut out);
+            predict.push(start.elapsed().as_secs_f64());
+        }
+        let predict = median(predict.split_off(3));
+        if args.profile {
+            mlp_runtime::profile::enable(true);
+            let start = Instant::now();
+            for _ in 0..runs {
+                net.predict(&eval, &mut out);
+            }
+            let mean = start.elapsed().as_secs_f64() / runs as f64;
+            mlp_runtime::profile::enable(false);
+            print_profile("predict", runs, mean);
+        }
         let mut forward = Vec::with_capacity(args.steps);
         for k in 0..args.steps {
             let x: &[f32; $net::INPUTS] = batches[k % 16][..$net::INPUTS].try_into().unwrap();
@@ -96,7 +171,7 @@ macro_rules! measure {
             std::hint::black_box(net.forward(std::hint::black_box(x)));
             forward.push(start.elapsed().as_secs_f64());
         }
-        (step, median(forward), step_flops($net::SPEC))
+        (step, median(forward), predict, flops($net::SPEC))
     }};
 }
 
@@ -105,7 +180,7 @@ fn main() {
     mlp_runtime::set_num_threads(args.threads.max(1));
     let peak = args.peak.then(|| fma_peak(args.threads.max(1)));
     let label = |k: usize| move |rng: &mut Rng| rng.below(k) as u32;
-    let (spec, (step, forward, flops)) = match args.net.as_str() {
+    let (spec, (step, forward, predict, (flops, forward_flops))) = match args.net.as_str() {
         "seed" => (Seed::SPEC, measure!(Seed, &args, label(10))),
         "small" => (Small::SPEC, measure!(Small, &args, label(10))),
         "tiny" => (
@@ -118,23 +193,27 @@ fn main() {
         }
     };
     let gflops = flops * args.batch as f64 / step / 1e9;
+    let predict_gflops = forward_flops * args.predict_batch as f64 / predict / 1e9;
     let peak_text = peak
         .map(|p| {
             format!(
-                ", \"peak_gflops\": {p:.1}, \"peak_fraction\": {:.3}",
-                gflops / p
+                ", \"peak_gflops\": {p:.1}, \"peak_fraction\": {:.3}, \"predict_peak_fraction\": {:.3}",
+                gflops / p,
+                predict_gflops / p
             )
         })
         .unwrap_or_default();
     println!(
-        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"optimizer\": \"{}\", \"kernels\": \"{}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}{peak_text}}}",
+        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"optimizer\": \"{}\", \"kernels\": \"{}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}, \"predict_batch\": {}, \"predict_us_median\": {:.1}, \"predict_gflops\": {predict_gflops:.2}{peak_text}}}",
         args.batch,
         args.threads,
         args.optimizer,
         mlp_runtime::simd::isa(),
         step * 1e6,
         args.batch as f64 / step,
-        forward * 1e6
+        forward * 1e6,
+        args.predict_batch,
+        predict * 1e6
     );
 }
 

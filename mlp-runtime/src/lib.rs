@@ -39,7 +39,7 @@ pub mod optim;
 pub mod train;
 
 // The paths generated code and users call, kept short.
-pub use linalg::{gemm, params};
+pub use linalg::{gemm, params, profile};
 #[cfg(feature = "driver")]
 pub use train::driver;
 pub use train::{checkpoint, data, dataset, options};

@@ -12,6 +12,7 @@ use super::kernel::{self, Tile};
 pub use super::mat::Mat;
 use super::mat::{Out, Product};
 use super::pack;
+use super::profile::{self, Kind};
 use super::small::{self, SMALL_M};
 use crate::aligned::Aligned;
 use crate::simd::{self, Isa, Path};
@@ -21,8 +22,8 @@ use std::cell::RefCell;
 const KC: usize = 256;
 /// Rows of A packed at once.
 const MC: usize = 72;
-/// Columns of B packed at once.
-const NC: usize = 1024;
+/// Columns of B packed at once: a multiple of both kernels' tile width (16 and 48).
+const NC: usize = 1008;
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_WORK: usize = 1 << 17;
 /// Blocks per thread a product is cut into (where it has that many tiles): every thread
@@ -197,8 +198,17 @@ pub fn gemm_then_on<E>(
     run(isa, p, c, d, Some(&epilogue))
 }
 
-/// Checks the operands, then runs the product on the chosen path.
+/// Checks the operands, then runs the product on the chosen path (timed while
+/// [`profile`](super::profile) records).
 fn run<E>(isa: Isa, p: Product<'_>, c: &mut [f32], d: &mut [f32], epilogue: Option<&E>)
+where
+    E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
+{
+    profile::timed(p.m, p.n, p.k, || run_on(isa, p, c, d, epilogue))
+}
+
+/// [`run`], untimed; returns the path the product took.
+fn run_on<E>(isa: Isa, p: Product<'_>, c: &mut [f32], d: &mut [f32], epilogue: Option<&E>) -> Kind
 where
     E: Fn(usize, usize, &mut [f32], &mut [f32]) + Sync,
 {
@@ -206,13 +216,14 @@ where
     // Checks C and D, so that every block below stays inside them.
     let out = Out::new(c, d, m, n, p.ldc);
     if m == 0 || n == 0 {
-        return;
+        return Kind::Empty;
     }
     check_operands(&p);
     let path = Path::of(isa);
     let fin = Finish::new(path, epilogue);
     if k == 0 {
-        return empty_sum(&fin, p, out);
+        empty_sum(&fin, p, out);
+        return Kind::Empty;
     }
     simd::record(path.isa());
     // A scaled product (a descent step) runs packed: only that kernel scales.
@@ -220,8 +231,14 @@ where
     let dot = dot::suits(&p) && !packed_only;
     if m <= SMALL_M && !dot && !packed_only && (b.rs == 1 || b.cs == 1) {
         // SAFETY: the whole product, on this thread alone.
-        return unsafe { small::small_m(&fin, p, out) };
+        unsafe { small::small_m(&fin, p, out) };
+        return Kind::Small;
     }
+    let kind = match (dot, packed_only) {
+        (true, _) => Kind::Dot,
+        (false, true) => Kind::PackedStep,
+        (false, false) => Kind::Packed,
+    };
     // Parts are whole tiles high or wide.
     let (tile_rows, tile_cols) = if dot {
         dot::shape(path)
@@ -238,7 +255,8 @@ where
     let parallel = threads > 1 && m * n * k >= PARALLEL_WORK && by_cols.max(by_rows) > 1;
     if !parallel || crate::threads::usable() <= 1 {
         // SAFETY: the whole product, on this thread alone.
-        return unsafe { part(dot, &fin, p, out, 0, 0) };
+        unsafe { part(dot, &fin, p, out, 0, 0) };
+        return kind;
     }
     let split = if by_cols >= by_rows {
         // Column blocks: each thread reads (and packs) its own part of B.
@@ -256,6 +274,7 @@ where
         // `d` stay borrowed here until `split` has returned, after every block.
         unsafe { block(dot, &fin, p, out, split, k) }
     });
+    kind
 }
 
 /// Panics unless A and B hold every value the product reads (C and D are `Out::new`'s).
@@ -382,7 +401,13 @@ where
             for pc in (0..k).step_by(kc_max) {
                 let kc = kc_max.min(k - pc);
                 let last = pc + kc == k;
-                pack::pack_b(fin.path, pb, p.b, pc, kc, jc, nc);
+                // B's rows contiguous: whole panels are read in place, rows `b.rs` apart, and
+                // only a last, narrower panel is packed (zero-padded), as panel 0 of `pb`.
+                let in_place = p.b.cs == 1;
+                let whole = if in_place { nc / nr * nr } else { 0 };
+                if whole < nc {
+                    pack::pack_b(fin.path, pb, p.b.skip_cols(whole), pc, kc, jc, nc - whole);
+                }
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
                     pack::pack_a(fin.path, pa, p.a, ic, mc, pc, kc);
@@ -396,11 +421,16 @@ where
                                 accumulate: p.accumulate || pc > 0,
                                 scale: p.scale,
                             };
-                            let (a_panel, b_panel) =
-                                (pa[ir * kc..].as_ptr(), pb[jr * kc..].as_ptr());
-                            // SAFETY: the panels hold kc·mr and kc·nr packed values (sized
-                            // above, the path's shape), and the tile is inside this part's
-                            // rectangle.
+                            let a_panel = pa[ir * kc..].as_ptr();
+                            let b_panel = if jr < whole {
+                                (p.b.data[pc * p.b.rs + jc + jr..].as_ptr(), p.b.rs)
+                            } else {
+                                (pb[(jr - whole) * kc..].as_ptr(), nr)
+                            };
+                            // SAFETY: the A panel holds kc·mr packed values (sized above, the
+                            // path's shape); the B panel kc rows of nr values: packed, or rows
+                            // pc..pc+kc of B, columns jc+jr..jc+jr+nr ≤ n, inside B
+                            // (`check_operands`); the tile is inside this part's rectangle.
                             unsafe { kernel::call(fin.path, kc, a_panel, b_panel, tile) }
                         }
                     }

@@ -1,14 +1,15 @@
 //! The GEMM microkernel: `C[MR×NR] (+)= A_panel[MR×kc] · B_panel[kc×NR]` on packed panels.
 //!
 //! Contract: `a` holds `kc` groups of MR values (column `p` of the A panel), `b` holds `kc`
-//! groups of NR values (row `p` of the B panel); the kernel writes the top-left `mr×nr` corner
-//! of C at `c` with row stride `ldc`, each sum multiplied by `scale`, adding to it when
-//! `accumulate`. The tile is two vectors wide and as high as the registers allow: 6×16 with
-//! eight lanes (12 accumulators of the 16 AVX registers), 12×32 with AVX-512's sixteen
-//! (24 of its 32 registers; [`shape`]).
+//! rows of NR values, `ldb` apart (row `p` of the B panel: `ldb = NR` when packed, B's own row
+//! stride when B is read in place); the kernel writes the top-left `mr×nr` corner of C at `c`
+//! with row stride `ldc`, each sum multiplied by `scale`, adding to it when `accumulate`.
+//! The tile is as large as the registers allow: 6×16 (two vectors) with eight lanes (12
+//! accumulators of the 16 AVX registers), 8×48 (three vectors) with AVX-512 (24 of its 32
+//! registers, and a height that divides the usual batch sizes; [`shape`]).
 //! One `#[inline(always)]` body, generic over the vector type
-//! ([`Lanes`](crate::simd::lanes::Lanes)) and the tile's height, serves every ISA; the
-//! `#[target_feature]` wrapper is the only difference between them.
+//! ([`Lanes`](crate::simd::lanes::Lanes)) and the tile's height and width, serves every ISA;
+//! the `#[target_feature]` wrapper is the only difference between them.
 
 use crate::simd::Path;
 use crate::simd::lanes::{Lanes, Portable};
@@ -18,9 +19,14 @@ pub const MR: usize = 6;
 /// Columns of C per microkernel call with eight lanes (two vectors).
 pub const NR: usize = 16;
 /// Rows of C per microkernel call with AVX-512.
-pub const MR_512: usize = 12;
-/// Columns of C per microkernel call with AVX-512 (two vectors of sixteen).
-pub const NR_512: usize = 32;
+pub const MR_512: usize = 8;
+/// Columns of C per microkernel call with AVX-512 (three vectors of sixteen).
+pub const NR_512: usize = 48;
+/// The widest tile's columns.
+const NR_MAX: usize = NR_512;
+
+/// A B panel: its first value and the distance between its rows.
+pub(crate) type B = (*const f32, usize);
 
 /// The tile `(MR, NR)` of a path's microkernel.
 pub(crate) fn shape(path: Path) -> (usize, usize) {
@@ -47,35 +53,37 @@ pub struct Tile {
     pub scale: f32,
 }
 
-/// The one kernel body: an `H`-row tile two vectors (`NR = 2·WIDTH` columns) wide.
+/// The one kernel body: an `H`-row tile `NV` vectors (`NR = NV·WIDTH` columns) wide.
 ///
 /// # Safety
-/// `a` must hold `kc·H` readable floats, `b` `kc·NR`, and the tile's `rows×cols` corner of C
-/// must be writable and written by no other thread meanwhile.
+/// `a` must hold `kc·H` readable floats, `b` `kc` rows of `NR` readable floats `ldb` apart,
+/// and the tile's `rows×cols` corner of C must be writable and written by no other thread
+/// meanwhile.
 #[inline(always)]
-unsafe fn body<V: Lanes, const H: usize>(
+unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
     t: V::Token,
     kc: usize,
     a: *const f32,
-    b: *const f32,
+    (b, ldb): (*const f32, usize),
     tile: Tile,
 ) {
-    let (w, nr) = (V::WIDTH, 2 * V::WIDTH);
+    let (w, nr) = (V::WIDTH, NV * V::WIDTH);
     if tile.accumulate {
         // C's lines are read at the end: ask for them now, while the sums run.
         for r in 0..tile.rows {
             V::prefetch(t, tile.c.wrapping_add(r * tile.ldc));
         }
     }
-    let mut acc = [[V::zero(t); 2]; H];
+    let mut acc = [[V::zero(t); NV]; H];
     for p in 0..kc {
-        // SAFETY: p < kc, and B holds kc rows of nr values.
-        let (b0, b1) = unsafe { (V::load(t, b.add(p * nr)), V::load(t, b.add(p * nr + w))) };
+        // SAFETY: p < kc, and B holds kc rows of nr values, ldb apart.
+        let row_b: [V; NV] = std::array::from_fn(|v| unsafe { V::load(t, b.add(p * ldb + v * w)) });
         for (r, row) in acc.iter_mut().enumerate() {
             // SAFETY: p < kc and r < H, and A holds kc columns of H values.
             let a_r = V::splat(t, unsafe { *a.add(p * H + r) });
-            row[0] = a_r.mul_add(b0, row[0]);
-            row[1] = a_r.mul_add(b1, row[1]);
+            for (sum, b_v) in row.iter_mut().zip(row_b) {
+                *sum = a_r.mul_add(b_v, *sum);
+            }
         }
     }
     let scale = V::splat(t, tile.scale);
@@ -83,29 +91,28 @@ unsafe fn body<V: Lanes, const H: usize>(
         // A whole tile: straight from the registers to C.
         for (r, row) in acc.iter().enumerate() {
             let out = tile.c.wrapping_add(r * tile.ldc);
-            let (mut lo, mut hi) = (row[0], row[1]);
-            if tile.scale != 1.0 {
-                (lo, hi) = (lo.mul(scale), hi.mul(scale));
-            }
-            // SAFETY: the tile is whole, so row r of C has nr writable values at `out`, this
-            // call's alone.
-            unsafe {
-                if tile.accumulate {
-                    lo = lo.add(V::load(t, out));
-                    hi = hi.add(V::load(t, out.add(w)));
+            for (v, &sum) in row.iter().enumerate() {
+                let mut sum = sum;
+                if tile.scale != 1.0 {
+                    sum = sum.mul(scale);
                 }
-                lo.store(out);
-                hi.store(out.add(w));
+                // SAFETY: the tile is whole, so row r of C has nr writable values at `out`,
+                // this call's alone.
+                unsafe {
+                    if tile.accumulate {
+                        sum = sum.add(V::load(t, out.add(v * w)));
+                    }
+                    sum.store(out.add(v * w));
+                }
             }
         }
         return;
     }
-    let mut block = [[0f32; NR_512]; H];
+    let mut block = [[0f32; NR_MAX]; H];
     for (r, row) in acc.iter().enumerate() {
-        // SAFETY: each row of `block` holds NR_512 = 32 ≥ nr floats.
-        unsafe {
-            row[0].store(block[r].as_mut_ptr());
-            row[1].store(block[r].as_mut_ptr().add(w));
+        for (v, sum) in row.iter().enumerate() {
+            // SAFETY: each row of `block` holds NR_MAX ≥ nr floats.
+            unsafe { sum.store(block[r].as_mut_ptr().add(v * w)) };
         }
     }
     for (r, values) in block.iter().enumerate().take(tile.rows) {
@@ -127,11 +134,11 @@ unsafe fn body<V: Lanes, const H: usize>(
 /// The microkernel of `path`: the tile is [`shape`]`(path)`.
 ///
 /// # Safety
-/// As for the kernel contract in the module documentation: `a` holds `kc·MR` floats, `b`
-/// `kc·NR` (the path's shape), and the tile's corner of C is writable and written by no other
-/// thread meanwhile.
+/// As for the kernel contract in the module documentation: `a` holds `kc·MR` floats, `b` `kc`
+/// rows of `NR` floats `ldb` apart (the path's shape), and the tile's corner of C is writable
+/// and written by no other thread meanwhile.
 #[inline(always)]
-pub(crate) unsafe fn call(path: Path, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+pub(crate) unsafe fn call(path: Path, kc: usize, a: *const f32, b: B, tile: Tile) {
     // SAFETY: the caller's promise is each kernel's; a SIMD kernel is called with its path's
     // token, which exists only where the CPU has the kernel's features.
     unsafe {
@@ -149,9 +156,9 @@ pub(crate) unsafe fn call(path: Path, kc: usize, a: *const f32, b: *const f32, t
 ///
 /// # Safety
 /// As for [`call`].
-unsafe fn portable(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+unsafe fn portable(kc: usize, a: *const f32, b: B, tile: Tile) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<Portable, MR>((), kc, a, b, tile) }
+    unsafe { body::<Portable, MR, 2>((), kc, a, b, tile) }
 }
 
 /// The AVX2+FMA microkernel.
@@ -160,9 +167,9 @@ unsafe fn portable(kc: usize, a: *const f32, b: *const f32, tile: Tile) {
 /// As for [`call`]; the CPU must have AVX2 and FMA (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: *const f32, b: B, tile: Tile) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<crate::simd::lanes::avx2::Avx2, MR>(t, kc, a, b, tile) }
+    unsafe { body::<crate::simd::lanes::avx2::Avx2, MR, 2>(t, kc, a, b, tile) }
 }
 
 /// The AVX-512 microkernel.
@@ -171,7 +178,7 @@ unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: *const f32, b: *const f3
 /// As for [`call`]; the CPU must have AVX-512F and VL (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn avx512(t: crate::simd::Avx512Token, kc: usize, a: *const f32, b: *const f32, tile: Tile) {
+unsafe fn avx512(t: crate::simd::Avx512Token, kc: usize, a: *const f32, b: B, tile: Tile) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512>(t, kc, a, b, tile) }
+    unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512, 3>(t, kc, a, b, tile) }
 }

@@ -6,7 +6,8 @@
 //! every other product is packed by `pack` and blocked around the `kernel` microkernel; a
 //! product of a few rows runs unpacked (`small`). Finished blocks go through the caller's
 //! epilogue (`epilogue`) while they are in cache. `mat` holds the views all of them share;
-//! [`params`] is how a backward pass folds plain descent into its weight-gradient products.
+//! [`params`] is how a backward pass folds plain descent into its weight-gradient products;
+//! [`profile`] adds up where a step's products spend their time.
 
 mod dot;
 mod epilogue;
@@ -15,4 +16,5 @@ mod kernel;
 mod mat;
 mod pack;
 pub mod params;
+pub mod profile;
 mod small;

@@ -235,7 +235,7 @@ fn transpose_runs(
 }
 
 /// Transposes the first `kc − kc % 8` values of the `mr` rows of an A panel (row `r` at
-/// `src[r·rs..]`, `mr` 6 or 12) into the panel (`panel[p·mr + r]`), 8×8 blocks, the rows past
+/// `src[r·rs..]`, `mr` 6, 8 or 12) into the panel (`panel[p·mr + r]`), 8×8 blocks, the rows past
 /// `mr` in the last block zero. For each depth the blocks are stored in order, 8 lanes each at
 /// `p·mr + 8g`; the last one's lanes past `mr` are overwritten by the next depth's first
 /// store, except at the panel's last depth, which is stored through a buffer. Returns the
@@ -245,7 +245,7 @@ fn transpose_runs(
 fn transpose_rows(src: &[f32], rs: usize, mr: usize, kc: usize, panel: &mut [f32]) -> usize {
     use std::arch::x86_64::*;
     let groups = mr.div_ceil(8);
-    if !(mr == 6 || mr == 12) {
+    if !matches!(mr, 6 | 8 | 12) {
         return 0;
     }
     let full = kc - kc % 8;
