@@ -5,6 +5,43 @@
 use mlp_compiler::autodiff::forward::X;
 use mlp_compiler::interp::{self, Interp};
 
+/// Every optimizer, with the options that change its update: what a fused training step is
+/// checked against.
+pub fn optimizers() -> Vec<(&'static str, mlp_runtime::optim::Choice)> {
+    use mlp_runtime::optim::Choice;
+    use mlp_runtime::{Adam, RmsProp, Sgd};
+    vec![
+        ("sgd", Choice::Sgd(Sgd::new(0.05))),
+        (
+            "sgd, weight decay",
+            Choice::Sgd(Sgd::new(0.05).weight_decay(0.01)),
+        ),
+        (
+            "momentum, dampening, weight decay",
+            Choice::Sgd(
+                Sgd::new(0.05)
+                    .momentum(0.9)
+                    .dampening(0.1)
+                    .weight_decay(0.01),
+            ),
+        ),
+        (
+            "nesterov",
+            Choice::Sgd(Sgd::new(0.05).momentum(0.9).nesterov(true)),
+        ),
+        (
+            "adam, weight decay",
+            Choice::Adam(Adam::new(0.01).weight_decay(0.01)),
+        ),
+        ("adamw", Choice::Adam(Adam::adamw(0.01))),
+        ("rmsprop", Choice::RmsProp(RmsProp::new(0.01))),
+        (
+            "rmsprop, centered, momentum",
+            Choice::RmsProp(RmsProp::new(0.01).centered(true).momentum(0.5)),
+        ),
+    ]
+}
+
 /// Values in [−1.5, 1.5), reproducible from `seed`.
 pub fn inputs(seed: u64, n: usize) -> Vec<f32> {
     let mut rng = mlp_runtime::Rng::new(seed);
@@ -111,32 +148,44 @@ macro_rules! check_net {
                 &out,
             );
         }
-        // A training step with plain SGD (the update folded into the backward pass, the
-        // weight gradients never stored) equals the gradient then `Sgd::step`, bit for bit;
-        // 300 samples take the unfused path (more than one depth block).
-        for batch in [1usize, 7, 64, 300] {
-            let net = $net::new(batch as u64 + 7);
-            let xs = crate::common::inputs(batch as u64 + 200, batch * $net::INPUTS);
-            let (targets, _): (Vec<_>, Vec<f64>) = $targets(batch);
-            let mut grad = vec![0.0f32; $net::PARAMS];
-            let loss = net.gradient(&xs, &targets, &mut grad);
-            let mut expected = net.params().to_vec();
-            mlp_runtime::Optimizer::step(&mut mlp_runtime::Sgd::new(0.05), &mut expected, &grad);
-            let mut stepped = net.clone();
-            let step_loss = stepped.train_step(&xs, &targets, &mut mlp_runtime::Sgd::new(0.05));
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(
-                step_loss.to_bits(),
-                loss.to_bits(),
-                "{}: loss of the step",
-                $name
-            );
-            assert_eq!(
-                bits(stepped.params()),
-                bits(&expected),
-                "{} (batch {batch}): train_step differs from gradient then Sgd::step",
-                $name
-            );
+        // A training step (the update folded into the backward pass: plain SGD into the weight
+        // gradients' products, never stored; any other optimizer in a pass over each tensor
+        // right after its gradient) equals the gradient then `Optimizer::step`, bit for bit,
+        // over two steps (momentum and moment buffers start at the first); 300 samples take
+        // plain SGD's unfused path (more than one depth block).
+        for (opt_name, opt) in crate::common::optimizers() {
+            for batch in [1usize, 64, 300] {
+                let net = $net::new(batch as u64 + 7);
+                let xs = crate::common::inputs(batch as u64 + 200, batch * $net::INPUTS);
+                let (targets, _): (Vec<_>, Vec<f64>) = $targets(batch);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let (mut expected, mut reference) = (net.clone(), opt.clone());
+                let (mut stepped, mut fused) = (net.clone(), opt.clone());
+                for step in 1..=2 {
+                    let mut grad = vec![0.0f32; $net::PARAMS];
+                    let loss = expected.gradient(&xs, &targets, &mut grad);
+                    mlp_runtime::Optimizer::step(&mut reference, expected.params_mut(), &grad);
+                    let step_loss = stepped.train_step(&xs, &targets, &mut fused);
+                    assert_eq!(
+                        step_loss.to_bits(),
+                        loss.to_bits(),
+                        "{}: loss of step {step} with {opt_name}",
+                        $name
+                    );
+                    assert_eq!(
+                        bits(stepped.params()),
+                        bits(expected.params()),
+                        "{} (batch {batch}, {opt_name}): train_step {step} differs from gradient then step",
+                        $name
+                    );
+                }
+                assert_eq!(
+                    mlp_runtime::Optimizer::state(&fused),
+                    mlp_runtime::Optimizer::state(&reference),
+                    "{} (batch {batch}, {opt_name}): optimizer state",
+                    $name
+                );
+            }
         }
         compared
     }};

@@ -314,8 +314,9 @@ fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
         }
 
         /// One training step: the gradient of the mean loss, then `opt`'s update. Returns the
-        /// loss before the update. Plain descent (`θ ← θ − lr·g`) is folded into the backward
-        /// pass: each weight matrix is updated by its gradient's product, without storing it.
+        /// loss before the update. The update is folded into the backward pass: plain descent
+        /// (`θ ← θ − lr·g`) into each weight gradient's product, without storing it; any other
+        /// optimizer's step runs on each tensor right after its gradient is finished.
         pub fn train_step(&mut self, xs: &[f32], targets: &[#target], opt: &mut impl ::mlp_runtime::Optimizer) -> f32 {
             let batch = Self::check(xs, targets);
             let ws = self.workspace.get_mut().unwrap_or_else(|e| e.into_inner());
@@ -323,6 +324,9 @@ fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
             let loss = Self::run_loss(&self.params, ws, #flatten_targets, batch);
             if let Some(lr) = opt.descend() {
                 let params = ::mlp_runtime::params::Params::Descend { values: &mut self.params, lr };
+                Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
+            } else if opt.begin(Self::PARAMS) {
+                let params = ::mlp_runtime::params::Params::Update { values: &mut self.params, opt };
                 Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
             } else {
                 let params = ::mlp_runtime::params::Params::Read(&self.params);

@@ -108,12 +108,14 @@ pub(super) fn gemm(
     let (ma, mb) = (mat(a), mat(b));
     if bias_slice.is_none() && then.is_none() {
         if layout.updates(eq) {
-            // A weight gradient: a descending optimizer's step happens in the product.
+            // A weight gradient: a descending optimizer's step happens in the product, any
+            // other optimizer's right after it.
             let (off, len) = layout.range(eq.lhs.var);
             return Ok(quote! {
                 ::mlp_runtime::gemm::gemm_descend(
                     #m, #n, #k_tokens, #ma, #mb, &mut #out, #n, params.descend(#off..#off + #len),
                 );
+                params.finish_product(#off..#off + #len, &grad[#off..#off + #len]);
             });
         }
         return Ok(quote! {

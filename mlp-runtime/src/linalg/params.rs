@@ -1,13 +1,15 @@
 //! The parameters as a generated backward pass sees them: read while it computes a gradient,
-//! or, in a training step whose optimizer updates by plain descent, also updated as each
-//! tensor's gradient is finished ([`Optimizer::descend`](crate::Optimizer::descend)). The
+//! or, in a training step, also updated as each tensor's gradient is finished: by plain
+//! descent folded into the weight gradient's product
+//! ([`Optimizer::descend`](crate::Optimizer::descend)), or by the optimizer's own rule in one
+//! pass over the tensor right after it ([`Optimizer::begin`](crate::Optimizer::begin)). The
 //! backward pass computes every product that reads a tensor before that tensor's gradient, so
-//! both ways give the same numbers.
+//! every way gives the same numbers.
 
+use crate::Optimizer;
 use std::ops::Range;
 
 /// The parameters of a backward pass.
-#[derive(Debug)]
 pub enum Params<'a> {
     /// Read only: the pass writes the gradient.
     Read(&'a [f32]),
@@ -18,6 +20,24 @@ pub enum Params<'a> {
         /// The learning rate.
         lr: f32,
     },
+    /// Updated by `opt`'s step, begun ([`Optimizer::begin`]), as each gradient is finished.
+    Update {
+        /// The parameters.
+        values: &'a mut [f32],
+        /// The optimizer.
+        opt: &'a mut dyn Optimizer,
+    },
+}
+
+impl std::fmt::Debug for Params<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, len) = match self {
+            Params::Read(values) => ("Read", values.len()),
+            Params::Descend { values, .. } => ("Descend", values.len()),
+            Params::Update { values, .. } => ("Update", values.len()),
+        };
+        write!(f, "Params::{kind}({len} values)")
+    }
 }
 
 impl Params<'_> {
@@ -25,7 +45,7 @@ impl Params<'_> {
     pub fn get(&self) -> &[f32] {
         match self {
             Params::Read(values) => values,
-            Params::Descend { values, .. } => values,
+            Params::Descend { values, .. } | Params::Update { values, .. } => values,
         }
     }
 
@@ -33,16 +53,28 @@ impl Params<'_> {
     /// update as their gradient's product finishes; `None` when only reading.
     pub fn descend(&mut self, range: Range<usize>) -> Option<(&mut [f32], f32)> {
         match self {
-            Params::Read(_) => None,
             Params::Descend { values, lr } => Some((&mut values[range], *lr)),
+            Params::Read(_) | Params::Update { .. } => None,
         }
     }
 
-    /// Applies `θ ← θ − lr·g` to the parameters in `range`, whose gradient `grad` is finished
-    /// (a bias's, or a small product's); nothing when only reading.
+    /// Updates the parameters in `range`, whose gradient `grad` is finished (a bias's, or a
+    /// small product's): `θ ← θ − lr·g`, or the optimizer's step on them; nothing when only
+    /// reading.
     pub fn finish(&mut self, range: Range<usize>, grad: &[f32]) {
-        if let Some((values, lr)) = self.descend(range) {
-            descend(values, grad, lr);
+        match self {
+            Params::Read(_) => {}
+            Params::Descend { values, lr } => descend(&mut values[range], grad, *lr),
+            Params::Update { values, opt } => opt.update(range.clone(), &mut values[range], grad),
+        }
+    }
+
+    /// After a weight gradient's product (`gemm_descend`, given [`Params::descend`]): the
+    /// optimizer's step on the parameters in `range`, unless the product applied plain
+    /// descent itself.
+    pub fn finish_product(&mut self, range: Range<usize>, grad: &[f32]) {
+        if let Params::Update { .. } = self {
+            self.finish(range, grad);
         }
     }
 }

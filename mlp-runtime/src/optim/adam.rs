@@ -4,6 +4,7 @@ use super::{
     Optimizer, Shared, State, check_decay, check_lengths, check_lr, check_unit, ensure, in_parts,
 };
 use crate::simd::vectorized;
+use std::ops::Range;
 
 /// Adam and AdamW, PyTorch's `optim.Adam` and `optim.AdamW`: `m ← β₁m + (1−β₁)g`,
 /// `v ← β₂v + (1−β₂)g²`, `θ ← θ − (lr/(1−β₁ᵗ))·m/(√v/√(1−β₂ᵗ) + ε)`; Adam's weight decay
@@ -23,6 +24,21 @@ pub struct Adam {
     step: u64,
     m: Vec<f32>,
     v: Vec<f32>,
+    /// The step begun by [`Optimizer::begin`], applied part by part.
+    begun: Option<Rule>,
+}
+
+/// One step's constants, fixed when it begins.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rule {
+    step_size: f32,
+    correction2: f32,
+    eps: f32,
+    betas: (f32, f32),
+    /// Adam's L2 weight decay, added to the gradient.
+    wd: f32,
+    /// AdamW's decay factor of the parameters.
+    decay: f32,
 }
 
 impl Adam {
@@ -42,6 +58,7 @@ impl Adam {
             step: 0,
             m: Vec::new(),
             v: Vec::new(),
+            begun: None,
         }
     }
 
@@ -76,37 +93,50 @@ impl Adam {
     }
 }
 
-impl Optimizer for Adam {
-    fn lr(&self) -> f32 {
-        self.lr
+impl Adam {
+    fn name(&self) -> &'static str {
+        if self.decoupled { "AdamW" } else { "Adam" }
     }
 
-    fn set_lr(&mut self, lr: f32) {
-        check_lr(lr);
-        self.lr = lr;
-    }
-
-    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
-        check_lengths(if self.decoupled { "AdamW" } else { "Adam" }, params, grad);
-        ensure(&mut self.m, params.len());
-        ensure(&mut self.v, params.len());
+    /// Begins a step of `len` parameters: counts it and fixes its constants.
+    fn prepare(&mut self, len: usize) -> Rule {
+        ensure(&mut self.m, len);
+        ensure(&mut self.v, len);
         self.step += 1;
         let (b1, b2) = self.betas;
         let t = self.step.min(i32::MAX as u64) as i32;
-        let step_size = self.lr / (1.0 - b1.powi(t));
-        let correction2 = (1.0 - b2.powi(t)).sqrt();
-        let eps = self.eps;
         let (wd, decay) = if self.decoupled {
             (0.0, 1.0 - self.lr * self.weight_decay)
         } else {
             (self.weight_decay, 1.0)
         };
+        Rule {
+            step_size: self.lr / (1.0 - b1.powi(t)),
+            correction2: (1.0 - b2.powi(t)).sqrt(),
+            eps: self.eps,
+            betas: self.betas,
+            wd,
+            decay,
+        }
+    }
+
+    /// The step's update of parameters `at..at + params.len()`.
+    fn apply(&mut self, rule: Rule, at: usize, params: &mut [f32], grad: &[f32]) {
+        let Rule {
+            step_size,
+            correction2,
+            eps,
+            betas: (b1, b2),
+            wd,
+            decay,
+        } = rule;
+        let n = params.len();
         let (all, ms, vs) = (
             Shared::new(params),
-            Shared::new(&mut self.m),
-            Shared::new(&mut self.v),
+            Shared::new(&mut self.m[at..at + n]),
+            Shared::new(&mut self.v[at..at + n]),
         );
-        in_parts(grad.len(), &|r| {
+        in_parts(n, &|r| {
             // SAFETY: `in_parts` gives each call its own range.
             let (params, m, v) = unsafe {
                 (
@@ -131,6 +161,41 @@ impl Optimizer for Adam {
                 },
             );
         });
+    }
+}
+
+impl Optimizer for Adam {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
+    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
+        check_lengths(self.name(), params, grad);
+        let rule = self.prepare(params.len());
+        self.apply(rule, 0, params, grad);
+    }
+
+    fn begin(&mut self, len: usize) -> bool {
+        self.begun = Some(self.prepare(len));
+        true
+    }
+
+    fn update(&mut self, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
+        check_lengths(self.name(), params, grad);
+        assert_eq!(
+            range.len(),
+            params.len(),
+            "{}: a range of {} parameters",
+            self.name(),
+            range.len()
+        );
+        let rule = self.begun.expect("Adam: update without begin");
+        self.apply(rule, range.start, params, grad);
     }
 
     fn state(&self) -> State {

@@ -1,8 +1,10 @@
 //! Optimizers: what a training step does with a gradient. Each follows the update PyTorch
 //! documents for its namesake in `torch.optim` (single-tensor form, `maximize=False`), step by
 //! step, so a run here and a run there agree to f32 rounding. Updates are elementwise loops
-//! compiled for AVX2 where the CPU has it ([`crate::simd::vectorized`]); the portable path runs
-//! the same body, and no multiply-add is fused on either, so results are bit-identical.
+//! compiled for the process's instruction set ([`crate::simd::vectorized`]); every path runs
+//! the same body, and no multiply-add is fused on any, so results are bit-identical. A step
+//! can also be applied tensor by tensor as a training step's gradients are finished
+//! ([`Optimizer::begin`], [`Optimizer::update`]), with the same bits.
 
 mod adam;
 mod rmsprop;
@@ -85,6 +87,28 @@ pub trait Optimizer {
     /// gradient and calls [`Optimizer::step`]. The default is `None`.
     fn descend(&mut self) -> Option<f32> {
         None
+    }
+
+    /// For a training step that updates each parameter tensor as soon as its gradient is
+    /// final, in one pass while it is still in cache: begins a step of `len` parameters,
+    /// counting it as [`Optimizer::step`] would, and returns true; the caller then calls
+    /// [`Optimizer::update`] once for each of disjoint ranges that together cover `0..len`,
+    /// which gives bit for bit what `step` gives. The default is false: the caller computes the
+    /// whole gradient and calls `step`.
+    fn begin(&mut self, len: usize) -> bool {
+        let _ = len;
+        false
+    }
+
+    /// Part of the step [`Optimizer::begin`] began: parameters `range` (given as `params`) by
+    /// their gradient `grad`.
+    ///
+    /// # Panics
+    /// When no step was begun (the default always panics: an optimizer whose `begin` returns
+    /// false is never asked), or when the lengths disagree.
+    fn update(&mut self, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
+        let _ = (params, grad);
+        panic!("update of parameters {range:?} without a step begun");
     }
 
     /// The state to save for resuming: the step count and named buffers, each as long as the
@@ -256,6 +280,12 @@ impl Optimizer for Choice {
     }
     fn descend(&mut self) -> Option<f32> {
         self.inner().descend()
+    }
+    fn begin(&mut self, len: usize) -> bool {
+        self.inner().begin(len)
+    }
+    fn update(&mut self, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
+        self.inner().update(range, params, grad)
     }
     fn lr(&self) -> f32 {
         self.inner_ref().lr()

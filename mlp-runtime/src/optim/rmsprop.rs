@@ -4,6 +4,7 @@ use super::{
     Optimizer, Shared, State, check_decay, check_lengths, check_lr, check_unit, ensure, in_parts,
 };
 use crate::simd::vectorized;
+use std::ops::Range;
 
 /// RMSprop, PyTorch's `optim.RMSprop`: `g ← g + λθ`, `v ← αv + (1−α)g²`; centered:
 /// `ḡ ← αḡ + (1−α)g`, `ṽ = v − ḡ²`, else `ṽ = v`; with momentum μ `b ← μb + g/(√ṽ + ε)`,
@@ -26,6 +27,19 @@ pub struct RmsProp {
     square_avg: Vec<f32>,
     grad_avg: Vec<f32>,
     buf: Vec<f32>,
+    /// The step begun by [`Optimizer::begin`], applied part by part.
+    begun: Option<Rule>,
+}
+
+/// One step's constants, fixed when it begins.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rule {
+    lr: f32,
+    alpha: f32,
+    eps: f32,
+    wd: f32,
+    mu: f32,
+    centered: bool,
 }
 
 impl RmsProp {
@@ -47,6 +61,7 @@ impl RmsProp {
             square_avg: Vec::new(),
             grad_avg: Vec::new(),
             buf: Vec::new(),
+            begun: None,
         }
     }
 
@@ -99,19 +114,9 @@ impl RmsProp {
     }
 }
 
-impl Optimizer for RmsProp {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        check_lr(lr);
-        self.lr = lr;
-    }
-
-    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
-        check_lengths("RMSprop", params, grad);
-        let n = params.len();
+impl RmsProp {
+    /// Begins a step of `len` parameters: counts it and fixes its constants.
+    fn prepare(&mut self, n: usize) -> Rule {
         let (centered, with_momentum) = (self.centered, self.momentum > 0.0);
         ensure(&mut self.square_avg, n);
         // Buffers not in use stay empty and are never read.
@@ -122,10 +127,40 @@ impl Optimizer for RmsProp {
             ensure(&mut self.buf, n);
         }
         self.step += 1;
-        let (lr, alpha, eps) = (self.lr, self.alpha, self.eps);
-        let (wd, mu) = (self.weight_decay, self.momentum);
-        let (all, sqs) = (Shared::new(params), Shared::new(&mut self.square_avg));
-        let (gas, bufs) = (Shared::new(&mut self.grad_avg), Shared::new(&mut self.buf));
+        Rule {
+            lr: self.lr,
+            alpha: self.alpha,
+            eps: self.eps,
+            wd: self.weight_decay,
+            mu: self.momentum,
+            centered,
+        }
+    }
+
+    /// The step's update of parameters `at..at + params.len()`.
+    fn apply(&mut self, rule: Rule, at: usize, params: &mut [f32], grad: &[f32]) {
+        let Rule {
+            lr,
+            alpha,
+            eps,
+            wd,
+            mu,
+            centered,
+        } = rule;
+        let with_momentum = mu > 0.0;
+        let n = params.len();
+        // A buffer's part for these parameters; a buffer not in use stays empty.
+        fn part(v: &mut [f32], at: usize, n: usize) -> &mut [f32] {
+            if v.is_empty() { v } else { &mut v[at..at + n] }
+        }
+        let (all, sqs) = (
+            Shared::new(params),
+            Shared::new(part(&mut self.square_avg, at, n)),
+        );
+        let (gas, bufs) = (
+            Shared::new(part(&mut self.grad_avg, at, n)),
+            Shared::new(part(&mut self.buf, at, n)),
+        );
         in_parts(n, &|r| {
             let n = r.len();
             // SAFETY: `in_parts` gives each call its own range.
@@ -165,6 +200,40 @@ impl Optimizer for RmsProp {
                 },
             );
         });
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
+    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
+        check_lengths("RMSprop", params, grad);
+        let rule = self.prepare(params.len());
+        self.apply(rule, 0, params, grad);
+    }
+
+    fn begin(&mut self, len: usize) -> bool {
+        self.begun = Some(self.prepare(len));
+        true
+    }
+
+    fn update(&mut self, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
+        check_lengths("RMSprop", params, grad);
+        assert_eq!(
+            range.len(),
+            params.len(),
+            "RMSprop: a range of {} parameters",
+            range.len()
+        );
+        let rule = self.begun.expect("RMSprop: update without begin");
+        self.apply(rule, range.start, params, grad);
     }
 
     fn state(&self) -> State {

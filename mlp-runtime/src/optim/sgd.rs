@@ -4,6 +4,7 @@ use super::{
     Optimizer, Shared, State, check_decay, check_lengths, check_lr, check_unit, ensure, in_parts,
 };
 use crate::simd::vectorized;
+use std::ops::Range;
 
 /// Stochastic gradient descent, PyTorch's `optim.SGD`: with weight decay λ, momentum μ,
 /// dampening τ and Nesterov, `g ← g + λθ`; `b ← g` at the first step, else
@@ -22,6 +23,20 @@ pub struct Sgd {
     pub nesterov: bool,
     step: u64,
     buf: Vec<f32>,
+    /// The step begun by [`Optimizer::begin`], applied part by part.
+    begun: Option<Rule>,
+}
+
+/// One step's constants, fixed when it begins.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rule {
+    lr: f32,
+    mu: f32,
+    tau: f32,
+    wd: f32,
+    nesterov: bool,
+    /// The momentum buffer starts at this step.
+    first: bool,
 }
 
 impl Sgd {
@@ -40,6 +55,7 @@ impl Sgd {
             nesterov: false,
             step: 0,
             buf: Vec::new(),
+            begun: None,
         }
     }
 
@@ -75,28 +91,37 @@ impl Sgd {
     }
 }
 
-impl Optimizer for Sgd {
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        check_lr(lr);
-        self.lr = lr;
-    }
-
-    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
-        check_lengths("SGD", params, grad);
-        let (lr, mu, tau, wd, nesterov) = (
-            self.lr,
-            self.momentum,
-            self.dampening,
-            self.weight_decay,
-            self.nesterov,
-        );
+impl Sgd {
+    /// Begins a step of `len` parameters: counts it and fixes its constants.
+    fn prepare(&mut self, len: usize) -> Rule {
         self.step += 1;
-        let first = mu != 0.0 && ensure(&mut self.buf, params.len());
-        let (all, bufs) = (Shared::new(params), Shared::new(&mut self.buf));
+        let mu = self.momentum;
+        Rule {
+            lr: self.lr,
+            mu,
+            tau: self.dampening,
+            wd: self.weight_decay,
+            nesterov: self.nesterov,
+            first: mu != 0.0 && ensure(&mut self.buf, len),
+        }
+    }
+
+    /// The step's update of parameters `at..at + params.len()`.
+    fn apply(&mut self, rule: Rule, at: usize, params: &mut [f32], grad: &[f32]) {
+        let Rule {
+            lr,
+            mu,
+            tau,
+            wd,
+            nesterov,
+            first,
+        } = rule;
+        let buf = if mu == 0.0 {
+            &mut [][..]
+        } else {
+            &mut self.buf[at..at + params.len()]
+        };
+        let (all, bufs) = (Shared::new(params), Shared::new(buf));
         in_parts(grad.len(), &|r| {
             // SAFETY: `in_parts` gives each call its own range.
             let (params, buf) = unsafe { (all.range(r.clone()), bufs.range(r.clone())) };
@@ -125,6 +150,40 @@ impl Optimizer for Sgd {
                 },
             );
         });
+    }
+}
+
+impl Optimizer for Sgd {
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        check_lr(lr);
+        self.lr = lr;
+    }
+
+    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
+        check_lengths("SGD", params, grad);
+        let rule = self.prepare(params.len());
+        self.apply(rule, 0, params, grad);
+    }
+
+    fn begin(&mut self, len: usize) -> bool {
+        self.begun = Some(self.prepare(len));
+        true
+    }
+
+    fn update(&mut self, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
+        check_lengths("SGD", params, grad);
+        assert_eq!(
+            range.len(),
+            params.len(),
+            "SGD: a range of {} parameters",
+            range.len()
+        );
+        let rule = self.begun.expect("SGD: update without begin");
+        self.apply(rule, range.start, params, grad);
     }
 
     fn descend(&mut self) -> Option<f32> {
