@@ -45,6 +45,32 @@ struct Args {
     /// Print where a step's and a prediction's time goes, product by product (to stderr).
     #[arg(long)]
     profile: bool,
+    /// Apply the optimizer's step after the whole gradient, as `step` does, instead of tensor
+    /// by tensor inside the backward pass: the comparison that chose the fused form.
+    #[arg(long)]
+    unfused: bool,
+}
+
+/// An optimizer that offers only `step`: the training step computes the whole gradient, then
+/// calls it.
+struct Unfused(Choice);
+
+impl mlp_runtime::Optimizer for Unfused {
+    fn step(&mut self, params: &mut [f32], grad: &[f32]) {
+        self.0.step(params, grad)
+    }
+    fn lr(&self) -> f32 {
+        self.0.lr()
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.0.set_lr(lr)
+    }
+}
+
+/// The optimizer of the step, fused or not.
+enum Opt {
+    Fused(Choice),
+    Unfused(Unfused),
 }
 
 /// Matrix-product FLOPs per sample of one training step and of one forward pass, by the model
@@ -100,10 +126,37 @@ macro_rules! measure {
     ($net:ident, $args:expr, $labels:expr) => {{
         let args = $args;
         let mut net = $net::new(0);
-        let mut opt = Choice::parse(&args.optimizer, 0.01).unwrap_or_else(|e| {
+        let choice = Choice::parse(&args.optimizer, 0.01).unwrap_or_else(|e| {
             eprintln!("error: {e}");
             std::process::exit(1)
         });
+        // The optimizer's update alone, on as many parameters, data in cache: the floor of any
+        // fused form (its arithmetic stays).
+        let update_alone = {
+            let mut o = choice.clone();
+            let mut p = vec![0.5f32; $net::PARAMS];
+            let g = vec![0.01f32; $net::PARAMS];
+            let mut times = Vec::new();
+            for _ in 0..50 {
+                let start = Instant::now();
+                mlp_runtime::Optimizer::step(&mut o, &mut p, &g);
+                times.push(start.elapsed().as_secs_f64());
+            }
+            median(times.split_off(5))
+        };
+        let mut opt = if args.unfused {
+            Opt::Unfused(Unfused(choice))
+        } else {
+            Opt::Fused(choice)
+        };
+        macro_rules! step {
+            ($xs:expr, $ts:expr) => {
+                match &mut opt {
+                    Opt::Fused(o) => net.train_step($xs, $ts, o),
+                    Opt::Unfused(o) => net.train_step($xs, $ts, o),
+                }
+            };
+        }
         let mut rng = Rng::new(1);
         // Cache-line aligned, as the training loop's batches are (`dataset::Batch`).
         let batches: Vec<mlp_runtime::Aligned> = (0..16)
@@ -122,12 +175,12 @@ macro_rules! measure {
             })
             .collect();
         for k in 0..20.max(args.steps / 10) {
-            net.train_step(&batches[k % 16], &targets[k % 16], &mut opt);
+            step!(&batches[k % 16], &targets[k % 16]);
         }
         let mut times = Vec::with_capacity(args.steps);
         for k in 0..args.steps {
             let start = Instant::now();
-            net.train_step(&batches[k % 16], &targets[k % 16], &mut opt);
+            step!(&batches[k % 16], &targets[k % 16]);
             times.push(start.elapsed().as_secs_f64());
         }
         let step = median(times);
@@ -135,7 +188,7 @@ macro_rules! measure {
             mlp_runtime::profile::enable(true);
             let start = Instant::now();
             for k in 0..args.steps {
-                net.train_step(&batches[k % 16], &targets[k % 16], &mut opt);
+                step!(&batches[k % 16], &targets[k % 16]);
             }
             let mean = start.elapsed().as_secs_f64() / args.steps as f64;
             mlp_runtime::profile::enable(false);
@@ -171,7 +224,13 @@ macro_rules! measure {
             std::hint::black_box(net.forward(std::hint::black_box(x)));
             forward.push(start.elapsed().as_secs_f64());
         }
-        (step, median(forward), predict, flops($net::SPEC))
+        (
+            step,
+            median(forward),
+            predict,
+            update_alone,
+            flops($net::SPEC),
+        )
     }};
 }
 
@@ -180,18 +239,19 @@ fn main() {
     mlp_runtime::set_num_threads(args.threads.max(1));
     let peak = args.peak.then(|| fma_peak(args.threads.max(1)));
     let label = |k: usize| move |rng: &mut Rng| rng.below(k) as u32;
-    let (spec, (step, forward, predict, (flops, forward_flops))) = match args.net.as_str() {
-        "seed" => (Seed::SPEC, measure!(Seed, &args, label(10))),
-        "small" => (Small::SPEC, measure!(Small, &args, label(10))),
-        "tiny" => (
-            Tiny::SPEC,
-            measure!(Tiny, &args, |rng: &mut Rng| [rng.uniform(0.0, 1.0)]),
-        ),
-        other => {
-            eprintln!("error: unknown network `{other}`; expected seed, small or tiny");
-            std::process::exit(1);
-        }
-    };
+    let (spec, (step, forward, predict, update_alone, (flops, forward_flops))) =
+        match args.net.as_str() {
+            "seed" => (Seed::SPEC, measure!(Seed, &args, label(10))),
+            "small" => (Small::SPEC, measure!(Small, &args, label(10))),
+            "tiny" => (
+                Tiny::SPEC,
+                measure!(Tiny, &args, |rng: &mut Rng| [rng.uniform(0.0, 1.0)]),
+            ),
+            other => {
+                eprintln!("error: unknown network `{other}`; expected seed, small or tiny");
+                std::process::exit(1);
+            }
+        };
     let gflops = flops * args.batch as f64 / step / 1e9;
     let predict_gflops = forward_flops * args.predict_batch as f64 / predict / 1e9;
     let peak_text = peak
@@ -204,10 +264,12 @@ fn main() {
         })
         .unwrap_or_default();
     println!(
-        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"optimizer\": \"{}\", \"kernels\": \"{}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}, \"predict_batch\": {}, \"predict_us_median\": {:.1}, \"predict_gflops\": {predict_gflops:.2}{peak_text}}}",
+        "{{\"framework\": \"mlp\", \"arch\": \"{spec}\", \"batch\": {}, \"threads\": {}, \"optimizer\": \"{}{}\", \"update_alone_us\": {:.1}, \"kernels\": \"{}\", \"step_us_median\": {:.3}, \"samples_per_s\": {:.0}, \"gflops\": {gflops:.2}, \"forward_us_median\": {:.3}, \"predict_batch\": {}, \"predict_us_median\": {:.1}, \"predict_gflops\": {predict_gflops:.2}{peak_text}}}",
         args.batch,
         args.threads,
         args.optimizer,
+        if args.unfused { " (unfused)" } else { "" },
+        update_alone * 1e6,
         mlp_runtime::simd::isa(),
         step * 1e6,
         args.batch as f64 / step,

@@ -139,15 +139,7 @@ impl RmsProp {
 
     /// The step's update of parameters `at..at + params.len()`.
     fn apply(&mut self, rule: Rule, at: usize, params: &mut [f32], grad: &[f32]) {
-        let Rule {
-            lr,
-            alpha,
-            eps,
-            wd,
-            mu,
-            centered,
-        } = rule;
-        let with_momentum = mu > 0.0;
+        let (centered, with_momentum) = (rule.centered, rule.mu > 0.0);
         let n = params.len();
         // A buffer's part for these parameters; a buffer not in use stays empty.
         fn part(v: &mut [f32], at: usize, n: usize) -> &mut [f32] {
@@ -162,7 +154,6 @@ impl RmsProp {
             Shared::new(part(&mut self.buf, at, n)),
         );
         in_parts(n, &|r| {
-            let n = r.len();
             // SAFETY: `in_parts` gives each call its own range.
             let (params, sq, ga, buf) = unsafe {
                 (
@@ -173,33 +164,65 @@ impl RmsProp {
                 )
             };
             let grad = &grad[r];
+            // One loop per combination of options, each with only the buffers it uses, so
+            // that every one vectorizes.
             vectorized(
                 #[inline(always)]
-                || {
-                    for i in 0..n {
-                        let g = if wd != 0.0 {
-                            grad[i] + wd * params[i]
-                        } else {
-                            grad[i]
-                        };
-                        sq[i] = alpha * sq[i] + (1.0 - alpha) * g * g;
-                        let var = if centered {
-                            ga[i] = alpha * ga[i] + (1.0 - alpha) * g;
-                            sq[i] - ga[i] * ga[i]
-                        } else {
-                            sq[i]
-                        };
-                        let scaled = g / (var.sqrt() + eps);
-                        if with_momentum {
-                            buf[i] = mu * buf[i] + scaled;
-                            params[i] -= lr * buf[i];
-                        } else {
-                            params[i] -= lr * scaled;
-                        }
-                    }
+                || match (centered, with_momentum) {
+                    (false, false) => rms::<false, false>(rule, params, grad, sq, ga, buf),
+                    (false, true) => rms::<false, true>(rule, params, grad, sq, ga, buf),
+                    (true, false) => rms::<true, false>(rule, params, grad, sq, ga, buf),
+                    (true, true) => rms::<true, true>(rule, params, grad, sq, ga, buf),
                 },
             );
         });
+    }
+}
+
+/// RMSprop's update of `params` by `grad`, centered or with momentum as the constants say
+/// (`ga` and `buf` are empty when not in use).
+#[inline(always)]
+fn rms<const CENTERED: bool, const MOMENTUM: bool>(
+    rule: Rule,
+    params: &mut [f32],
+    grad: &[f32],
+    sq: &mut [f32],
+    ga: &mut [f32],
+    buf: &mut [f32],
+) {
+    let Rule {
+        lr,
+        alpha,
+        eps,
+        wd,
+        mu,
+        ..
+    } = rule;
+    let n = params.len();
+    // Every slice in use exactly n long: the loop's indexing needs no checks.
+    let (grad, sq) = (&grad[..n], &mut sq[..n]);
+    let ga = if CENTERED { &mut ga[..n] } else { ga };
+    let buf = if MOMENTUM { &mut buf[..n] } else { buf };
+    for i in 0..n {
+        let g = if wd != 0.0 {
+            grad[i] + wd * params[i]
+        } else {
+            grad[i]
+        };
+        sq[i] = alpha * sq[i] + (1.0 - alpha) * g * g;
+        let var = if CENTERED {
+            ga[i] = alpha * ga[i] + (1.0 - alpha) * g;
+            sq[i] - ga[i] * ga[i]
+        } else {
+            sq[i]
+        };
+        let scaled = g / (var.sqrt() + eps);
+        if MOMENTUM {
+            buf[i] = mu * buf[i] + scaled;
+            params[i] -= lr * buf[i];
+        } else {
+            params[i] -= lr * scaled;
+        }
     }
 }
 
