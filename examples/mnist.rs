@@ -105,7 +105,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options::epochs_left(start, args.epochs)?;
     options::one_batch("the data holds", train.len(), args.batch)?;
     println!(
-        "{}: {} parameters; {} training and {} test images; batch {}, {} lr {}, {} threads, kernels {:?}",
+        "{}: {} parameters; {} training and {} test images; batch {}, {} lr {}, {} threads, kernels {}",
         Mnist::SPEC,
         Mnist::PARAMS,
         train.len(),

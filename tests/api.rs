@@ -161,3 +161,29 @@ fn train_step_equals_gradient_then_update() {
     assert_eq!(a.train_step(&xs, &ts, &mut Sgd::new(0.5)), loss);
     assert_eq!(a.params(), &expected[..]);
 }
+
+/// An evaluation's one forward pass gives the loss and the outputs that `loss` and `predict`
+/// give, bit for bit; the training loop's evaluation uses it.
+#[test]
+fn loss_and_outputs_equals_loss_and_predict() {
+    let net = Mnist::new(3);
+    let batch = 37;
+    let mut rng = mlp_runtime::Rng::new(9);
+    let xs: Vec<f32> = (0..batch * Mnist::INPUTS)
+        .map(|_| rng.uniform(0.0, 1.0))
+        .collect();
+    let labels: Vec<u32> = (0..batch as u32).map(|k| k * 7 % 10).collect();
+    let mut want = vec![0.0; batch * Mnist::OUTPUTS];
+    net.predict(&xs, &mut want);
+    let mut got = vec![f32::NAN; batch * Mnist::OUTPUTS];
+    let loss = net.loss_and_outputs(&xs, &labels, &mut got);
+    assert_eq!(loss.to_bits(), net.loss(&xs, &labels).to_bits());
+    assert_eq!(got, want);
+    let message = panic_message(|| {
+        net.loss_and_outputs(&xs, &labels, &mut [0.0; 3]);
+    });
+    assert!(
+        message.contains("37 samples need 370 outputs, found room for 3"),
+        "{message}"
+    );
+}

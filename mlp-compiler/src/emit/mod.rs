@@ -99,6 +99,8 @@ pub fn stub_item(attrs: TokenStream, vis: TokenStream, name: &Ident) -> TokenStr
             /// Stand-in: the network had errors.
             pub fn loss<T>(&self, xs: &[f32], targets: &[T]) -> f32 { unreachable!(#stand_in) }
             /// Stand-in: the network had errors.
+            pub fn loss_and_outputs<T>(&self, xs: &[f32], targets: &[T], out: &mut [f32]) -> f32 { unreachable!(#stand_in) }
+            /// Stand-in: the network had errors.
             pub fn gradient<T>(&self, xs: &[f32], targets: &[T], grad: &mut [f32]) -> f32 { unreachable!(#stand_in) }
             /// Stand-in: the network had errors.
             pub fn train_step<T, O: ::mlp_runtime::Optimizer>(&mut self, xs: &[f32], targets: &[T], opt: &mut O) -> f32 { unreachable!(#stand_in) }

@@ -36,6 +36,17 @@ pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool)
             quote! { #rows self.loss(xs, rows) },
         )
     };
+    // An evaluation of a classifier needs the loss and the outputs: one forward pass.
+    let evaluate = labels.then(|| {
+        quote! {
+            fn loss_and_outputs(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>, out: &mut [f32]) -> f32 {
+                match targets {
+                    ::mlp_runtime::train::TargetsRef::Labels(t) => self.loss_and_outputs(xs, t, out),
+                    ::mlp_runtime::train::TargetsRef::Values(_) => panic!("{} trains on class labels, not target values", Self::SPEC),
+                }
+            }
+        }
+    });
     quote! {
         impl ::mlp_runtime::train::Model for #name {
             const INPUTS: usize = #inputs;
@@ -50,6 +61,7 @@ pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool)
             fn outputs(&self, xs: &[f32], out: &mut [f32]) {
                 self.predict(xs, out)
             }
+            #evaluate
             fn parameters(&self) -> &[f32] {
                 &self.params
             }

@@ -301,6 +301,17 @@ fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
             Self::run_loss(&self.params, &mut ws, #flatten_targets, batch)
         }
 
+        /// The mean loss over the `xs.len() / INPUTS` samples and their outputs (`OUTPUTS` per
+        /// sample, written to `out`), from one forward pass: what an evaluation needs.
+        pub fn loss_and_outputs(&self, xs: &[f32], targets: &[#target], out: &mut [f32]) -> f32 {
+            let batch = Self::check(xs, targets);
+            assert_eq!(out.len(), batch * #outputs, "{} samples need {} outputs, found room for {}", batch, batch * #outputs, out.len());
+            let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
+            Self::run_forward(&self.params, &mut ws, xs, batch);
+            out.copy_from_slice(&ws.#output[..batch * #outputs]);
+            Self::run_loss(&self.params, &mut ws, #flatten_targets, batch)
+        }
+
         /// The mean loss, and its gradient written to `grad` (`PARAMS` long, the layout of
         /// [`Self::params`]).
         pub fn gradient(&self, xs: &[f32], targets: &[#target], grad: &mut [f32]) -> f32 {

@@ -141,6 +141,25 @@ pub fn kernels_run() -> Vec<Isa> {
         .collect()
 }
 
+/// Asks for every cache line of `data` (a hint that reads nothing, so it costs no correctness):
+/// what a gather of scattered rows issues a few rows ahead, so that their memory latencies
+/// overlap instead of adding up.
+#[inline]
+pub fn prefetch(data: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(16) {
+        // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not fault,
+        // whatever the address (this one is inside `data` anyway); SSE is part of x86-64.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast::<i8>(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 /// Runs `f` compiled for the process's instruction set ([`isa`]): the one body of an
 /// elementwise kernel, for every instruction set. Pass the closure with `#[inline(always)]`
 /// so that its loops are compiled inside the function that enables the features.

@@ -59,10 +59,12 @@ pub fn evaluate<M: Model>(
     let mut confusion = vec![vec![0u64; M::OUTPUTS]; if M::LABELS { M::OUTPUTS } else { 0 }];
     for idx in order.chunks(batch.max(1)) {
         b.fill(data, idx);
-        loss += model.batch_loss(&b.inputs, targets(&b, M::LABELS)) as f64 * idx.len() as f64;
-        if M::LABELS {
+        if !M::LABELS {
+            loss += model.batch_loss(&b.inputs, targets(&b, false)) as f64 * idx.len() as f64;
+        } else {
             out.resize(idx.len() * M::OUTPUTS, 0.0);
-            model.outputs(&b.inputs, &mut out);
+            let mean = model.loss_and_outputs(&b.inputs, targets(&b, true), &mut out);
+            loss += mean as f64 * idx.len() as f64;
             for (row, label) in out.chunks_exact(M::OUTPUTS).zip(&b.labels) {
                 let predicted = row
                     .iter()

@@ -29,6 +29,11 @@ pub trait Model {
     fn batch_loss(&self, xs: &[f32], targets: TargetsRef<'_>) -> f32;
     /// The outputs of a batch.
     fn outputs(&self, xs: &[f32], out: &mut [f32]);
+    /// The mean loss of a batch and its outputs, from one forward pass (the default makes two).
+    fn loss_and_outputs(&self, xs: &[f32], targets: TargetsRef<'_>, out: &mut [f32]) -> f32 {
+        self.outputs(xs, out);
+        self.batch_loss(xs, targets)
+    }
     /// The parameters.
     fn parameters(&self) -> &[f32];
     /// The parameters, mutable.

@@ -217,10 +217,20 @@ pub struct Batch {
 impl Batch {
     /// Copies the samples at `indices` of `data` into the buffers.
     pub fn fill(&mut self, data: &Dataset, indices: &[usize]) {
+        // Rows are scattered over a large set: each one is asked for a few rows ahead of its
+        // copy, so that the memory latencies of several overlap.
+        const AHEAD: usize = 8;
+        let row = |k: usize| &data.inputs[k * data.width..(k + 1) * data.width];
         self.inputs.clear();
         self.labels.clear();
         self.values.clear();
-        for &k in indices {
+        for &k in indices.iter().take(AHEAD) {
+            crate::simd::prefetch(row(k));
+        }
+        for (i, &k) in indices.iter().enumerate() {
+            if let Some(&next) = indices.get(i + AHEAD) {
+                crate::simd::prefetch(row(next));
+            }
             self.inputs
                 .extend_from_slice(&data.inputs[k * data.width..(k + 1) * data.width]);
             match &data.targets {
