@@ -36,17 +36,7 @@ pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool)
             quote! { #rows self.loss(xs, rows) },
         )
     };
-    // An evaluation of a classifier needs the loss and the outputs: one forward pass.
-    let evaluate = labels.then(|| {
-        quote! {
-            fn loss_and_outputs(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>, out: &mut [f32]) -> f32 {
-                match targets {
-                    ::mlp_runtime::train::TargetsRef::Labels(t) => self.loss_and_outputs(xs, t, out),
-                    ::mlp_runtime::train::TargetsRef::Values(_) => panic!("{} trains on class labels, not target values", Self::SPEC),
-                }
-            }
-        }
-    });
+    let evaluate = labels.then(evaluate);
     quote! {
         impl ::mlp_runtime::train::Model for #name {
             const INPUTS: usize = #inputs;
@@ -106,6 +96,18 @@ pub fn stand_in(name: &Ident, message: &str) -> TokenStream {
             fn create(seed: u64, init: ::mlp_runtime::Init) -> Self { unreachable!(#message) }
             fn open(path: &::std::path::Path) -> ::std::result::Result<(Self, ::mlp_runtime::dataset::Preprocessing), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
             fn reopen(path: &::std::path::Path, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, u64, ::mlp_runtime::dataset::Preprocessing), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
+        }
+    }
+}
+
+/// A classifier's `loss_and_outputs`: an evaluation's loss and outputs from one forward pass.
+fn evaluate() -> TokenStream {
+    quote! {
+        fn loss_and_outputs(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>, out: &mut [f32]) -> f32 {
+            match targets {
+                ::mlp_runtime::train::TargetsRef::Labels(t) => self.loss_and_outputs(xs, t, out),
+                ::mlp_runtime::train::TargetsRef::Values(_) => panic!("{} trains on class labels, not target values", Self::SPEC),
+            }
         }
     }
 }

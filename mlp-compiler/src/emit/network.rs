@@ -263,6 +263,29 @@ fn constructors(c: &Plan, api: &Api<'_>) -> TokenStream {
 }
 
 /// The methods that evaluate the network: outputs, loss, gradient, a training step.
+/// `loss_and_outputs`: an evaluation's loss and outputs from one forward pass.
+fn loss_and_outputs(c: &Plan, api: &Api<'_>) -> TokenStream {
+    let Api {
+        outputs,
+        target,
+        flatten_targets,
+        ..
+    } = api;
+    let output = buffer(c.derived.program.output, false);
+    quote! {
+        /// The mean loss over the `xs.len() / INPUTS` samples and their outputs (`OUTPUTS` per
+        /// sample, written to `out`), from one forward pass: what an evaluation needs.
+        pub fn loss_and_outputs(&self, xs: &[f32], targets: &[#target], out: &mut [f32]) -> f32 {
+            let batch = Self::check(xs, targets);
+            assert_eq!(out.len(), batch * #outputs, "{} samples need {} outputs, found room for {}", batch, batch * #outputs, out.len());
+            let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
+            Self::run_forward(&self.params, &mut ws, xs, batch);
+            out.copy_from_slice(&ws.#output[..batch * #outputs]);
+            Self::run_loss(&self.params, &mut ws, #flatten_targets, batch)
+        }
+    }
+}
+
 fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
     let Api {
         inputs,
@@ -273,6 +296,7 @@ fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
         ..
     } = api;
     let output = buffer(c.derived.program.output, false);
+    let loss_and_outputs = loss_and_outputs(c, api);
     quote! {
         /// The network's output for one sample (logits for `nll` and `ce`).
         pub fn forward(&self, x: &[f32; #inputs]) -> [f32; #outputs] {
@@ -301,16 +325,7 @@ fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
             Self::run_loss(&self.params, &mut ws, #flatten_targets, batch)
         }
 
-        /// The mean loss over the `xs.len() / INPUTS` samples and their outputs (`OUTPUTS` per
-        /// sample, written to `out`), from one forward pass: what an evaluation needs.
-        pub fn loss_and_outputs(&self, xs: &[f32], targets: &[#target], out: &mut [f32]) -> f32 {
-            let batch = Self::check(xs, targets);
-            assert_eq!(out.len(), batch * #outputs, "{} samples need {} outputs, found room for {}", batch, batch * #outputs, out.len());
-            let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
-            Self::run_forward(&self.params, &mut ws, xs, batch);
-            out.copy_from_slice(&ws.#output[..batch * #outputs]);
-            Self::run_loss(&self.params, &mut ws, #flatten_targets, batch)
-        }
+        #loss_and_outputs
 
         /// The mean loss, and its gradient written to `grad` (`PARAMS` long, the layout of
         /// [`Self::params`]).
