@@ -228,9 +228,11 @@ unsafe fn tile<V: Lanes, const R: usize, const C: usize>(
         }
         p += V::WIDTH;
     }
-    for (r, sums) in acc.iter().enumerate() {
-        for (q, lanes) in sums.iter().enumerate() {
-            let mut dot = lanes.sum();
+    let mut sums = [[0.0f32; C]; R];
+    V::sums(acc.as_flattened(), sums.as_flattened_mut());
+    for (r, sums) in sums.iter().enumerate() {
+        for (q, &sum) in sums.iter().enumerate() {
+            let mut dot = sum;
             for s in full..k {
                 // SAFETY: s < k, inside rows r of A and q of Bᵀ.
                 dot += unsafe { *a.add(r * lda + s) * *b.add(q * ldb + s) };

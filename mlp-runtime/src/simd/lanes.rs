@@ -40,6 +40,15 @@ pub(crate) trait Lanes: Copy {
     /// The sum of the lanes, in one fixed order: `l + h` for the two halves (twice for
     /// sixteen lanes), then `(s₀ + s₁) + (s₂ + s₃)`.
     fn sum(self) -> f32;
+    /// The sum of the lanes of each vector of `acc`, written to `out` (as long): each in one
+    /// fixed order, whatever its place in `acc`. The default sums them one by one
+    /// ([`Lanes::sum`]).
+    #[inline(always)]
+    fn sums(acc: &[Self], out: &mut [f32]) {
+        for (a, o) in acc.iter().zip(out) {
+            *o = a.sum();
+        }
+    }
 }
 
 /// The portable lanes: a plain array the compiler vectorizes as it can.
@@ -243,6 +252,71 @@ pub(crate) mod avx512 {
                 let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
                 super::avx2::sum8(_mm256_add_ps(lo, hi))
             }
+        }
+        /// Sixteen vectors at a time, transposed as they are added (45 shuffles and adds for
+        /// 16 sums, where one by one takes 8 per sum): for each vector, its four 128-bit
+        /// chunks as `(c₀ + c₂) + (c₁ + c₃)`, then that chunk's lanes as `(e₀ + e₂) + (e₁ + e₃)`.
+        #[inline(always)]
+        fn sums(acc: &[Self], out: &mut [f32]) {
+            let out = &mut out[..acc.len()];
+            for (group, sums) in acc.chunks(16).zip(out.chunks_mut(16)) {
+                let v: [__m512; 16] = std::array::from_fn(|i| match group.get(i) {
+                    Some(a) => a.0,
+                    // SAFETY: a vector exists, so the CPU has AVX-512F.
+                    None => unsafe { _mm512_setzero_ps() },
+                });
+                // SAFETY: a vector exists, so the CPU has AVX-512F.
+                let lanes = unsafe { transpose_sum(v) };
+                // Lane 4c + e holds the sum of vector 4e + c.
+                for (l, s) in lanes.iter().enumerate() {
+                    if let Some(slot) = sums.get_mut((l % 4) * 4 + l / 4) {
+                        *slot = *s;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The sixteen lane sums of sixteen vectors, lane `4c + e` holding vector `4e + c`'s.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F.
+    #[inline(always)]
+    unsafe fn transpose_sum(v: [__m512; 16]) -> [f32; 16] {
+        // SAFETY: the caller's promise; `out` holds 16 floats.
+        unsafe {
+            // Pairs: [a.c₀+a.c₂, a.c₁+a.c₃, b.c₀+b.c₂, b.c₁+b.c₃].
+            let l1: [__m512; 8] = std::array::from_fn(|i| {
+                let (a, b) = (v[2 * i], v[2 * i + 1]);
+                _mm512_add_ps(
+                    _mm512_shuffle_f32x4::<0b01_00_01_00>(a, b),
+                    _mm512_shuffle_f32x4::<0b11_10_11_10>(a, b),
+                )
+            });
+            // Fours: chunk k holds vector k's four partial sums.
+            let l2: [__m512; 4] = std::array::from_fn(|i| {
+                let (s, u) = (l1[2 * i], l1[2 * i + 1]);
+                _mm512_add_ps(
+                    _mm512_shuffle_f32x4::<0b10_00_10_00>(s, u),
+                    _mm512_shuffle_f32x4::<0b11_01_11_01>(s, u),
+                )
+            });
+            // Within each chunk: [x₀+x₂, x₁+x₃, y₀+y₂, y₁+y₃].
+            let l3: [__m512; 2] = std::array::from_fn(|i| {
+                let (x, y) = (l2[2 * i], l2[2 * i + 1]);
+                _mm512_add_ps(
+                    _mm512_shuffle_ps::<0b01_00_01_00>(x, y),
+                    _mm512_shuffle_ps::<0b11_10_11_10>(x, y),
+                )
+            });
+            let (p, q) = (l3[0], l3[1]);
+            let all = _mm512_add_ps(
+                _mm512_shuffle_ps::<0b10_00_10_00>(p, q),
+                _mm512_shuffle_ps::<0b11_01_11_01>(p, q),
+            );
+            let mut out = [0.0f32; 16];
+            _mm512_storeu_ps(out.as_mut_ptr(), all);
+            out
         }
     }
 }
