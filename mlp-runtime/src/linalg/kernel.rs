@@ -22,9 +22,6 @@ pub const NR: usize = 16;
 pub const MR_512: usize = 8;
 /// Columns of C per microkernel call with AVX-512 (three vectors of sixteen).
 pub const NR_512: usize = 48;
-/// The widest tile's columns.
-const NR_MAX: usize = NR_512;
-
 /// A B panel: its first value and the distance between its rows.
 pub(crate) type B = (*const f32, usize);
 
@@ -67,7 +64,7 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
     (b, ldb): (*const f32, usize),
     tile: Tile,
 ) {
-    let (w, nr) = (V::WIDTH, NV * V::WIDTH);
+    let w = V::WIDTH;
     if tile.accumulate {
         // C's lines are read at the end: ask for them now, while the sums run.
         for r in 0..tile.rows {
@@ -87,45 +84,35 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
         }
     }
     let scale = V::splat(t, tile.scale);
-    if tile.rows == H && tile.cols == nr {
-        // A whole tile: straight from the registers to C.
-        for (r, row) in acc.iter().enumerate() {
-            let out = tile.c.wrapping_add(r * tile.ldc);
-            for (v, &sum) in row.iter().enumerate() {
-                let mut sum = sum;
-                if tile.scale != 1.0 {
-                    sum = sum.mul(scale);
-                }
-                // SAFETY: the tile is whole, so row r of C has nr writable values at `out`,
-                // this call's alone.
-                unsafe {
-                    if tile.accumulate {
-                        sum = sum.add(V::load(t, out.add(v * w)));
-                    }
-                    sum.store(out.add(v * w));
-                }
+    for (r, row) in acc.iter().enumerate().take(tile.rows) {
+        let out = tile.c.wrapping_add(r * tile.ldc);
+        for (v, &sum) in row.iter().enumerate() {
+            // The vector's columns inside the tile: all of them but at the tile's right edge,
+            // where a masked load and store (AVX-512) or a copy through a buffer take the
+            // first few.
+            let cols = tile.cols.saturating_sub(v * w).min(w);
+            if cols == 0 {
+                break;
             }
-        }
-        return;
-    }
-    let mut block = [[0f32; NR_MAX]; H];
-    for (r, row) in acc.iter().enumerate() {
-        for (v, sum) in row.iter().enumerate() {
-            // SAFETY: each row of `block` holds NR_MAX ≥ nr floats.
-            unsafe { sum.store(block[r].as_mut_ptr().add(v * w)) };
-        }
-    }
-    for (r, values) in block.iter().enumerate().take(tile.rows) {
-        for (j, v) in values.iter().enumerate().take(tile.cols) {
-            let v = if tile.scale != 1.0 {
-                v * tile.scale
-            } else {
-                *v
-            };
-            // SAFETY: r < rows and j < cols: inside the tile's corner, this call's alone.
+            let mut sum = sum;
+            if tile.scale != 1.0 {
+                sum = sum.mul(scale);
+            }
+            // SAFETY: row r < rows of C has `cols` writable values at `out + v·w`, inside the
+            // tile's corner, this call's alone.
             unsafe {
-                let slot = tile.c.add(r * tile.ldc + j);
-                *slot = if tile.accumulate { *slot + v } else { v };
+                let at = out.add(v * w);
+                if cols == w {
+                    if tile.accumulate {
+                        sum = sum.add(V::load(t, at));
+                    }
+                    sum.store(at);
+                } else {
+                    if tile.accumulate {
+                        sum = sum.add(V::load_first(t, at, cols));
+                    }
+                    sum.store_first(at, cols);
+                }
             }
         }
     }

@@ -27,6 +27,32 @@ pub(crate) trait Lanes: Copy {
     /// # Safety
     /// `p` must point to `WIDTH` writable floats.
     unsafe fn store(self, p: *mut f32);
+    /// The first `n` (< `WIDTH`) values from `p`, the other lanes zero.
+    ///
+    /// # Safety
+    /// `p` must point to `n` readable floats.
+    #[inline(always)]
+    unsafe fn load_first(t: Self::Token, p: *const f32, n: usize) -> Self {
+        let mut buf = [0.0f32; 16];
+        // SAFETY: the caller guarantees n readable floats at `p`; `buf` holds 16 ≥ WIDTH.
+        unsafe {
+            std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(Self::WIDTH));
+            Self::load(t, buf.as_ptr())
+        }
+    }
+    /// Writes the first `n` (< `WIDTH`) values to `p`.
+    ///
+    /// # Safety
+    /// `p` must point to `n` writable floats.
+    #[inline(always)]
+    unsafe fn store_first(self, p: *mut f32, n: usize) {
+        let mut buf = [0.0f32; 16];
+        // SAFETY: `buf` holds 16 ≥ WIDTH floats; the caller guarantees n writable at `p`.
+        unsafe {
+            self.store(buf.as_mut_ptr());
+            std::ptr::copy_nonoverlapping(buf.as_ptr(), p, n.min(Self::WIDTH));
+        }
+    }
     /// `self·b + c`, fused where the ISA has it.
     fn mul_add(self, b: Self, c: Self) -> Self;
     /// `self + b`.
@@ -221,6 +247,23 @@ pub(crate) mod avx512 {
             // SAFETY: `self` exists, so the CPU has AVX-512F; the caller guarantees 16
             // writable floats at `p`.
             unsafe { _mm512_storeu_ps(p, self.0) }
+        }
+        /// A masked load: lanes past `n` are neither read nor set.
+        #[inline(always)]
+        unsafe fn load_first(_: Avx512Token, p: *const f32, n: usize) -> Self {
+            let mask = ((1u32 << n.min(16)) - 1) as u16;
+            // SAFETY: the token proves AVX-512F; the masked load reads only the first n
+            // floats at `p`, which the caller guarantees readable (masked-off lanes do not
+            // fault).
+            Avx512(unsafe { _mm512_maskz_loadu_ps(mask, p) })
+        }
+        /// A masked store: memory past the first `n` floats is not touched.
+        #[inline(always)]
+        unsafe fn store_first(self, p: *mut f32, n: usize) {
+            let mask = ((1u32 << n.min(16)) - 1) as u16;
+            // SAFETY: `self` exists, so the CPU has AVX-512F; the masked store writes only the
+            // first n floats at `p`, which the caller guarantees writable.
+            unsafe { _mm512_mask_storeu_ps(p, mask, self.0) }
         }
         #[inline(always)]
         fn mul_add(self, b: Self, c: Self) -> Self {
