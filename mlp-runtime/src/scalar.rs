@@ -154,10 +154,8 @@ pub fn log_sum_exp_row(row: &[f32]) -> f32 {
         }
     }
     // Halves added pairwise, 8 + 4 + 2 + 1 lanes: vector adds, not sixteen in a row.
-    for half in [8, 4, 2, 1] {
-        for i in 0..half {
-            sums[i] += sums[i + half];
-        }
-    }
-    m + sums[0].ln()
+    let s8: [f32; 8] = std::array::from_fn(|i| sums[i] + sums[i + 8]);
+    let s4: [f32; 4] = std::array::from_fn(|i| s8[i] + s8[i + 4]);
+    let s2 = [s4[0] + s4[2], s4[1] + s4[3]];
+    m + (s2[0] + s2[1]).ln()
 }
