@@ -410,7 +410,12 @@ where
                 }
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
-                    pack::pack_a(fin.path, pa, p.a, ic, mc, pc, kc);
+                    // A's columns contiguous (a transposed operand): whole panels are read in
+                    // place, columns `a.cs` apart, and only a last, lower panel is packed.
+                    let whole_a = if p.a.rs == 1 { mc / mr * mr } else { 0 };
+                    if whole_a < mc {
+                        pack::pack_a(fin.path, pa, p.a, ic + whole_a, mc - whole_a, pc, kc);
+                    }
                     for jr in (0..nc).step_by(nr) {
                         for ir in (0..mc).step_by(mr) {
                             let tile = Tile {
@@ -421,16 +426,22 @@ where
                                 accumulate: p.accumulate || pc > 0,
                                 scale: p.scale,
                             };
-                            let a_panel = pa[ir * kc..].as_ptr();
+                            let a_panel = if ir < whole_a {
+                                (p.a.data[pc * p.a.cs + ic + ir..].as_ptr(), p.a.cs)
+                            } else {
+                                (pa[(ir - whole_a) * kc..].as_ptr(), mr)
+                            };
                             let b_panel = if jr < whole {
                                 (p.b.data[pc * p.b.rs + jc + jr..].as_ptr(), p.b.rs)
                             } else {
                                 (pb[(jr - whole) * kc..].as_ptr(), nr)
                             };
-                            // SAFETY: the A panel holds kc·mr packed values (sized above, the
-                            // path's shape); the B panel kc rows of nr values: packed, or rows
-                            // pc..pc+kc of B, columns jc+jr..jc+jr+nr ≤ n, inside B
-                            // (`check_operands`); the tile is inside this part's rectangle.
+                            // SAFETY: the A panel holds kc columns of mr values: packed (sized
+                            // above, the path's shape), or columns pc..pc+kc of A, rows
+                            // ic+ir..ic+ir+mr ≤ m, inside A (`check_operands`); the B panel kc
+                            // rows of nr values: packed, or rows pc..pc+kc of B, columns
+                            // jc+jr..jc+jr+nr ≤ n, inside B; the tile is inside this part's
+                            // rectangle.
                             unsafe { kernel::call(fin.path, kc, a_panel, b_panel, tile) }
                         }
                     }

@@ -1,8 +1,9 @@
 //! The GEMM microkernel: `C[MR×NR] (+)= A_panel[MR×kc] · B_panel[kc×NR]` on packed panels.
 //!
-//! Contract: `a` holds `kc` groups of MR values (column `p` of the A panel), `b` holds `kc`
-//! rows of NR values, `ldb` apart (row `p` of the B panel: `ldb = NR` when packed, B's own row
-//! stride when B is read in place); the kernel writes the top-left `mr×nr` corner of C at `c`
+//! Contract: `a` holds `kc` columns of MR values, `lda` apart (column `p` of the A panel:
+//! `lda = MR` when packed, A's own column stride when A's columns are read in place), `b` holds
+//! `kc` rows of NR values, `ldb` apart (row `p` of the B panel: `ldb = NR` when packed, B's own
+//! row stride when B is read in place); the kernel writes the top-left `mr×nr` corner of C at `c`
 //! with row stride `ldc`, each sum multiplied by `scale`, adding to it when `accumulate`.
 //! The tile is as large as the registers allow: 6×16 (two vectors) with eight lanes (12
 //! accumulators of the 16 AVX registers), 8×48 (three vectors) with AVX-512 (24 of its 32
@@ -22,8 +23,8 @@ pub const NR: usize = 16;
 pub const MR_512: usize = 8;
 /// Columns of C per microkernel call with AVX-512 (three vectors of sixteen).
 pub const NR_512: usize = 48;
-/// A B panel: its first value and the distance between its rows.
-pub(crate) type B = (*const f32, usize);
+/// A panel: its first value and the distance between its columns (A) or rows (B).
+pub(crate) type Panel = (*const f32, usize);
 
 /// The tile `(MR, NR)` of a path's microkernel.
 pub(crate) fn shape(path: Path) -> (usize, usize) {
@@ -53,15 +54,15 @@ pub struct Tile {
 /// The one kernel body: an `H`-row tile `NV` vectors (`NR = NV·WIDTH` columns) wide.
 ///
 /// # Safety
-/// `a` must hold `kc·H` readable floats, `b` `kc` rows of `NR` readable floats `ldb` apart,
-/// and the tile's `rows×cols` corner of C must be writable and written by no other thread
+/// `a` must hold `kc` columns of `H` readable floats `lda` apart, `b` `kc` rows of `NR`
+/// readable floats `ldb` apart, and the tile's `rows×cols` corner of C must be writable and written by no other thread
 /// meanwhile.
 #[inline(always)]
 unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
     t: V::Token,
     kc: usize,
-    a: *const f32,
-    (b, ldb): (*const f32, usize),
+    (a, lda): Panel,
+    (b, ldb): Panel,
     tile: Tile,
 ) {
     let w = V::WIDTH;
@@ -76,8 +77,8 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
         // SAFETY: p < kc, and B holds kc rows of nr values, ldb apart.
         let row_b: [V; NV] = std::array::from_fn(|v| unsafe { V::load(t, b.add(p * ldb + v * w)) });
         for (r, row) in acc.iter_mut().enumerate() {
-            // SAFETY: p < kc and r < H, and A holds kc columns of H values.
-            let a_r = V::splat(t, unsafe { *a.add(p * H + r) });
+            // SAFETY: p < kc and r < H, and A holds kc columns of H values, lda apart.
+            let a_r = V::splat(t, unsafe { *a.add(p * lda + r) });
             for (sum, b_v) in row.iter_mut().zip(row_b) {
                 *sum = a_r.mul_add(b_v, *sum);
             }
@@ -121,11 +122,11 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
 /// The microkernel of `path`: the tile is [`shape`]`(path)`.
 ///
 /// # Safety
-/// As for the kernel contract in the module documentation: `a` holds `kc·MR` floats, `b` `kc`
-/// rows of `NR` floats `ldb` apart (the path's shape), and the tile's corner of C is writable
+/// As for the kernel contract in the module documentation: `a` holds `kc` columns of `MR`
+/// floats `lda` apart, `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the tile's corner of C is writable
 /// and written by no other thread meanwhile.
 #[inline(always)]
-pub(crate) unsafe fn call(path: Path, kc: usize, a: *const f32, b: B, tile: Tile) {
+pub(crate) unsafe fn call(path: Path, kc: usize, a: Panel, b: Panel, tile: Tile) {
     // SAFETY: the caller's promise is each kernel's; a SIMD kernel is called with its path's
     // token, which exists only where the CPU has the kernel's features.
     unsafe {
@@ -143,7 +144,7 @@ pub(crate) unsafe fn call(path: Path, kc: usize, a: *const f32, b: B, tile: Tile
 ///
 /// # Safety
 /// As for [`call`].
-unsafe fn portable(kc: usize, a: *const f32, b: B, tile: Tile) {
+unsafe fn portable(kc: usize, a: Panel, b: Panel, tile: Tile) {
     // SAFETY: the caller's promise is the body's.
     unsafe { body::<Portable, MR, 2>((), kc, a, b, tile) }
 }
@@ -154,7 +155,7 @@ unsafe fn portable(kc: usize, a: *const f32, b: B, tile: Tile) {
 /// As for [`call`]; the CPU must have AVX2 and FMA (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: *const f32, b: B, tile: Tile) {
+unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: Panel, b: Panel, tile: Tile) {
     // SAFETY: the caller's promise is the body's.
     unsafe { body::<crate::simd::lanes::avx2::Avx2, MR, 2>(t, kc, a, b, tile) }
 }
@@ -165,7 +166,7 @@ unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: *const f32, b: B, tile: 
 /// As for [`call`]; the CPU must have AVX-512F and VL (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn avx512(t: crate::simd::Avx512Token, kc: usize, a: *const f32, b: B, tile: Tile) {
+unsafe fn avx512(t: crate::simd::Avx512Token, kc: usize, a: Panel, b: Panel, tile: Tile) {
     // SAFETY: the caller's promise is the body's.
     unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512, 3>(t, kc, a, b, tile) }
 }
