@@ -1,4 +1,5 @@
-//! `mlp`: check, explain and expand network specs written in the mlp DSL.
+//! `mlp`: check, explain, expand and graph network specs written in the mlp DSL, and compile,
+//! train, evaluate and run a specialized trainer for one.
 #![warn(missing_docs)]
 
 mod html;
