@@ -347,3 +347,43 @@ fn a_state_without_buffers_after_steps_is_refused() {
     };
     assert!(Sgd::new(0.1).load_state(sgd).is_ok());
 }
+
+/// A step applied range by range (`begin`, then `update` on disjoint ranges) gives the bits of
+/// `step`; a range outside the step begun, or an update without one, is refused with a
+/// message naming it.
+#[test]
+fn steps_applied_by_parts_equal_step_and_check_their_ranges() {
+    let grad: Vec<f32> = (0..10).map(|i| i as f32 * 0.1 - 0.4).collect();
+    let mut whole = vec![0.5f32; 10];
+    let mut parts = whole.clone();
+    let (mut a, mut b) = (Adam::new(0.01), Adam::new(0.01));
+    for _ in 0..3 {
+        a.step(&mut whole, &grad);
+        assert!(b.begin(10));
+        b.update(0..4, &mut parts[..4], &grad[..4]);
+        b.update(4..10, &mut parts[4..], &grad[4..]);
+    }
+    assert_eq!(whole, parts);
+    let message = |f: Box<dyn FnOnce() + std::panic::UnwindSafe>| {
+        let e = std::panic::catch_unwind(f).expect_err("refused");
+        e.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    let m = message(Box::new(|| {
+        let mut o = RmsProp::new(0.01);
+        o.begin(4);
+        o.update(2..6, &mut [0.0; 4], &[0.0; 4]);
+    }));
+    assert!(
+        m.contains("RMSprop: parameters 2..6 given as 4 values, in a step of 4"),
+        "{m}"
+    );
+    let m = message(Box::new(|| {
+        Sgd::new(0.1)
+            .momentum(0.9)
+            .update(0..2, &mut [0.0; 2], &[0.0; 2]);
+    }));
+    assert!(
+        m.contains("SGD: update of parameters 0..2 without a step begun"),
+        "{m}"
+    );
+}

@@ -1,8 +1,6 @@
 //! Adam and AdamW.
 
-use super::{
-    Optimizer, Shared, State, check_decay, check_lengths, check_lr, check_unit, ensure, in_parts,
-};
+use super::{Optimizer, Shared, State, check_decay, check_lr, check_unit, ensure, in_parts};
 use crate::simd::vectorized;
 use std::ops::Range;
 
@@ -25,12 +23,12 @@ pub struct Adam {
     m: Vec<f32>,
     v: Vec<f32>,
     /// The step begun by [`Optimizer::begin`], applied part by part.
-    begun: Option<Rule>,
+    begun: Option<(Rule, usize)>,
 }
 
 /// One step's constants, fixed when it begins.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Rule {
+pub(super) struct Rule {
     step_size: f32,
     correction2: f32,
     eps: f32,
@@ -93,12 +91,17 @@ impl Adam {
     }
 }
 
-impl Adam {
+impl super::Stepwise for Adam {
+    type Rule = Rule;
+
+    fn begun(&mut self) -> &mut Option<(Rule, usize)> {
+        &mut self.begun
+    }
+
     fn name(&self) -> &'static str {
         if self.decoupled { "AdamW" } else { "Adam" }
     }
 
-    /// Begins a step of `len` parameters: counts it and fixes its constants.
     fn prepare(&mut self, len: usize) -> Rule {
         ensure(&mut self.m, len);
         ensure(&mut self.v, len);
@@ -120,7 +123,6 @@ impl Adam {
         }
     }
 
-    /// The step's update of parameters `at..at + params.len()`.
     fn apply(&mut self, rule: Rule, at: usize, params: &mut [f32], grad: &[f32]) {
         let n = params.len();
         let (all, ms, vs) = (
@@ -195,27 +197,15 @@ impl Optimizer for Adam {
     }
 
     fn step(&mut self, params: &mut [f32], grad: &[f32]) {
-        check_lengths(self.name(), params, grad);
-        let rule = self.prepare(params.len());
-        self.apply(rule, 0, params, grad);
+        super::step(self, params, grad)
     }
 
     fn begin(&mut self, len: usize) -> bool {
-        self.begun = Some(self.prepare(len));
-        true
+        super::begin(self, len)
     }
 
     fn update(&mut self, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
-        check_lengths(self.name(), params, grad);
-        assert_eq!(
-            range.len(),
-            params.len(),
-            "{}: a range of {} parameters",
-            self.name(),
-            range.len()
-        );
-        let rule = self.begun.expect("Adam: update without begin");
-        self.apply(rule, range.start, params, grad);
+        super::update(self, range, params, grad)
     }
 
     fn state(&self) -> State {

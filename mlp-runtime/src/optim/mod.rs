@@ -205,6 +205,49 @@ fn check_decay(v: f32) {
     assert!(v >= 0.0, "weight decay must be ≥ 0, found {v}");
 }
 
+/// An optimizer whose step is a rule of constants fixed when it begins and an elementwise
+/// update of any range: [`Optimizer::step`], [`Optimizer::begin`] and [`Optimizer::update`]
+/// follow from it ([`step`], [`begin`], [`update`]), so the three give the same bits.
+trait Stepwise {
+    /// The constants of one step.
+    type Rule: Copy;
+    /// The name in messages.
+    fn name(&self) -> &'static str;
+    /// Begins a step of `len` parameters: sizes the buffers, counts the step, fixes its
+    /// constants.
+    fn prepare(&mut self, len: usize) -> Self::Rule;
+    /// The step's update of parameters `at..at + params.len()`.
+    fn apply(&mut self, rule: Self::Rule, at: usize, params: &mut [f32], grad: &[f32]);
+    /// The step [`begin`] began and its parameter count.
+    fn begun(&mut self) -> &mut Option<(Self::Rule, usize)>;
+}
+
+fn step<O: Stepwise>(o: &mut O, params: &mut [f32], grad: &[f32]) {
+    check_lengths(o.name(), params, grad);
+    let rule = o.prepare(params.len());
+    o.apply(rule, 0, params, grad);
+}
+
+fn begin<O: Stepwise>(o: &mut O, len: usize) -> bool {
+    let rule = o.prepare(len);
+    *o.begun() = Some((rule, len));
+    true
+}
+
+fn update<O: Stepwise>(o: &mut O, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
+    let name = o.name();
+    check_lengths(name, params, grad);
+    let Some((rule, len)) = *o.begun() else {
+        panic!("{name}: update of parameters {range:?} without a step begun");
+    };
+    assert!(
+        range.len() == params.len() && range.end <= len,
+        "{name}: parameters {range:?} given as {} values, in a step of {len}",
+        params.len()
+    );
+    o.apply(rule, range.start, params, grad);
+}
+
 fn check_lengths(name: &str, params: &[f32], grad: &[f32]) {
     assert_eq!(
         params.len(),

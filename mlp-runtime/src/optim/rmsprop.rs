@@ -1,8 +1,6 @@
 //! RMSprop.
 
-use super::{
-    Optimizer, Shared, State, check_decay, check_lengths, check_lr, check_unit, ensure, in_parts,
-};
+use super::{Optimizer, Shared, State, check_decay, check_lr, check_unit, ensure, in_parts};
 use crate::simd::vectorized;
 use std::ops::Range;
 
@@ -28,12 +26,12 @@ pub struct RmsProp {
     grad_avg: Vec<f32>,
     buf: Vec<f32>,
     /// The step begun by [`Optimizer::begin`], applied part by part.
-    begun: Option<Rule>,
+    begun: Option<(Rule, usize)>,
 }
 
 /// One step's constants, fixed when it begins.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Rule {
+pub(super) struct Rule {
     lr: f32,
     alpha: f32,
     eps: f32,
@@ -114,8 +112,17 @@ impl RmsProp {
     }
 }
 
-impl RmsProp {
-    /// Begins a step of `len` parameters: counts it and fixes its constants.
+impl super::Stepwise for RmsProp {
+    type Rule = Rule;
+
+    fn name(&self) -> &'static str {
+        "RMSprop"
+    }
+
+    fn begun(&mut self) -> &mut Option<(Rule, usize)> {
+        &mut self.begun
+    }
+
     fn prepare(&mut self, n: usize) -> Rule {
         let (centered, with_momentum) = (self.centered, self.momentum > 0.0);
         ensure(&mut self.square_avg, n);
@@ -137,7 +144,6 @@ impl RmsProp {
         }
     }
 
-    /// The step's update of parameters `at..at + params.len()`.
     fn apply(&mut self, rule: Rule, at: usize, params: &mut [f32], grad: &[f32]) {
         let (centered, with_momentum) = (rule.centered, rule.mu > 0.0);
         let n = params.len();
@@ -237,26 +243,15 @@ impl Optimizer for RmsProp {
     }
 
     fn step(&mut self, params: &mut [f32], grad: &[f32]) {
-        check_lengths("RMSprop", params, grad);
-        let rule = self.prepare(params.len());
-        self.apply(rule, 0, params, grad);
+        super::step(self, params, grad)
     }
 
     fn begin(&mut self, len: usize) -> bool {
-        self.begun = Some(self.prepare(len));
-        true
+        super::begin(self, len)
     }
 
     fn update(&mut self, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
-        check_lengths("RMSprop", params, grad);
-        assert_eq!(
-            range.len(),
-            params.len(),
-            "RMSprop: a range of {} parameters",
-            range.len()
-        );
-        let rule = self.begun.expect("RMSprop: update without begin");
-        self.apply(rule, range.start, params, grad);
+        super::update(self, range, params, grad)
     }
 
     fn state(&self) -> State {

@@ -1,8 +1,6 @@
 //! Stochastic gradient descent.
 
-use super::{
-    Optimizer, Shared, State, check_decay, check_lengths, check_lr, check_unit, ensure, in_parts,
-};
+use super::{Optimizer, Shared, State, check_decay, check_lr, check_unit, ensure, in_parts};
 use crate::simd::vectorized;
 use std::ops::Range;
 
@@ -24,12 +22,12 @@ pub struct Sgd {
     step: u64,
     buf: Vec<f32>,
     /// The step begun by [`Optimizer::begin`], applied part by part.
-    begun: Option<Rule>,
+    begun: Option<(Rule, usize)>,
 }
 
 /// One step's constants, fixed when it begins.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Rule {
+pub(super) struct Rule {
     lr: f32,
     mu: f32,
     tau: f32,
@@ -91,8 +89,17 @@ impl Sgd {
     }
 }
 
-impl Sgd {
-    /// Begins a step of `len` parameters: counts it and fixes its constants.
+impl super::Stepwise for Sgd {
+    type Rule = Rule;
+
+    fn name(&self) -> &'static str {
+        "SGD"
+    }
+
+    fn begun(&mut self) -> &mut Option<(Rule, usize)> {
+        &mut self.begun
+    }
+
     fn prepare(&mut self, len: usize) -> Rule {
         self.step += 1;
         let mu = self.momentum;
@@ -106,7 +113,6 @@ impl Sgd {
         }
     }
 
-    /// The step's update of parameters `at..at + params.len()`.
     fn apply(&mut self, rule: Rule, at: usize, params: &mut [f32], grad: &[f32]) {
         let Rule {
             lr,
@@ -164,26 +170,15 @@ impl Optimizer for Sgd {
     }
 
     fn step(&mut self, params: &mut [f32], grad: &[f32]) {
-        check_lengths("SGD", params, grad);
-        let rule = self.prepare(params.len());
-        self.apply(rule, 0, params, grad);
+        super::step(self, params, grad)
     }
 
     fn begin(&mut self, len: usize) -> bool {
-        self.begun = Some(self.prepare(len));
-        true
+        super::begin(self, len)
     }
 
     fn update(&mut self, range: Range<usize>, params: &mut [f32], grad: &[f32]) {
-        check_lengths("SGD", params, grad);
-        assert_eq!(
-            range.len(),
-            params.len(),
-            "SGD: a range of {} parameters",
-            range.len()
-        );
-        let rule = self.begun.expect("SGD: update without begin");
-        self.apply(rule, range.start, params, grad);
+        super::update(self, range, params, grad)
     }
 
     fn descend(&mut self) -> Option<f32> {
