@@ -3,8 +3,8 @@
 //! Contract: `a` holds `kc` columns of MR values, `lda` apart (column `p` of the A panel:
 //! `lda = MR` when packed, A's own column stride when A's columns are read in place), `b` holds
 //! `kc` rows of NR values, `ldb` apart (row `p` of the B panel: `ldb = NR` when packed, B's own
-//! row stride when B is read in place); the kernel writes the top-left `mr×nr` corner of C at `c`
-//! with row stride `ldc`, each sum multiplied by `scale`, adding to it when `accumulate`.
+//! row stride when B is read in place); the kernel writes the top-left `mr×nr` corner of C at
+//! `c` with row stride `ldc`, each sum multiplied by `scale`, adding to it when `accumulate`.
 //! The tile is as large as the registers allow: 6×16 (two vectors) with eight lanes (12
 //! accumulators of the 16 AVX registers), 8×48 (three vectors) with AVX-512 (24 of its 32
 //! registers, and a height that divides the usual batch sizes; [`shape`]).
@@ -55,8 +55,8 @@ pub struct Tile {
 ///
 /// # Safety
 /// `a` must hold `kc` columns of `H` readable floats `lda` apart, `b` `kc` rows of `NR`
-/// readable floats `ldb` apart, and the tile's `rows×cols` corner of C must be writable and written by no other thread
-/// meanwhile.
+/// readable floats `ldb` apart, and the tile's `rows×cols` corner of C must be writable and
+/// written by no other thread meanwhile.
 #[inline(always)]
 unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
     t: V::Token,
@@ -123,8 +123,8 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
 ///
 /// # Safety
 /// As for the kernel contract in the module documentation: `a` holds `kc` columns of `MR`
-/// floats `lda` apart, `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the tile's corner of C is writable
-/// and written by no other thread meanwhile.
+/// floats `lda` apart, `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the
+/// tile's corner of C is writable and written by no other thread meanwhile.
 #[inline(always)]
 pub(crate) unsafe fn call(path: Path, kc: usize, a: Panel, b: Panel, tile: Tile) {
     // SAFETY: the caller's promise is each kernel's; a SIMD kernel is called with its path's

@@ -60,21 +60,15 @@ pub(crate) trait Lanes: Copy {
     /// `self·b`.
     fn mul(self, b: Self) -> Self;
     /// Asks for the cache line holding `p`: a hint that reads nothing and never faults, so
-    /// any address will do (nothing on the portable path).
+    /// any address will do ([`crate::simd::prefetch_line`]).
     #[inline(always)]
-    fn prefetch(_t: Self::Token, _p: *const f32) {}
-    /// The sum of the lanes, in one fixed order: `l + h` for the two halves (twice for
-    /// sixteen lanes), then `(s₀ + s₁) + (s₂ + s₃)`.
-    fn sum(self) -> f32;
-    /// The sum of the lanes of each vector of `acc`, written to `out` (as long): each in one
-    /// fixed order, whatever its place in `acc`. The default sums them one by one
-    /// ([`Lanes::sum`]).
-    #[inline(always)]
-    fn sums(acc: &[Self], out: &mut [f32]) {
-        for (a, o) in acc.iter().zip(out) {
-            *o = a.sum();
-        }
+    fn prefetch(_t: Self::Token, p: *const f32) {
+        crate::simd::prefetch_line(p);
     }
+    /// The sum of the lanes of each vector of `acc`, written to `out` (as long): each in one
+    /// fixed order, whatever its place in `acc` (eight lanes: `l + h` for the two halves, then
+    /// `(s₀ + s₁) + (s₂ + s₃)`).
+    fn sums(acc: &[Self], out: &mut [f32]);
 }
 
 /// The portable lanes: a plain array the compiler vectorizes as it can.
@@ -127,10 +121,12 @@ impl Lanes for Portable {
         Portable(out)
     }
     #[inline(always)]
-    fn sum(self) -> f32 {
-        let v = self.0;
-        let s = [v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]];
-        (s[0] + s[1]) + (s[2] + s[3])
+    fn sums(acc: &[Self], out: &mut [f32]) {
+        for (a, o) in acc.iter().zip(out) {
+            let v = a.0;
+            let s = [v[0] + v[4], v[1] + v[5], v[2] + v[6], v[3] + v[7]];
+            *o = (s[0] + s[1]) + (s[2] + s[3]);
+        }
     }
 }
 
@@ -185,30 +181,17 @@ pub(crate) mod avx2 {
             Avx2(unsafe { _mm256_mul_ps(self.0, b.0) })
         }
         #[inline(always)]
-        fn prefetch(_: Avx2Token, p: *const f32) {
-            // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not
-            // fault, whatever the address; SSE is part of x86-64.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
-        }
-        #[inline(always)]
-        fn sum(self) -> f32 {
-            // SAFETY: `self` exists, so the CPU has AVX (and SSE3, which it implies).
-            unsafe { sum8(self.0) }
-        }
-    }
-
-    /// The eight-lane sum in [`super::Lanes::sum`]'s order.
-    ///
-    /// # Safety
-    /// The CPU must have AVX.
-    #[inline(always)]
-    pub(super) unsafe fn sum8(v: __m256) -> f32 {
-        // SAFETY: the caller's promise (SSE3 comes with AVX).
-        unsafe {
-            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-            // (s₀ + s₁, ·, s₂ + s₃, ·), then the two added.
-            let pairs = _mm_add_ps(s, _mm_movehdup_ps(s));
-            _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)))
+        fn sums(acc: &[Self], out: &mut [f32]) {
+            for (a, o) in acc.iter().zip(out) {
+                // SAFETY: a vector exists, so the CPU has AVX (and SSE3, which it implies).
+                *o = unsafe {
+                    let s =
+                        _mm_add_ps(_mm256_castps256_ps128(a.0), _mm256_extractf128_ps::<1>(a.0));
+                    // (s₀ + s₁, ·, s₂ + s₃, ·), then the two added.
+                    let pairs = _mm_add_ps(s, _mm_movehdup_ps(s));
+                    _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)))
+                };
+            }
         }
     }
 }
@@ -279,22 +262,6 @@ pub(crate) mod avx512 {
         fn mul(self, b: Self) -> Self {
             // SAFETY: `self` exists, so the CPU has AVX-512F.
             Avx512(unsafe { _mm512_mul_ps(self.0, b.0) })
-        }
-        #[inline(always)]
-        fn prefetch(_: Avx512Token, p: *const f32) {
-            // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not
-            // fault, whatever the address; SSE is part of x86-64.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
-        }
-        #[inline(always)]
-        fn sum(self) -> f32 {
-            // SAFETY: `self` exists, so the CPU has AVX-512F (the upper half is taken as
-            // four doubles, which needs F alone) and AVX.
-            unsafe {
-                let lo = _mm512_castps512_ps256(self.0);
-                let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0)));
-                super::avx2::sum8(_mm256_add_ps(lo, hi))
-            }
         }
         /// Sixteen vectors at a time, transposed as they are added (45 shuffles and adds for
         /// 16 sums, where one by one takes 8 per sum): for each vector, its four 128-bit

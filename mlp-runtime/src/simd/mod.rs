@@ -116,6 +116,12 @@ pub fn isa() -> Isa {
     })
 }
 
+/// The path of the process's instruction set ([`isa`]), with its proof, once.
+pub(crate) fn path() -> Path {
+    static PATH: OnceLock<Path> = OnceLock::new();
+    *PATH.get_or_init(|| Path::of(isa()))
+}
+
 static RAN: AtomicU8 = AtomicU8::new(0);
 
 fn bit(isa: Isa) -> u8 {
@@ -141,23 +147,27 @@ pub fn kernels_run() -> Vec<Isa> {
         .collect()
 }
 
-/// Asks for every cache line of `data` (a hint that reads nothing, so it costs no correctness):
-/// what a gather of scattered rows issues a few rows ahead, so that their memory latencies
-/// overlap instead of adding up.
+/// Asks for every cache line of `data`: what a gather of scattered rows issues a few rows
+/// ahead, so that their memory latencies overlap instead of adding up.
 #[inline]
-pub fn prefetch(data: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
+pub(crate) fn prefetch(data: &[f32]) {
     for line in data.chunks(16) {
-        // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not fault,
-        // whatever the address (this one is inside `data` anyway); SSE is part of x86-64.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast::<i8>(),
-            )
-        };
+        prefetch_line(line.as_ptr());
     }
+}
+
+/// Asks for the cache line holding `p`: a hint that reads nothing and never faults, so any
+/// address will do (nothing off x86-64).
+#[inline(always)]
+pub(crate) fn prefetch_line(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not fault,
+    // whatever the address; SSE is part of x86-64.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>())
+    };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
+    let _ = p;
 }
 
 /// Runs `f` compiled for the process's instruction set ([`isa`]): the one body of an
@@ -175,7 +185,7 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
         unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        match Path::of(isa()) {
+        match path() {
             Path::Avx512(_) => {
                 record(Isa::Avx512);
                 // SAFETY: the path has a token, made only where the features were detected.
