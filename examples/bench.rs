@@ -81,10 +81,16 @@ fn flops(spec: &str) -> (f64, f64) {
     ((f.forward + f.backward) as f64, f.forward as f64)
 }
 
-/// Prints the products recorded over `runs` runs of something that took `total` seconds per
-/// run on average (while recording): per shape, the path, the time per run, its share and its
-/// rate.
-fn print_profile(what: &str, runs: usize, total: f64) {
+/// Runs `run` `runs` times while the products are recorded, then prints them: per shape, the
+/// path, the time per run, its share of the mean run and its rate.
+fn profiled(what: &str, runs: usize, mut run: impl FnMut(usize)) {
+    mlp_runtime::profile::enable(true);
+    let start = Instant::now();
+    for k in 0..runs {
+        run(k);
+    }
+    let total = start.elapsed().as_secs_f64() / runs as f64;
+    mlp_runtime::profile::enable(false);
     let entries = mlp_runtime::profile::take();
     eprintln!("{what}: {:.1} µs per run", total * 1e6);
     eprintln!(
@@ -185,14 +191,9 @@ macro_rules! measure {
         }
         let step = median(times);
         if args.profile {
-            mlp_runtime::profile::enable(true);
-            let start = Instant::now();
-            for k in 0..args.steps {
+            profiled("training step", args.steps, |k| {
                 step!(&batches[k % 16], &targets[k % 16]);
-            }
-            let mean = start.elapsed().as_secs_f64() / args.steps as f64;
-            mlp_runtime::profile::enable(false);
-            print_profile("training step", args.steps, mean);
+            });
         }
         // Evaluation: `predict` over a larger batch, as the training loop's evaluation calls it.
         let eval: Vec<f32> = (0..args.predict_batch * $net::INPUTS)
@@ -208,14 +209,7 @@ macro_rules! measure {
         }
         let predict = median(predict.split_off(3));
         if args.profile {
-            mlp_runtime::profile::enable(true);
-            let start = Instant::now();
-            for _ in 0..runs {
-                net.predict(&eval, &mut out);
-            }
-            let mean = start.elapsed().as_secs_f64() / runs as f64;
-            mlp_runtime::profile::enable(false);
-            print_profile("predict", runs, mean);
+            profiled("predict", runs, |_| net.predict(&eval, &mut out));
         }
         let mut forward = Vec::with_capacity(args.steps);
         for k in 0..args.steps {
@@ -236,6 +230,15 @@ macro_rules! measure {
 
 fn main() {
     let args = Args::parse();
+    for (name, value) in [
+        ("--steps", args.steps),
+        ("--predict-batch", args.predict_batch),
+    ] {
+        if value == 0 {
+            eprintln!("error: {name} must be at least 1");
+            std::process::exit(2);
+        }
+    }
     mlp_runtime::set_num_threads(args.threads.max(1));
     let peak = args.peak.then(|| fma_peak(args.threads.max(1)));
     let label = |k: usize| move |rng: &mut Rng| rng.below(k) as u32;
