@@ -46,13 +46,9 @@ struct Packs {
     made: usize,
 }
 
-/// Values of a packed A block and of a packed B block, on either path.
-const PACK_A: usize = MC * KC;
-const PACK_B: usize = NC * KC;
-
-/// A pair of packing buffers, made at full size.
+/// A pair of packing buffers, made as large as a packed A and B block are on either path.
 fn pack_pair() -> (Aligned, Aligned) {
-    (Aligned::zeros(PACK_A), Aligned::zeros(PACK_B))
+    (Aligned::zeros(MC * KC), Aligned::zeros(NC * KC))
 }
 
 /// Makes pairs until there is one for each of `threads` threads.
