@@ -187,3 +187,49 @@ fn loss_and_outputs_equals_loss_and_predict() {
         "{message}"
     );
 }
+
+/// A network's workspace keeps the size of its largest batch: a smaller batch after it (an
+/// epoch's last) must give what a fresh network gives, every reduction over the batch's rows
+/// alone (the bias gradients once summed the larger batch's stale rows too).
+#[test]
+fn a_smaller_batch_after_a_larger_one_sees_only_its_rows() {
+    let mut rng = mlp_runtime::Rng::new(4);
+    let xs: Vec<f32> = (0..20 * Mnist::INPUTS)
+        .map(|_| rng.uniform(0.0, 1.0))
+        .collect();
+    let labels: Vec<u32> = (0..20).map(|k| k * 3 % 10).collect();
+    let (small_xs, small_labels) = (&xs[..3 * Mnist::INPUTS], &labels[..3]);
+    let mut used = Mnist::new(1);
+    let mut grad = vec![0.0; Mnist::PARAMS];
+    used.gradient(&xs, &labels, &mut grad);
+    let mut fresh = used.clone();
+    let mut want = vec![0.0; Mnist::PARAMS];
+    fresh.gradient(small_xs, small_labels, &mut want);
+    used.gradient(small_xs, small_labels, &mut grad);
+    assert!(grad == want, "the gradient of 3 samples after 20 differs");
+    // The fused step, on a network whose workspace held 20 samples.
+    let mut sgd = Sgd::new(0.1);
+    used.train_step(&xs, &labels, &mut sgd);
+    let mut fresh = used.clone();
+    fresh.train_step(small_xs, small_labels, &mut sgd.clone());
+    used.train_step(small_xs, small_labels, &mut sgd);
+    assert!(
+        used.params() == fresh.params(),
+        "a step on 3 samples after 20 differs"
+    );
+    // A regression network, whose loss is a sum over the batch's rows too.
+    let mut small = Small::new(2);
+    let big: Vec<f32> = (0..40).map(|k| k as f32 / 40.0).collect();
+    let ts: Vec<[f32; 1]> = (0..20).map(|k| [(k % 2) as f32]).collect();
+    let mut g = vec![0.0; Small::PARAMS];
+    small.gradient(&big, &ts, &mut g);
+    let fresh = small.clone();
+    assert_eq!(
+        small.loss(&big[..6], &ts[..3]),
+        fresh.loss(&big[..6], &ts[..3])
+    );
+    let (mut g1, mut g2) = (vec![0.0; Small::PARAMS], vec![0.0; Small::PARAMS]);
+    small.gradient(&big[..6], &ts[..3], &mut g1);
+    fresh.gradient(&big[..6], &ts[..3], &mut g2);
+    assert_eq!(g1, g2);
+}

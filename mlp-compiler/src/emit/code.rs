@@ -102,10 +102,13 @@ fn batch_sum(layout: &Layout<'_>, eq: &Equation, input: &Ref) -> TokenStream {
     let out = slice(layout, eq.lhs.var, eq.lhs.adjoint, true);
     let src = slice(layout, input.var, input.adjoint, false);
     let cols = layout.dim(layout.shape(eq.lhs.var)[0]);
+    // The batch's rows alone: a workspace buffer keeps the length of the largest batch it
+    // held, so a smaller batch after it (an epoch's last) would add stale rows.
+    let len = layout.len(input.var);
     quote! {
         let out = &mut #out;
         out.fill(0.0);
-        for row in #src.chunks_exact(#cols) {
+        for row in #src[..#len].chunks_exact(#cols) {
             for (o, v) in out.iter_mut().zip(row) {
                 *o += *v;
             }
