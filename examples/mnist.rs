@@ -6,10 +6,16 @@
 //! from which `--resume` continues.
 //!
 //! `cargo run --release --example mnist -- --help` lists the flags.
+//!
+//! Built with `--features mpi`, it trains data-parallel on the ranks `mpirun` starts
+//! (`mpirun -np 2 --bind-to none target/release/examples/mnist --threads 1`): `--batch` is the
+//! global batch, rank 0 prints and writes, and the run ends by checking that every rank holds
+//! the same parameters.
 
 use clap::Parser;
 use mlp_runtime::dataset::Dataset;
 use mlp_runtime::optim::Choice;
+use mlp_runtime::train::replicas::{Replicas, agree, fingerprint};
 use mlp_runtime::train::{self, Config, EpochReport, Schedule, Stop};
 use mlp_runtime::{Init, data::read_mnist, options};
 use plotters::prelude::*;
@@ -70,7 +76,19 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    let args = Args::parse();
+    let result = world().map_err(Into::into).and_then(|world| {
+        let result = run(&world, args);
+        // An error on one of several ranks ends them all: the others would wait for it.
+        #[cfg(feature = "mpi")]
+        if let Err(e) = &result
+            && world.size() > 1
+        {
+            world.abort(&format!("error: {e}"));
+        }
+        result
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -79,7 +97,44 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+/// The processes of the run: the ranks `mpirun` started, or this one.
+#[cfg(feature = "mpi")]
+type World = mlp_runtime::distributed::World;
+#[cfg(not(feature = "mpi"))]
+type World = mlp_runtime::train::replicas::Alone;
+
+#[cfg(feature = "mpi")]
+fn world() -> Result<World, String> {
+    World::init()
+}
+#[cfg(not(feature = "mpi"))]
+fn world() -> Result<World, String> {
+    Ok(World::default())
+}
+
+/// The network and optimizer state of a training checkpoint, and its epoch count: on MPI,
+/// rank 0's file, sent to every rank.
+fn resume(
+    world: &World,
+    path: &Path,
+    opt: &mut Choice,
+) -> Result<(Mnist, u64), Box<dyn std::error::Error>> {
+    #[cfg(feature = "mpi")]
+    let (net, start, _) = world.reopen::<Mnist>(path, opt)?;
+    #[cfg(not(feature = "mpi"))]
+    let (net, start) = {
+        let _ = world;
+        Mnist::resume(path, opt)?
+    };
+    Ok((net, start))
+}
+
+fn run(world: &World, args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // Rank 0 alone speaks.
+    let root = world.rank() == 0;
+    macro_rules! say {
+        ($($t:tt)*) => { if root { println!($($t)*) } };
+    }
     options::at_least_one("--epochs", args.epochs)?;
     options::at_least_one("--batch", args.batch)?;
     let lr = options::learning_rate(args.lr)?;
@@ -99,13 +154,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = read_mnist(&args.data)?;
     let (train, test) = (Dataset::from(train), Dataset::from(test));
     let (mut net, start) = match &args.resume {
-        Some(path) => Mnist::resume(path, &mut opt)?,
+        Some(path) => resume(world, path, &mut opt)?,
         None => (Mnist::with_init(args.seed, init), 0),
     };
     options::epochs_left(start, args.epochs)?;
     options::one_batch("the data holds", train.len(), args.batch)?;
-    println!(
-        "{}: {} parameters; {} training and {} test images; batch {}, {} lr {}, {} threads, kernels {}",
+    say!(
+        "{}: {} parameters; {} training and {} test images; batch {}, {} lr {}, {} threads{}, kernels {}",
         Mnist::SPEC,
         Mnist::PARAMS,
         train.len(),
@@ -114,10 +169,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         args.optimizer,
         args.lr,
         mlp_runtime::threads::get(),
+        match world.size() {
+            1 => String::new(),
+            n => format!(" × {n} ranks"),
+        },
         mlp_runtime::simd::isa()
     );
     if start > 0 {
-        println!("resuming after epoch {start}");
+        say!("resuming after epoch {start}");
     }
     let config = Config {
         epochs: args.epochs,
@@ -131,8 +190,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         ctrl_c: true,
         ..Config::default()
     };
-    println!("epoch  train loss  test loss  test accuracy  epoch time");
-    let (reports, stop) = train::fit(
+    say!("epoch  train loss  test loss  test accuracy  epoch time");
+    let (reports, stop) = train::fit_with(
+        world,
         &mut net,
         &mut opt,
         &train,
@@ -141,7 +201,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         start,
         |r| {
             let v = r.validation.as_ref().expect("evaluated on the test set");
-            println!(
+            say!(
                 "{:>5}  {:>10.4}  {:>9.4}  {:>12.2}%  {:>9.2} s",
                 r.epoch,
                 r.train_loss,
@@ -154,12 +214,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let training: f64 = reports.iter().map(|r| r.seconds).sum();
     let stepping: f64 = reports.iter().map(|r| r.step_seconds).sum();
     let evaluating: f64 = reports.iter().map(|r| r.evaluation_seconds).sum();
-    println!("training time {training:.2} s");
+    say!("training time {training:.2} s");
     // Where the time went: the steps, and everything around them (batches gathered, shuffling,
     // progress, and the evaluation after each epoch).
     let total = training + evaluating;
     if total > 0.0 {
-        println!(
+        say!(
             "in train_step {stepping:.2} s of {total:.2} s ({:.1}%); outside it {:.2} s: batches, shuffling and progress {:.2} s, evaluation {evaluating:.2} s",
             100.0 * stepping / total,
             total - stepping,
@@ -169,18 +229,28 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     match stop {
         Stop::Finished => {}
         Stop::EarlyStopped { best_epoch } => {
-            println!("stopped early; parameters of epoch {best_epoch}")
+            say!("stopped early; parameters of epoch {best_epoch}")
         }
         Stop::Interrupted => {
-            println!("interrupted");
+            say!("interrupted");
             if let Some(path) = &args.checkpoint {
-                println!("checkpoint: {} (--resume it)", path.display());
+                say!("checkpoint: {} (--resume it)", path.display());
             }
         }
     }
-    if !reports.is_empty() {
+    if world.size() > 1 {
+        let print = fingerprint(net.params());
+        if !agree(world, print) {
+            return Err("the ranks' parameters differ after training".into());
+        }
+        say!(
+            "parameters identical on all {} ranks (fingerprint {print:016x})",
+            world.size()
+        );
+    }
+    if root && !reports.is_empty() {
         plot(&args.plot, &reports)?;
-        println!("curves: {}", args.plot.display());
+        say!("curves: {}", args.plot.display());
     }
     Ok(())
 }

@@ -202,7 +202,7 @@ fn a_smaller_batch_after_a_larger_one_sees_only_its_rows() {
     let mut used = Mnist::new(1);
     let mut grad = vec![0.0; Mnist::PARAMS];
     used.gradient(&xs, &labels, &mut grad);
-    let mut fresh = used.clone();
+    let fresh = used.clone();
     let mut want = vec![0.0; Mnist::PARAMS];
     fresh.gradient(small_xs, small_labels, &mut want);
     used.gradient(small_xs, small_labels, &mut grad);
@@ -218,7 +218,7 @@ fn a_smaller_batch_after_a_larger_one_sees_only_its_rows() {
         "a step on 3 samples after 20 differs"
     );
     // A regression network, whose loss is a sum over the batch's rows too.
-    let mut small = Small::new(2);
+    let small = Small::new(2);
     let big: Vec<f32> = (0..40).map(|k| k as f32 / 40.0).collect();
     let ts: Vec<[f32; 1]> = (0..20).map(|k| [(k % 2) as f32]).collect();
     let mut g = vec![0.0; Small::PARAMS];

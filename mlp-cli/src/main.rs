@@ -52,7 +52,8 @@ enum Command {
     },
     /// Compile a specialized trainer for a spec (cached) and train it: `mlp train SPEC --data
     /// DIR|FILE.csv [--epochs N --lr X --optimizer adam ...]`; `mlp train SPEC -- --help` lists
-    /// the trainer's options.
+    /// the trainer's options. `--ranks N` trains data-parallel on N processes started by
+    /// OpenMPI's `mpirun` (the trainer built with MPI; `--batch` is then the global batch).
     Train(Run),
     /// Evaluate a checkpoint: `mlp eval [SPEC] --checkpoint FILE --data DIR|FILE.csv` (the
     /// spec is read from the checkpoint when not given).
@@ -251,24 +252,69 @@ fn trainer_command(command: &str, run: &Run) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let exe = match trainer::executable(&compiled.network.spec()) {
-        Ok(exe) => exe,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+    let (ranks, options) = match ranks(command, &run.options) {
+        Ok(split) => split,
+        Err(e) => return fail(&e),
     };
-    match std::process::Command::new(&exe)
-        .arg(command)
-        .args(&run.options)
-        .status()
-    {
+    let exe = match trainer::executable(&compiled.network.spec(), ranks.is_some()) {
+        Ok(exe) => exe,
+        Err(e) => return fail(&e),
+    };
+    let mut cmd = match ranks {
+        // Each rank keeps every core it is given for its kernel threads: no binding to one.
+        Some(n) => {
+            let mut cmd = std::process::Command::new("mpirun");
+            cmd.args(["-np", &n.to_string(), "--bind-to", "none"])
+                .arg(&exe);
+            cmd
+        }
+        None => std::process::Command::new(&exe),
+    };
+    match cmd.arg(command).args(options).status() {
         Ok(status) => trainer::exit_code(status),
-        Err(e) => {
-            eprintln!("error: cannot run {}: {e}", exe.display());
-            ExitCode::FAILURE
+        Err(e) if ranks.is_some() => fail(&format!(
+            "cannot run mpirun: {e}; --ranks needs OpenMPI (Debian: openmpi-bin)"
+        )),
+        Err(e) => fail(&format!("cannot run {}: {e}", exe.display())),
+    }
+}
+
+/// `--ranks N` (or `--ranks=N`) taken out of `train`'s options: the number of MPI processes,
+/// and the options left for the trainer.
+fn ranks<'a>(
+    command: &str,
+    options: &'a [String],
+) -> Result<(Option<usize>, Vec<&'a str>), String> {
+    let mut rest = Vec::new();
+    let mut ranks = None;
+    let mut it = options.iter();
+    while let Some(o) = it.next() {
+        let value = match o.strip_prefix("--ranks") {
+            Some("") => it
+                .next()
+                .map(String::as_str)
+                .ok_or("--ranks needs a number of processes")?,
+            Some(v) if v.starts_with('=') => &v[1..],
+            _ => {
+                rest.push(o.as_str());
+                continue;
+            }
+        };
+        if command != "train" {
+            return Err(format!(
+                "--ranks is an option of `mlp train`, not of `mlp {command}`"
+            ));
+        }
+        match value.parse::<usize>() {
+            Ok(n) if n >= 1 => ranks = Some(n),
+            _ => {
+                return Err(format!(
+                    "--ranks needs a number of processes (1 or more), found `{value}`"
+                ));
+            }
         }
     }
+    Ok((ranks, rest))
 }
 
 fn graph(source: &SpecSource, output: Option<&std::path::Path>) -> ExitCode {

@@ -111,8 +111,9 @@ fn macro_body(canonical: &str) -> String {
 }
 
 /// The trainer executable for `canonical` (a validated spec in canonical form), built now if
-/// the cache does not hold it. Build output goes to standard error.
-pub fn executable(canonical: &str) -> Result<PathBuf, String> {
+/// the cache does not hold it; with `mpi`, built with the runtime's `mpi` feature, to run
+/// under `mpirun`. Build output goes to standard error.
+pub fn executable(canonical: &str, mpi: bool) -> Result<PathBuf, String> {
     let root = source_tree();
     let runtime = root.join("mlp-runtime");
     if !runtime.join("Cargo.toml").exists() {
@@ -122,10 +123,16 @@ pub fn executable(canonical: &str) -> Result<PathBuf, String> {
         ));
     }
     let sources = source_hash(&root)?;
+    let features = if mpi {
+        r#""driver", "mpi""#
+    } else {
+        r#""driver""#
+    };
     let key = fnv(format!(
-        "{canonical}\n{}\n{}\n{sources:016x}",
+        "{canonical}\n{}\n{}\n{sources:016x}{}",
         env!("CARGO_PKG_VERSION"),
-        runtime.display()
+        runtime.display(),
+        if mpi { "\nmpi" } else { "" }
     )
     .as_bytes());
     let lock = std::fs::read(root.join("Cargo.lock"))
@@ -143,7 +150,7 @@ pub fn executable(canonical: &str) -> Result<PathBuf, String> {
     let runtime = runtime.canonicalize().map_err(io)?;
     let manifest = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [dependencies]\nmlp-runtime = {{ path = {:?}, features = [\"driver\"] }}\n\n\
+         [dependencies]\nmlp-runtime = {{ path = {:?}, features = [{features}] }}\n\n\
          [profile.release]\ncodegen-units = 4\n\n[workspace]\n",
         runtime.display().to_string()
     );

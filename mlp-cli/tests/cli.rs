@@ -261,3 +261,16 @@ fn check_notes_parameters_the_loss_does_not_depend_on() {
     let out = mlp(&["check", "3 -> relu 4 -> 2 : mse"]);
     assert!(!text(&out.stdout).contains("note:"));
 }
+
+#[test]
+fn ranks_must_be_a_count_and_only_for_train() {
+    let out = mlp(&["train", "2 -> 2 : nll", "--ranks", "0", "--data", "x.csv"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--ranks needs a number of processes (1 or more), found `0`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = mlp(&["train", "2 -> 2 : nll", "--data", "x.csv", "--ranks"]);
+    assert!(text(&out.stderr).contains("--ranks needs a number of processes"));
+}

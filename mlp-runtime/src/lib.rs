@@ -40,6 +40,8 @@ pub mod train;
 
 // The paths generated code and users call, kept short.
 pub use linalg::{gemm, params, profile};
+#[cfg(feature = "mpi")]
+pub use train::distributed;
 #[cfg(feature = "driver")]
 pub use train::driver;
 pub use train::{checkpoint, data, dataset, options};

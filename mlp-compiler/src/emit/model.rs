@@ -7,35 +7,30 @@ use quote::quote;
 /// `impl Model for #name`, for a network with `outputs` outputs trained on labels (`nll`) or
 /// on target values.
 pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool) -> TokenStream {
-    let (step, loss) = if labels {
-        (
+    // `call` runs with the batch's targets as the network's own API takes them, `t`.
+    let with_targets = |call: TokenStream| {
+        if labels {
             quote! {
                 match targets {
-                    ::mlp_runtime::train::TargetsRef::Labels(t) => self.train_step(xs, t, opt),
+                    ::mlp_runtime::train::TargetsRef::Labels(t) => #call,
                     ::mlp_runtime::train::TargetsRef::Values(_) => panic!("{} trains on class labels, not target values", Self::SPEC),
                 }
-            },
+            }
+        } else {
             quote! {
-                match targets {
-                    ::mlp_runtime::train::TargetsRef::Labels(t) => self.loss(xs, t),
-                    ::mlp_runtime::train::TargetsRef::Values(_) => panic!("{} trains on class labels, not target values", Self::SPEC),
-                }
-            },
-        )
-    } else {
-        let rows = quote! {
-            let t = match targets {
-                ::mlp_runtime::train::TargetsRef::Values(v) => v,
-                ::mlp_runtime::train::TargetsRef::Labels(_) => panic!("{} trains on target values, not class labels", Self::SPEC),
-            };
-            let (rows, rest) = t.as_chunks::<#outputs>();
-            assert!(rest.is_empty(), "{} target values are not whole rows of {}", t.len(), #outputs);
-        };
-        (
-            quote! { #rows self.train_step(xs, rows, opt) },
-            quote! { #rows self.loss(xs, rows) },
-        )
+                let values = match targets {
+                    ::mlp_runtime::train::TargetsRef::Values(v) => v,
+                    ::mlp_runtime::train::TargetsRef::Labels(_) => panic!("{} trains on target values, not class labels", Self::SPEC),
+                };
+                let (t, rest) = values.as_chunks::<#outputs>();
+                assert!(rest.is_empty(), "{} target values are not whole rows of {}", values.len(), #outputs);
+                #call
+            }
+        }
     };
+    let step = with_targets(quote! { self.train_step(xs, t, opt) });
+    let loss = with_targets(quote! { self.loss(xs, t) });
+    let gradient = with_targets(quote! { self.gradient(xs, t, grad) });
     let evaluate = labels.then(evaluate);
     quote! {
         impl ::mlp_runtime::train::Model for #name {
@@ -47,6 +42,9 @@ pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool)
             }
             fn batch_loss(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>) -> f32 {
                 #loss
+            }
+            fn gradient(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>, grad: &mut [f32]) -> f32 {
+                #gradient
             }
             fn outputs(&self, xs: &[f32], out: &mut [f32]) {
                 self.predict(xs, out)
@@ -88,6 +86,7 @@ pub fn stand_in(name: &Ident, message: &str) -> TokenStream {
             const LABELS: bool = true;
             fn step(&mut self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>, opt: &mut impl ::mlp_runtime::Optimizer) -> f32 { unreachable!(#message) }
             fn batch_loss(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>) -> f32 { unreachable!(#message) }
+            fn gradient(&self, xs: &[f32], targets: ::mlp_runtime::train::TargetsRef<'_>, grad: &mut [f32]) -> f32 { unreachable!(#message) }
             fn outputs(&self, xs: &[f32], out: &mut [f32]) { unreachable!(#message) }
             fn parameters(&self) -> &[f32] { unreachable!(#message) }
             fn parameters_mut(&mut self) -> &mut [f32] { unreachable!(#message) }

@@ -113,12 +113,16 @@ pub enum TrainError {
     Checkpoint(CheckpointError),
     /// The log could not be written.
     Log(PathBuf, std::io::Error),
+    /// The ranks of a data-parallel run disagree: their parameters or their data differ.
+    Replicas(String),
 }
 
 impl std::fmt::Display for TrainError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TrainError::Data(m) | TrainError::Config(m) => write!(f, "{m}"),
+            TrainError::Data(m) | TrainError::Config(m) | TrainError::Replicas(m) => {
+                write!(f, "{m}")
+            }
             TrainError::Diverged {
                 epoch,
                 step,

@@ -6,6 +6,8 @@ use super::evaluate::{check, evaluate, targets};
 use super::interrupt::{CtrlC, INTERRUPTS};
 use super::model::Model;
 use super::output;
+use super::parallel;
+use super::replicas::{Alone, Replicas, agree, fingerprint};
 use crate::optim::Optimizer;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -27,6 +29,42 @@ pub fn fit<M: Model, O: Optimizer>(
     start: u64,
     on_epoch: impl FnMut(&EpochReport),
 ) -> Result<(Vec<EpochReport>, Stop), TrainError> {
+    fit_with(
+        &Alone, model, opt, train, validation, config, start, on_epoch,
+    )
+}
+
+/// [`fit`], data-parallel over the processes `replicas` (see [`super::replicas`]): every rank
+/// calls it with the same data, configuration and seed. First every rank takes rank 0's
+/// parameters and optimizer state; then each global batch of `config.batch` samples is cut
+/// into one contiguous shard per rank, and one sum over the ranks gives every rank the same
+/// gradient and the same step. Every epoch has the same number of steps on every rank (a rank
+/// whose shard of a short last batch is empty still joins the sum). After each epoch the
+/// ranks compare fingerprints of their parameters, and a difference stops the run with
+/// [`TrainError::Replicas`]. Rank 0 alone shows progress and writes the log and the
+/// checkpoints; `on_epoch` runs on every rank. An interrupt on any rank stops every rank
+/// after the same step.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_with<R: Replicas, M: Model, O: Optimizer>(
+    replicas: &R,
+    model: &mut M,
+    opt: &mut O,
+    train: &Dataset,
+    validation: Option<&Dataset>,
+    config: &Config,
+    start: u64,
+    on_epoch: impl FnMut(&EpochReport),
+) -> Result<(Vec<EpochReport>, Stop), TrainError> {
+    if replicas.size() > 1 {
+        parallel::start(replicas, model, opt, train, validation)?;
+    }
+    let root = replicas.rank() == 0;
+    let config = &Config {
+        progress: config.progress && root,
+        log: config.log.clone().filter(|_| root),
+        checkpoint: config.checkpoint.clone().filter(|_| root),
+        ..config.clone()
+    };
     check::<M>(train, "training")?;
     if let Some(v) = validation {
         check::<M>(v, "validation")?;
@@ -45,13 +83,18 @@ pub fn fit<M: Model, O: Optimizer>(
         false => None,
     };
     let base_lr = opt.lr();
-    let result = run(model, opt, train, validation, config, start, on_epoch);
+    let result = run(
+        replicas, model, opt, train, validation, config, start, on_epoch,
+    );
+    replicas.beat(None);
     opt.set_lr(base_lr);
     result
 }
 
-/// The epochs of [`fit`], its arguments checked.
+/// The epochs of [`fit_with`], its arguments checked.
+#[allow(clippy::too_many_arguments)]
 fn run<M: Model, O: Optimizer>(
+    replicas: &impl Replicas,
     model: &mut M,
     opt: &mut O,
     train: &Dataset,
@@ -67,17 +110,31 @@ fn run<M: Model, O: Optimizer>(
         .patience
         .map(|p| Patience::new(p, start, model.parameters()));
     let mut batch = Batch::default();
+    let mut parallel = (replicas.size() > 1).then(|| parallel::Step::new(model.parameters().len()));
+    let mut step = 0;
     for epoch in start..config.epochs {
         let lr = config.schedule.rate(base_lr, epoch, config.epochs);
         opt.set_lr(lr);
         let started = Instant::now();
         let steps = Steps {
+            replicas,
             train,
             config,
             epoch,
             interrupts,
+            before: step,
         };
-        let Some((train_loss, step_seconds)) = steps.run(model, opt, &mut batch)? else {
+        let ran = steps.run(model, opt, &mut batch, parallel.as_mut())?;
+        step += ran.steps;
+        if replicas.size() > 1 && !agree(replicas, fingerprint(model.parameters())) {
+            return Err(TrainError::Replicas(format!(
+                "parameters diverged at step {step} (epoch {}): rank {}'s differ from another \
+                 rank's",
+                epoch + 1,
+                replicas.rank()
+            )));
+        }
+        let Some((train_loss, step_seconds)) = ran.figures else {
             opt.set_lr(base_lr);
             // The epoch is incomplete: resuming repeats it from its start.
             save(model, opt, config, epoch)?;
@@ -114,24 +171,36 @@ fn run<M: Model, O: Optimizer>(
 }
 
 /// The steps of one epoch.
-struct Steps<'a> {
+struct Steps<'a, R> {
+    replicas: &'a R,
     train: &'a Dataset,
     config: &'a Config,
     /// The epoch, from 0.
     epoch: u64,
     /// The interrupt count when the run started.
     interrupts: u64,
+    /// Steps the run took before this epoch.
+    before: u64,
 }
 
-impl Steps<'_> {
-    /// Runs the epoch's steps and checks the parameters after the last: the mean loss and the
-    /// time spent in the steps, or `None` after an interrupt.
+/// What an epoch's steps did.
+struct Ran {
+    /// How many steps ran.
+    steps: u64,
+    /// The mean loss and the time spent in the steps, or `None` after an interrupt.
+    figures: Option<(f32, f64)>,
+}
+
+impl<R: Replicas> Steps<'_, R> {
+    /// Runs the epoch's steps, each on one process or shared by the ranks (`parallel`), and
+    /// checks the parameters after the last.
     fn run<M: Model, O: Optimizer>(
         &self,
         model: &mut M,
         opt: &mut O,
         batch: &mut Batch,
-    ) -> Result<Option<(f32, f64)>, TrainError> {
+        mut parallel: Option<&mut parallel::Step>,
+    ) -> Result<Ran, TrainError> {
         let (train, config) = (self.train, self.config);
         let bar = output::progress(config, train.len() as u64, self.epoch + 1, config.epochs);
         let order = train.order(config.seed, self.epoch);
@@ -139,9 +208,23 @@ impl Steps<'_> {
         let mut steps = 0;
         let mut in_steps = std::time::Duration::ZERO;
         for idx in order.chunks(config.batch) {
-            batch.fill(train, idx);
-            let stepping = Instant::now();
-            let loss = model.step(&batch.inputs, targets(batch, M::LABELS), opt);
+            self.replicas.beat(Some(self.before + steps + 1));
+            let asked = INTERRUPTS.load(Ordering::SeqCst) != self.interrupts;
+            let stepping;
+            let (loss, interrupted) = match parallel.as_deref_mut() {
+                None => {
+                    batch.fill(train, idx);
+                    stepping = Instant::now();
+                    let loss = model.step(&batch.inputs, targets(batch, M::LABELS), opt);
+                    (loss, INTERRUPTS.load(Ordering::SeqCst) != self.interrupts)
+                }
+                Some(shared) => {
+                    batch.fill(train, parallel::part(self.replicas, idx));
+                    stepping = Instant::now();
+                    let s = shared.run(self.replicas, model, opt, batch, idx.len(), asked);
+                    (s.loss, s.interrupted)
+                }
+            };
             in_steps += stepping.elapsed();
             steps += 1;
             if !loss.is_finite() {
@@ -150,15 +233,22 @@ impl Steps<'_> {
             }
             total += loss as f64 * idx.len() as f64;
             bar.inc(idx.len() as u64);
-            if INTERRUPTS.load(Ordering::SeqCst) != self.interrupts {
+            if interrupted {
                 bar.abandon_with_message("interrupted");
-                return self.finite(model, steps, opt.lr()).map(|()| None);
+                self.finite(model, steps, opt.lr())?;
+                return Ok(Ran {
+                    steps,
+                    figures: None,
+                });
             }
         }
         bar.finish_and_clear();
         self.finite(model, steps, opt.lr())?;
         let mean = (total / train.len() as f64) as f32;
-        Ok(Some((mean, in_steps.as_secs_f64())))
+        Ok(Ran {
+            steps,
+            figures: Some((mean, in_steps.as_secs_f64())),
+        })
     }
 
     /// Checks that the parameters after step `step` are finite.

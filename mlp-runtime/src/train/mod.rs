@@ -15,17 +15,21 @@ mod evaluate;
 mod interrupt;
 mod model;
 mod output;
+mod parallel;
 mod schedule;
 
 pub mod checkpoint;
 pub mod data;
 pub mod dataset;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod options;
+pub mod replicas;
 
 pub use config::{Config, EpochReport, Evaluation, Stop, TrainError};
-pub use epochs::fit;
+pub use epochs::{fit, fit_with};
 pub use evaluate::evaluate;
 pub use interrupt::interrupt;
 pub use model::{Model, TargetsRef};

@@ -25,6 +25,9 @@ pub trait Model {
 
     /// One training step on a batch; returns the loss before the update.
     fn step(&mut self, xs: &[f32], targets: TargetsRef<'_>, opt: &mut impl Optimizer) -> f32;
+    /// The gradient of a batch's mean loss with respect to the parameters, written to `grad`
+    /// (as long as the parameters); returns the mean loss. The parameters are not changed.
+    fn gradient(&self, xs: &[f32], targets: TargetsRef<'_>, grad: &mut [f32]) -> f32;
     /// The mean loss of a batch.
     fn batch_loss(&self, xs: &[f32], targets: TargetsRef<'_>) -> f32;
     /// The outputs of a batch.

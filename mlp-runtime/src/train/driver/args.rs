@@ -129,4 +129,8 @@ pub(super) struct TrainArgs {
     /// Threads for the kernels (at most the machine's CPUs).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// On MPI (`mlp train --ranks N`): end the whole job when a step has not finished after
+    /// this many seconds (a rank died or stopped answering).
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub watchdog: u64,
 }

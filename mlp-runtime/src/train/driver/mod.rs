@@ -8,6 +8,7 @@
 //! last good checkpoint kept.
 
 mod args;
+mod world;
 
 use crate::Init;
 use crate::optim::Choice;
@@ -16,12 +17,14 @@ use crate::train::dataset::{
     CsvOptions, CsvTargets, Dataset, LabelColumn, Preprocessing, read_csv_with,
 };
 use crate::train::options;
+use crate::train::replicas::{Replicas, agree, fingerprint};
 use crate::train::{self, Config, EpochReport, Model, Schedule, Stop};
 use args::{Cli, Command, DataArgs, TrainArgs};
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
+use world::World;
 
 /// Runs the trainer's command line (from the process's arguments) for network `M`.
 pub fn main<M: Model>() -> ExitCode {
@@ -79,7 +82,7 @@ struct Plan<M> {
     recorded: Option<Preprocessing>,
 }
 
-fn plan<M: Model>(args: &TrainArgs) -> Result<Plan<M>, Error> {
+fn plan<M: Model>(args: &TrainArgs, world: &World) -> Result<Plan<M>, Error> {
     if let Some(n) = args.threads {
         let (n, warning) = options::threads(n)?;
         if let Some(warning) = warning {
@@ -99,7 +102,7 @@ fn plan<M: Model>(args: &TrainArgs) -> Result<Plan<M>, Error> {
     let init = Init::parse(&args.init)?;
     let (net, start, recorded) = match &args.resume {
         Some(path) => {
-            let (net, start, recorded) = M::reopen(path, &mut opt)?;
+            let (net, start, recorded) = world::reopen::<M>(world, path, &mut opt)?;
             options::epochs_left(start, args.epochs)?;
             (net, start, Some(recorded))
         }
@@ -132,6 +135,7 @@ fn preprocessing(
     standardize: bool,
     recorded: Option<Preprocessing>,
     train: &Dataset,
+    root: bool,
 ) -> Result<Preprocessing, Error> {
     match recorded {
         Some(p) if standardize && p.is_none() => Err(
@@ -139,7 +143,7 @@ fn preprocessing(
                 .into(),
         ),
         Some(p) => {
-            if !p.is_none() && !standardize {
+            if !p.is_none() && !standardize && root {
                 println!("standardizing the inputs as the checkpoint records");
             }
             Ok(p)
@@ -150,13 +154,21 @@ fn preprocessing(
 }
 
 fn train<M: Model>(args: TrainArgs) -> Result<(), Error> {
+    let world = world::join(std::time::Duration::from_secs(args.watchdog))?;
+    let result = train_on::<M>(&world, args);
+    world::settle(&world, result)
+}
+
+/// `train` on the run's processes; rank 0 alone prints and writes.
+fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
+    let root = world.rank() == 0;
     let Plan {
         mut net,
         start,
         mut opt,
         mut config,
         recorded,
-    } = plan::<M>(&args)?;
+    } = plan::<M>(&args, world)?;
     let (mut train, mut held) = sets::<M>(&args.data, args.validation, args.seed)?;
     let what = if args.data.data.is_dir() {
         "the data holds".to_string()
@@ -164,23 +176,51 @@ fn train<M: Model>(args: TrainArgs) -> Result<(), Error> {
         format!("--validation {} leaves", args.validation)
     };
     options::one_batch(&what, train.len(), args.batch)?;
-    config.preprocessing = preprocessing(args.standardize, recorded, &train)?;
+    config.preprocessing = preprocessing(args.standardize, recorded, &train, root)?;
     config.preprocessing.apply(&mut train)?;
     config.preprocessing.apply(&mut held)?;
-    println!(
-        "{}: {} training and {} validation samples; {} lr {}, batch {}",
-        M::spec(),
-        train.len(),
-        held.len(),
-        args.optimizer,
-        args.lr,
-        args.batch
-    );
-    if start > 0 {
-        println!("resuming after epoch {start}");
+    if root {
+        println!(
+            "{}: {} training and {} validation samples; {} lr {}, batch {}{}",
+            M::spec(),
+            train.len(),
+            held.len(),
+            args.optimizer,
+            args.lr,
+            args.batch,
+            match world.size() {
+                1 => String::new(),
+                n => format!(" over {n} ranks"),
+            }
+        );
+        if start > 0 {
+            println!("resuming after epoch {start}");
+        }
     }
     let validation = (!held.is_empty()).then_some(&held);
-    let (_, stop) = train::fit(&mut net, &mut opt, &train, validation, &config, start, show)?;
+    let shown = |r: &EpochReport| {
+        if root {
+            show(r)
+        }
+    };
+    let (_, stop) = train::fit_with(
+        world, &mut net, &mut opt, &train, validation, &config, start, shown,
+    )?;
+    if world.size() > 1 {
+        let print = fingerprint(net.parameters());
+        if !agree(world, print) {
+            return Err("the ranks' parameters differ after training".into());
+        }
+        if root {
+            println!(
+                "parameters identical on all {} ranks (fingerprint {print:016x})",
+                world.size()
+            );
+        }
+    }
+    if !root {
+        return Ok(());
+    }
     match stop {
         Stop::EarlyStopped { best_epoch } => {
             // The best parameters were restored; write them.
