@@ -9,9 +9,46 @@ use mlp_runtime::optim::Choice;
 use mlp_runtime::train::replicas::{Replicas, shard};
 use mlp_runtime::train::{Config, Model, TargetsRef, fit_with};
 use mlp_runtime::{Adam, Optimizer, Rng, Sgd};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// Counts the allocations of Rust code on each thread (MPI's own go to the C allocator,
+/// uncounted). Per thread: a rank's steps run on its main thread (one kernel thread per rank),
+/// while the watchdog thread's start may fall in any step.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: a thread being torn down has no counter left.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: forwards every call to the system allocator, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: the caller's layout, as `GlobalAlloc::alloc` requires it.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` with this layout (every allocation goes there).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: `ptr` came from `System` with this layout; the size is the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 mlp_runtime::mlp! {
     /// The network every rank trains.
@@ -21,6 +58,7 @@ mlp_runtime::mlp! {
 /// Global batch; 203 samples make 11 steps an epoch, the last of 3 samples, so that with 4
 /// ranks one rank's shard of it is empty.
 const BATCH: usize = 20;
+const STEPS: u64 = 11;
 const SAMPLES: usize = 203;
 
 /// Samples whose class is the largest of three linear functions of the inputs.
@@ -225,6 +263,13 @@ fn two_ranks_equal_one_process_and_each_other() {
         shards.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
         "2 ranks differ from their steps emulated in one process"
     );
+    for r in 0..2 {
+        let allocating = std::fs::read_to_string(dir.join(format!("allocating{r}"))).unwrap();
+        assert_eq!(
+            allocating, "0",
+            "rank {r}: steps after the first epoch that allocated"
+        );
+    }
     let whole = emulated(1, 5, "sgd");
     let off = relative(&ranks2, &whole);
     eprintln!("2 ranks against one process with whole batches, after 55 steps: {off:.2e} relative");
@@ -235,6 +280,13 @@ fn two_ranks_equal_one_process_and_each_other() {
 fn four_ranks_stay_identical_with_an_empty_shard() {
     let dir = scratch("four");
     let ranks4 = train_ranks(4, 5, "adam", &dir, &[]);
+    for r in 0..4 {
+        let allocating = std::fs::read_to_string(dir.join(format!("allocating{r}"))).unwrap();
+        assert_eq!(
+            allocating, "0",
+            "rank {r}: steps after the first epoch that allocated"
+        );
+    }
     let whole = emulated(1, 5, "adam");
     let off = relative(&ranks4, &whole);
     eprintln!("4 ranks (Adam) against one process, after 55 steps: {off:.2e} relative");
@@ -322,9 +374,14 @@ fn a_stuck_rank_is_ended_by_the_watchdog() {
 
 /// A rank with an injected fault on rank 1 (`MLP_MPI_FAULT`): at step 5 a panic, an abort
 /// (SIGABRT) or a hang; or (`skew`) a sum that differs on rank 1 at step 3.
+/// It also counts the steps after the first epoch that allocated (from one step's start to
+/// the next one's, within an epoch).
 struct Faulty<'a> {
     world: &'a World,
     fault: String,
+    /// The last step begun and the allocation count then.
+    last: Cell<Option<(u64, usize)>>,
+    allocating: Cell<u64>,
 }
 
 impl Replicas for Faulty<'_> {
@@ -350,6 +407,16 @@ impl Replicas for Faulty<'_> {
         self.world.min_max(value)
     }
     fn beat(&self, step: Option<u64>) {
+        let now = ALLOCATIONS.with(Cell::get);
+        if let (Some((k, then)), Some(s)) = (self.last.get(), step)
+            && s == k + 1
+            && k > STEPS
+            && k % STEPS != 0
+            && now != then
+        {
+            self.allocating.set(self.allocating.get() + 1);
+        }
+        self.last.set(step.map(|s| (s, now)));
         self.world.beat(step);
         if step == Some(5) && self.rank() == 1 {
             match self.fault.as_str() {
@@ -389,6 +456,8 @@ fn rank() {
     let faulty = Faulty {
         world: &world,
         fault: var("MLP_MPI_FAULT").unwrap_or_default(),
+        last: Cell::new(None),
+        allocating: Cell::new(0),
     };
     let train = data();
     let config = config(epochs, var("MLP_MPI_CHECKPOINT").map(PathBuf::from));
@@ -411,5 +480,8 @@ fn rank() {
             .join(" "),
         Err(e) => format!("error: {e}"),
     };
-    std::fs::write(Path::new(&out).join(format!("rank{}", world.rank())), text).unwrap();
+    let out = Path::new(&out);
+    std::fs::write(out.join(format!("rank{}", world.rank())), text).unwrap();
+    let allocating = faulty.allocating.get().to_string();
+    std::fs::write(out.join(format!("allocating{}", world.rank())), allocating).unwrap();
 }
