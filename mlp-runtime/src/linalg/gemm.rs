@@ -12,11 +12,10 @@ use super::kernel::{self, Tile};
 pub use super::mat::Mat;
 use super::mat::{Out, Product};
 use super::pack;
+use super::packs;
 use super::profile::{self, Kind};
 use super::small::{self, SMALL_M};
-use crate::aligned::Aligned;
 use crate::simd::{self, Isa, Path};
-use std::sync::Mutex;
 
 /// Depth of one packed block.
 const KC: usize = 256;
@@ -30,52 +29,6 @@ const PARALLEL_WORK: usize = 1 << 17;
 /// claims the next unclaimed block when it is done with one, so a core that runs slower (a
 /// neighbour shares it) computes fewer blocks instead of holding the others up.
 const BLOCKS_PER_THREAD: usize = 4;
-
-/// Packing buffers (an A block and a B block, each as large as either path needs), shared by
-/// the threads: a block of a product takes a pair and gives it back. The caller of a product
-/// first makes sure there is a pair for every thread of the team, so a helper that joins a
-/// product late never allocates in it, and no step allocates after the first.
-static PACKS: Mutex<Packs> = Mutex::new(Packs {
-    free: Vec::new(),
-    made: 0,
-});
-
-/// The pairs not in use, and how many there are in all.
-struct Packs {
-    free: Vec<(Aligned, Aligned)>,
-    made: usize,
-}
-
-/// A pair of packing buffers, made as large as a packed A and B block are on either path.
-fn pack_pair() -> (Aligned, Aligned) {
-    (Aligned::zeros(MC * KC), Aligned::zeros(NC * KC))
-}
-
-/// Makes pairs until there is one for each of `threads` threads.
-fn ensure_packs(threads: usize) {
-    let mut packs = PACKS.lock().unwrap_or_else(|e| e.into_inner());
-    while packs.made < threads {
-        packs.free.push(pack_pair());
-        packs.made += 1;
-    }
-}
-
-/// Runs `f` with a pair of packing buffers taken from the shared ones (a new pair when none is
-/// free: a product from another caller thread), and gives it back.
-fn with_packs<R>(f: impl FnOnce(&mut (Aligned, Aligned)) -> R) -> R {
-    let taken = PACKS.lock().unwrap_or_else(|e| e.into_inner()).free.pop();
-    let mut pair = taken.unwrap_or_else(|| {
-        PACKS.lock().unwrap_or_else(|e| e.into_inner()).made += 1;
-        pack_pair()
-    });
-    let out = f(&mut pair);
-    PACKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .free
-        .push(pair);
-    out
-}
 
 /// `C[m×n] = A[m×k]·B[k×n]`, or `C += A·B` when `accumulate`; C is row-major with row
 /// stride `ldc`. Panics with the sizes when a slice is too short. Uses the process's
@@ -288,7 +241,7 @@ where
     };
     let threads = crate::threads::get();
     if !dot {
-        ensure_packs(threads);
+        packs::ensure(threads, MC * KC, NC * KC);
     }
     let blocks = threads * BLOCKS_PER_THREAD;
     let (by_cols, by_rows) = (
@@ -433,7 +386,7 @@ where
 {
     let (m, n, k) = (p.m, p.n, p.k);
     let (mr, nr) = kernel::shape(fin.path);
-    with_packs(|(pa, pb)| {
+    packs::with(MC * KC, NC * KC, |(pa, pb)| {
         // Depth blocks of equal size (784 = 4 × 196, not 3 × 256 + 16): a thin last block
         // would pay a whole pass over C for little arithmetic.
         let kc_max = k.div_ceil(k.div_ceil(KC));

@@ -3,7 +3,7 @@
 //! [`gemm`] is the entry point: it checks the operands, chooses a path and splits the product
 //! over the kernel team ([`crate::threads`]). Forward products (activations times a weight
 //! matrix as stored) run on the dot-product tiles of `dot`, which read both operands in place;
-//! every other product is packed by `pack` and blocked around the `kernel` microkernel; a
+//! every other product is packed by `pack` (into buffers `packs` keeps) and blocked around the `kernel` microkernel; a
 //! product of a few rows runs unpacked (`small`). Finished blocks go through the caller's
 //! epilogue (`epilogue`) while they are in cache. `mat` holds the views all of them share;
 //! [`params`] is how a backward pass folds plain descent into its weight-gradient products;
@@ -15,6 +15,7 @@ pub mod gemm;
 mod kernel;
 mod mat;
 mod pack;
+mod packs;
 pub mod params;
 pub mod profile;
 mod small;
