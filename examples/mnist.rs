@@ -16,7 +16,7 @@ use clap::Parser;
 use mlp_runtime::dataset::Dataset;
 use mlp_runtime::optim::Choice;
 use mlp_runtime::train::replicas::{Replicas, agree, fingerprint};
-use mlp_runtime::train::{self, Config, EpochReport, Schedule, Stop};
+use mlp_runtime::train::{self, Config, EpochReport, Schedule, Start, Stop};
 use mlp_runtime::{Init, data::read_mnist, options};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -112,21 +112,21 @@ fn world() -> Result<World, String> {
     Ok(World::default())
 }
 
-/// The network and optimizer state of a training checkpoint, and its epoch count: on MPI,
+/// The network and optimizer state of a training checkpoint, and where its run was: on MPI,
 /// rank 0's file, sent to every rank.
 fn resume(
     world: &World,
     path: &Path,
     opt: &mut Choice,
-) -> Result<(Mnist, u64), Box<dyn std::error::Error>> {
+) -> Result<(Mnist, Start), Box<dyn std::error::Error>> {
     #[cfg(feature = "mpi")]
-    let (net, start, _) = world.reopen::<Mnist>(path, opt)?;
+    let (net, training, _) = world.reopen::<Mnist>(path, opt)?;
     #[cfg(not(feature = "mpi"))]
-    let (net, start) = {
+    let (net, training, _) = {
         let _ = world;
-        Mnist::resume(path, opt)?
+        Mnist::resume_training(path, opt)?
     };
-    Ok((net, start))
+    Ok((net, Start::from(&training)))
 }
 
 fn run(world: &World, args: Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -155,9 +155,9 @@ fn run(world: &World, args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let (train, test) = (Dataset::from(train), Dataset::from(test));
     let (mut net, start) = match &args.resume {
         Some(path) => resume(world, path, &mut opt)?,
-        None => (Mnist::with_init(args.seed, init), 0),
+        None => (Mnist::with_init(args.seed, init), Start::default()),
     };
-    options::epochs_left(start, args.epochs)?;
+    options::epochs_left(start.epoch, args.epochs)?;
     options::one_batch("the data holds", train.len(), args.batch)?;
     say!(
         "{}: {} parameters; {} training and {} test images; batch {}, {} lr {}, {} threads{}, kernels {}",
@@ -175,8 +175,15 @@ fn run(world: &World, args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         mlp_runtime::simd::isa()
     );
-    if start > 0 {
-        say!("resuming after epoch {start}");
+    match start {
+        Start {
+            epoch: 0,
+            position: 0,
+        } => {}
+        Start { epoch, position: 0 } => say!("resuming after epoch {epoch}"),
+        Start { epoch, position } => {
+            say!("resuming at step {} of epoch {}", position + 1, epoch + 1)
+        }
     }
     let config = Config {
         epochs: args.epochs,

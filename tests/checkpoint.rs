@@ -256,6 +256,8 @@ fn optimizer_buffers_must_match_the_parameters() {
     let short = vec![0.5f32; 10];
     let training = checkpoint::Training {
         epoch: 1,
+        position: 0,
+        ranks: 1,
         optimizer: mlp_runtime::optim::State {
             step: 5,
             buffers: vec![
@@ -299,6 +301,7 @@ fn preprocessing_is_recorded_in_the_metadata() {
     let training = checkpoint::Training {
         epoch: 2,
         optimizer: opt.state(),
+        ..Default::default()
     };
     net.save_with(&path, &preprocessing, Some(&training))
         .unwrap();

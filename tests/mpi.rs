@@ -7,7 +7,7 @@ use mlp_runtime::dataset::{Dataset, Targets};
 use mlp_runtime::distributed::World;
 use mlp_runtime::optim::Choice;
 use mlp_runtime::train::replicas::{Replicas, shard};
-use mlp_runtime::train::{Config, Model, TargetsRef, fit_with};
+use mlp_runtime::train::{Config, Model, Start, TargetsRef, fit_with};
 use mlp_runtime::{Adam, Optimizer, Rng, Sgd};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -316,6 +316,39 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
 }
 
 #[test]
+fn a_run_interrupted_mid_epoch_resumes_exactly() {
+    let dir = scratch("midway");
+    let whole = train_ranks(2, 4, "adam", &dir, &[]);
+    let checkpoint = dir.join("run.safetensors");
+    let path = checkpoint.display().to_string();
+    // Rank 1 is interrupted in step 16, the 5th of epoch 2: every rank stops after it.
+    let stopped = train_ranks(
+        2,
+        4,
+        "adam",
+        &dir,
+        &[
+            ("MLP_MPI_CHECKPOINT", path.clone()),
+            ("MLP_MPI_FAULT", "interrupt".into()),
+        ],
+    );
+    assert_ne!(stopped, whole);
+    let (_, training, _) = Net::resume_training(&checkpoint, &mut optimizer("adam")).unwrap();
+    assert_eq!(
+        (training.epoch, training.position, training.ranks),
+        (1, 5, 2)
+    );
+    let resumed = train_ranks(2, 4, "adam", &dir, &[("MLP_MPI_RESUME", path)]);
+    assert!(
+        whole
+            .iter()
+            .zip(&resumed)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "resumed at step 6 of epoch 2, the parameters differ"
+    );
+}
+
+#[test]
 fn ranks_that_disagree_stop_with_a_message() {
     let dir = scratch("skew");
     let vars = [
@@ -373,7 +406,7 @@ fn a_stuck_rank_is_ended_by_the_watchdog() {
 }
 
 /// A rank with an injected fault on rank 1 (`MLP_MPI_FAULT`): at step 5 a panic, an abort
-/// (SIGABRT) or a hang; or (`skew`) a sum that differs on rank 1 at step 3.
+/// (SIGABRT) or a hang; an interrupt in step 16; or (`skew`) sums that differ on rank 1.
 /// It also counts the steps after the first epoch that allocated (from one step's start to
 /// the next one's, within an epoch).
 struct Faulty<'a> {
@@ -426,6 +459,9 @@ impl Replicas for Faulty<'_> {
                 _ => {}
             }
         }
+        if step == Some(16) && self.rank() == 1 && self.fault == "interrupt" {
+            mlp_runtime::train::interrupt();
+        }
     }
 }
 
@@ -445,13 +481,13 @@ fn rank() {
     let mut opt = optimizer(&var("MLP_MPI_OPT").unwrap_or_default());
     let (mut net, start) = match var("MLP_MPI_RESUME") {
         Some(path) => {
-            let (net, epoch, _) = world
+            let (net, training, _) = world
                 .reopen::<Net>(Path::new(&path), &mut opt)
                 .expect("resumes");
-            (net, epoch)
+            (net, Start::from(&training))
         }
         // Every rank starts elsewhere: rank 0's parameters must reach the others.
-        None => (Net::new(100 + world.rank() as u64), 0),
+        None => (Net::new(100 + world.rank() as u64), Start::default()),
     };
     let faulty = Faulty {
         world: &world,

@@ -3,7 +3,7 @@
 
 use mlp_runtime::dataset::{Dataset, Targets};
 use mlp_runtime::optim::{Optimizer, State};
-use mlp_runtime::train::{self, Config, Schedule, Stop};
+use mlp_runtime::train::{self, Config, Schedule, Start, Stop};
 use mlp_runtime::{Adam, Sgd};
 use std::path::PathBuf;
 
@@ -247,13 +247,41 @@ fn an_interrupt_stops_after_a_step_and_checkpoints() {
     })
     .unwrap();
     assert_eq!((stop, reports.len()), (Stop::Interrupted, 2));
-    let (saved, epoch) =
-        Classifier::resume(dir.join("c.safetensors"), &mut Adam::new(0.01)).unwrap();
-    assert_eq!(epoch, 2, "the completed epochs");
+    let mut resumed_opt = Adam::new(0.01);
+    let (mut saved, training, _) =
+        Classifier::resume_training(dir.join("c.safetensors"), &mut resumed_opt).unwrap();
+    assert_eq!(
+        (training.epoch, training.position, training.ranks),
+        (2, 1, 1),
+        "2 epochs completed and 1 step of the third"
+    );
     assert_eq!(
         saved.params(),
         net.params(),
         "the parameters at the interrupt"
+    );
+    // Resumed at the next step, the run ends where an uninterrupted one does.
+    let (rest, stop) = train::fit(
+        &mut saved,
+        &mut resumed_opt,
+        &train,
+        None,
+        &config,
+        Start::from(&training),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!((stop, rest.len()), (Stop::Finished, 8));
+    let (mut whole, mut opt) = (Classifier::new(2), Adam::new(0.01));
+    let quiet = Config {
+        checkpoint: None,
+        ..config
+    };
+    train::fit(&mut whole, &mut opt, &train, None, &quiet, 0, |_| {}).unwrap();
+    assert_eq!(
+        saved.params(),
+        whole.params(),
+        "resumed mid-epoch, the run differs"
     );
 }
 

@@ -39,7 +39,7 @@ pub fn methods(net: &Network) -> TokenStream {
         /// Writes the parameters, the optimizer's state and the epoch count to `path`, for
         /// [`Self::resume`], atomically; no preprocessing is recorded (see [`Self::save_with`]).
         pub fn save_training(&self, path: impl AsRef<::std::path::Path>, opt: &impl ::mlp_runtime::Optimizer, epoch: u64) -> ::std::result::Result<(), #error> {
-            let training = ::mlp_runtime::checkpoint::Training { epoch, optimizer: opt.state() };
+            let training = ::mlp_runtime::checkpoint::Training { epoch, optimizer: opt.state(), ..::std::default::Default::default() };
             self.save_with(path, &#preprocessing::default(), ::std::option::Option::Some(&training))
         }
 
@@ -78,14 +78,22 @@ pub fn methods(net: &Network) -> TokenStream {
 
         /// [`Self::resume`], and how the inputs were preprocessed in training.
         pub fn resume_with_preprocessing(path: impl AsRef<::std::path::Path>, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, u64, #preprocessing), #error> {
+            Self::resume_training(path, opt).map(|(net, training, preprocessing)| (net, training.epoch, preprocessing))
+        }
+
+        /// [`Self::resume_with_preprocessing`] with the whole training state: the epochs
+        /// completed, the steps of the next one already taken (a checkpoint written on an
+        /// interrupt) and the processes that trained (its optimizer state is restored into
+        /// `opt` and left empty here). `mlp_runtime::train::fit` continues from it exactly.
+        pub fn resume_training(path: impl AsRef<::std::path::Path>, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, ::mlp_runtime::checkpoint::Training, #preprocessing), #error> {
             let path = path.as_ref();
             let loaded = ::mlp_runtime::checkpoint::load(path, Self::STATE_DICT, Self::SPEC)?;
             let fail = |problem: ::std::string::String| #error { path: path.to_path_buf(), problems: ::std::vec![problem] };
-            let training = loaded.training.ok_or_else(|| fail("no training state: written by `save`, not `save_training`".into()))?;
-            opt.load_state(training.optimizer).map_err(fail)?;
+            let mut training = loaded.training.ok_or_else(|| fail("no training state: written by `save`, not `save_training`".into()))?;
+            opt.load_state(::std::mem::take(&mut training.optimizer)).map_err(fail)?;
             let mut net = Self::new(0);
             net.params.copy_from_slice(&loaded.params);
-            ::std::result::Result::Ok((net, training.epoch, loaded.preprocessing))
+            ::std::result::Result::Ok((net, training, loaded.preprocessing))
         }
     }
 }
@@ -111,5 +119,7 @@ pub fn stand_in(message: &str) -> TokenStream {
         pub fn resume(path: impl AsRef<::std::path::Path>, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, u64), #error> { unreachable!(#message) }
         /// Stand-in: the network had errors.
         pub fn resume_with_preprocessing(path: impl AsRef<::std::path::Path>, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, u64, #preprocessing), #error> { unreachable!(#message) }
+        /// Stand-in: the network had errors.
+        pub fn resume_training(path: impl AsRef<::std::path::Path>, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, ::mlp_runtime::checkpoint::Training, #preprocessing), #error> { unreachable!(#message) }
     }
 }

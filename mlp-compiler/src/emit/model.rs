@@ -56,9 +56,8 @@ pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool)
             fn parameters_mut(&mut self) -> &mut [f32] {
                 &mut self.params
             }
-            fn checkpoint(&self, path: &::std::path::Path, opt: &impl ::mlp_runtime::Optimizer, epoch: u64, preprocessing: &::mlp_runtime::dataset::Preprocessing) -> ::std::result::Result<(), ::mlp_runtime::checkpoint::CheckpointError> {
-                let training = ::mlp_runtime::checkpoint::Training { epoch, optimizer: opt.state() };
-                self.save_with(path, preprocessing, ::std::option::Option::Some(&training))
+            fn checkpoint(&self, path: &::std::path::Path, training: &::mlp_runtime::checkpoint::Training, preprocessing: &::mlp_runtime::dataset::Preprocessing) -> ::std::result::Result<(), ::mlp_runtime::checkpoint::CheckpointError> {
+                self.save_with(path, preprocessing, ::std::option::Option::Some(training))
             }
             fn spec() -> &'static str {
                 Self::SPEC
@@ -69,8 +68,8 @@ pub fn implementation(name: &Ident, inputs: usize, outputs: usize, labels: bool)
             fn open(path: &::std::path::Path) -> ::std::result::Result<(Self, ::mlp_runtime::dataset::Preprocessing), ::mlp_runtime::checkpoint::CheckpointError> {
                 Self::load_with_preprocessing(path)
             }
-            fn reopen(path: &::std::path::Path, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, u64, ::mlp_runtime::dataset::Preprocessing), ::mlp_runtime::checkpoint::CheckpointError> {
-                Self::resume_with_preprocessing(path, opt)
+            fn reopen(path: &::std::path::Path, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, ::mlp_runtime::checkpoint::Training, ::mlp_runtime::dataset::Preprocessing), ::mlp_runtime::checkpoint::CheckpointError> {
+                Self::resume_training(path, opt)
             }
         }
     }
@@ -90,11 +89,11 @@ pub fn stand_in(name: &Ident, message: &str) -> TokenStream {
             fn outputs(&self, xs: &[f32], out: &mut [f32]) { unreachable!(#message) }
             fn parameters(&self) -> &[f32] { unreachable!(#message) }
             fn parameters_mut(&mut self) -> &mut [f32] { unreachable!(#message) }
-            fn checkpoint(&self, path: &::std::path::Path, opt: &impl ::mlp_runtime::Optimizer, epoch: u64, preprocessing: &::mlp_runtime::dataset::Preprocessing) -> ::std::result::Result<(), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
+            fn checkpoint(&self, path: &::std::path::Path, training: &::mlp_runtime::checkpoint::Training, preprocessing: &::mlp_runtime::dataset::Preprocessing) -> ::std::result::Result<(), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
             fn spec() -> &'static str { "" }
             fn create(seed: u64, init: ::mlp_runtime::Init) -> Self { unreachable!(#message) }
             fn open(path: &::std::path::Path) -> ::std::result::Result<(Self, ::mlp_runtime::dataset::Preprocessing), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
-            fn reopen(path: &::std::path::Path, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, u64, ::mlp_runtime::dataset::Preprocessing), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
+            fn reopen(path: &::std::path::Path, opt: &mut impl ::mlp_runtime::Optimizer) -> ::std::result::Result<(Self, ::mlp_runtime::checkpoint::Training, ::mlp_runtime::dataset::Preprocessing), ::mlp_runtime::checkpoint::CheckpointError> { unreachable!(#message) }
         }
     }
 }

@@ -53,6 +53,31 @@ impl Default for Config {
     }
 }
 
+/// Where a run starts: epochs completed, and steps of the next epoch already taken (from a
+/// checkpoint written on an interrupt). An epoch count converts into one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Start {
+    /// Epochs completed.
+    pub epoch: u64,
+    /// Steps of the next epoch already taken.
+    pub position: u64,
+}
+
+impl From<u64> for Start {
+    fn from(epoch: u64) -> Self {
+        Start { epoch, position: 0 }
+    }
+}
+
+impl From<&super::checkpoint::Training> for Start {
+    fn from(t: &super::checkpoint::Training) -> Self {
+        Start {
+            epoch: t.epoch,
+            position: t.position,
+        }
+    }
+}
+
 /// One epoch's figures.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

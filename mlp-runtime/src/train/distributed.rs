@@ -23,7 +23,7 @@
 
 use crate::optim::Optimizer;
 use crate::train::Model;
-use crate::train::checkpoint::CheckpointError;
+use crate::train::checkpoint::{CheckpointError, Training};
 use crate::train::dataset::Preprocessing;
 use crate::train::replicas::Replicas;
 use mpi::Threading;
@@ -123,13 +123,13 @@ impl World {
 
     /// A network and optimizer state from rank 0's training checkpoint at `path`, the same on
     /// every rank (rank 0 reads the file and sends its bytes, so the other ranks need no
-    /// shared filesystem): its epoch count and preprocessing, or on every rank the error rank
-    /// 0 met.
+    /// shared filesystem): where the run was and its preprocessing, as [`Model::reopen`]
+    /// gives them, or on every rank the error rank 0 met.
     pub fn reopen<M: Model>(
         &self,
         path: &Path,
         opt: &mut impl Optimizer,
-    ) -> Result<(M, u64, Preprocessing), CheckpointError> {
+    ) -> Result<(M, Training, Preprocessing), CheckpointError> {
         // A first byte of 1 and the file, or 0 and why it could not be read.
         let mut bytes = match (self.rank, std::fs::read(path)) {
             (0, Ok(file)) => [vec![1], file].concat(),

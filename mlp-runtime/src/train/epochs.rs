@@ -1,6 +1,7 @@
 //! The loop over epochs: [`fit`] and what configures and reports it.
 
-use super::config::{Config, EpochReport, Stop, TrainError};
+use super::checkpoint::Training;
+use super::config::{Config, EpochReport, Start, Stop, TrainError};
 use super::dataset::{Batch, Dataset};
 use super::evaluate::{check, evaluate, targets};
 use super::interrupt::{CtrlC, INTERRUPTS};
@@ -13,20 +14,22 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Trains `model` with `opt` on `train` for epochs `start + 1 ..= config.epochs` (start is 0,
-/// or the epoch count of a resumed checkpoint), evaluating on `validation` after each epoch;
-/// `on_epoch` sees each report as it is made (after the epoch's checkpoint is written).
-/// Returns the reports and how the run ended; the optimizer's learning rate is back at its
-/// initial value. A checkpoint written on an interrupt holds the parameters at the interrupt
-/// and the epochs completed, so resuming repeats the interrupted epoch; checkpoints written at
-/// the end of an epoch resume exactly. A loss or parameter that is not finite stops the run
-/// with [`TrainError::Diverged`], and the last checkpoint written stays as it was.
+/// or where a resumed checkpoint left off: an epoch count, or a [`Start`] with the steps of
+/// the next epoch already taken), evaluating on `validation` after each epoch; `on_epoch` sees
+/// each report as it is made (after the epoch's checkpoint is written). Returns the reports
+/// and how the run ended; the optimizer's learning rate is back at its initial value. A
+/// checkpoint written on an interrupt holds the parameters after the last step and its place
+/// in the epoch; a run resumed from any checkpoint (`Start::from(&training)`) continues
+/// exactly as the uninterrupted run would have (the resumed epoch's mean loss covers the steps
+/// it ran). A loss or parameter that is not finite stops the run with
+/// [`TrainError::Diverged`], and the last checkpoint written stays as it was.
 pub fn fit<M: Model, O: Optimizer>(
     model: &mut M,
     opt: &mut O,
     train: &Dataset,
     validation: Option<&Dataset>,
     config: &Config,
-    start: u64,
+    start: impl Into<Start>,
     on_epoch: impl FnMut(&EpochReport),
 ) -> Result<(Vec<EpochReport>, Stop), TrainError> {
     fit_with(
@@ -52,9 +55,10 @@ pub fn fit_with<R: Replicas, M: Model, O: Optimizer>(
     train: &Dataset,
     validation: Option<&Dataset>,
     config: &Config,
-    start: u64,
+    start: impl Into<Start>,
     on_epoch: impl FnMut(&EpochReport),
 ) -> Result<(Vec<EpochReport>, Stop), TrainError> {
+    let start = start.into();
     if replicas.size() > 1 {
         parallel::start(replicas, model, opt, train, validation)?;
     }
@@ -100,7 +104,7 @@ fn run<M: Model, O: Optimizer>(
     train: &Dataset,
     validation: Option<&Dataset>,
     config: &Config,
-    start: u64,
+    start: Start,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> Result<(Vec<EpochReport>, Stop), TrainError> {
     let interrupts = INTERRUPTS.load(Ordering::SeqCst);
@@ -108,11 +112,11 @@ fn run<M: Model, O: Optimizer>(
     let mut reports = Vec::new();
     let mut patience = config
         .patience
-        .map(|p| Patience::new(p, start, model.parameters()));
+        .map(|p| Patience::new(p, start.epoch, model.parameters()));
     let mut batch = Batch::default();
     let mut parallel = (replicas.size() > 1).then(|| parallel::Step::new(model.parameters().len()));
     let mut step = 0;
-    for epoch in start..config.epochs {
+    for epoch in start.epoch..config.epochs {
         let lr = config.schedule.rate(base_lr, epoch, config.epochs);
         opt.set_lr(lr);
         let started = Instant::now();
@@ -123,21 +127,20 @@ fn run<M: Model, O: Optimizer>(
             epoch,
             interrupts,
             before: step,
+            skip: if epoch == start.epoch {
+                start.position
+            } else {
+                0
+            },
         };
         let ran = steps.run(model, opt, &mut batch, parallel.as_mut())?;
         step += ran.steps;
-        if replicas.size() > 1 && !agree(replicas, fingerprint(model.parameters())) {
-            return Err(TrainError::Replicas(format!(
-                "parameters diverged at step {step} (epoch {}): rank {}'s differ from another \
-                 rank's",
-                epoch + 1,
-                replicas.rank()
-            )));
-        }
+        same_parameters(replicas, model.parameters(), step, epoch)?;
+        let at = |epoch, position| (epoch, position, replicas.size() as u64);
         let Some((train_loss, step_seconds)) = ran.figures else {
             opt.set_lr(base_lr);
-            // The epoch is incomplete: resuming repeats it from its start.
-            save(model, opt, config, epoch)?;
+            // The epoch is incomplete: resuming takes its next step.
+            save(model, opt, config, at(epoch, steps.skip + ran.steps))?;
             return Ok((reports, Stop::Interrupted));
         };
         let seconds = started.elapsed().as_secs_f64();
@@ -157,7 +160,7 @@ fn run<M: Model, O: Optimizer>(
         if let Some(path) = &config.log {
             output::log(path, &report).map_err(|e| TrainError::Log(path.clone(), e))?;
         }
-        save(model, opt, config, epoch + 1)?;
+        save(model, opt, config, at(epoch + 1, 0))?;
         on_epoch(&report);
         let val_loss = report.validation.as_ref().map(|v| v.loss);
         reports.push(report);
@@ -168,6 +171,23 @@ fn run<M: Model, O: Optimizer>(
         }
     }
     Ok((reports, Stop::Finished))
+}
+
+/// Checks, on several ranks, that every rank holds the same `params` after `step` steps.
+fn same_parameters(
+    replicas: &impl Replicas,
+    params: &[f32],
+    step: u64,
+    epoch: u64,
+) -> Result<(), TrainError> {
+    if replicas.size() == 1 || agree(replicas, fingerprint(params)) {
+        return Ok(());
+    }
+    Err(TrainError::Replicas(format!(
+        "parameters diverged at step {step} (epoch {}): rank {}'s differ from another rank's",
+        epoch + 1,
+        replicas.rank()
+    )))
 }
 
 /// The steps of one epoch.
@@ -181,6 +201,9 @@ struct Steps<'a, R> {
     interrupts: u64,
     /// Steps the run took before this epoch.
     before: u64,
+    /// Steps of this epoch taken before the run (resumed from a checkpoint written on an
+    /// interrupt): they are not taken again.
+    skip: u64,
 }
 
 /// What an epoch's steps did.
@@ -207,7 +230,8 @@ impl<R: Replicas> Steps<'_, R> {
         let mut total = 0.0f64;
         let mut steps = 0;
         let mut in_steps = std::time::Duration::ZERO;
-        for idx in order.chunks(config.batch) {
+        let mut samples = 0;
+        for idx in order.chunks(config.batch).skip(self.skip as usize) {
             self.replicas.beat(Some(self.before + steps + 1));
             let asked = INTERRUPTS.load(Ordering::SeqCst) != self.interrupts;
             let stepping;
@@ -232,6 +256,7 @@ impl<R: Replicas> Steps<'_, R> {
                 return Err(self.diverged(steps, format!("the loss is {loss}"), opt.lr()));
             }
             total += loss as f64 * idx.len() as f64;
+            samples += idx.len();
             bar.inc(idx.len() as u64);
             if interrupted {
                 bar.abandon_with_message("interrupted");
@@ -244,7 +269,7 @@ impl<R: Replicas> Steps<'_, R> {
         }
         bar.finish_and_clear();
         self.finite(model, steps, opt.lr())?;
-        let mean = (total / train.len() as f64) as f32;
+        let mean = (total / samples.max(1) as f64) as f32;
         Ok(Ran {
             steps,
             figures: Some((mean, in_steps.as_secs_f64())),
@@ -276,19 +301,25 @@ impl<R: Replicas> Steps<'_, R> {
     }
 }
 
-/// Writes the configured checkpoint, if any, after `epochs` complete epochs.
+/// Writes the configured checkpoint, if any, at `(epochs completed, steps of the next, ranks)`.
 fn save<M: Model, O: Optimizer>(
     model: &M,
     opt: &O,
     config: &Config,
-    epochs: u64,
+    (epoch, position, ranks): (u64, u64, u64),
 ) -> Result<(), TrainError> {
-    match &config.checkpoint {
-        None => Ok(()),
-        Some(path) => model
-            .checkpoint(path, opt, epochs, &config.preprocessing)
-            .map_err(TrainError::Checkpoint),
-    }
+    let Some(path) = &config.checkpoint else {
+        return Ok(());
+    };
+    let training = Training {
+        epoch,
+        position,
+        ranks,
+        optimizer: opt.state(),
+    };
+    model
+        .checkpoint(path, &training, &config.preprocessing)
+        .map_err(TrainError::Checkpoint)
 }
 
 /// Early stopping: the best validation loss so far, its epoch and its parameters. The run's

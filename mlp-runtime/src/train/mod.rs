@@ -28,7 +28,7 @@ pub mod driver;
 pub mod options;
 pub mod replicas;
 
-pub use config::{Config, EpochReport, Evaluation, Stop, TrainError};
+pub use config::{Config, EpochReport, Evaluation, Start, Stop, TrainError};
 pub use epochs::{fit, fit_with};
 pub use evaluate::evaluate;
 pub use interrupt::interrupt;

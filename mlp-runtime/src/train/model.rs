@@ -1,7 +1,7 @@
 //! What the training loop needs of a network.
 
 use crate::optim::Optimizer;
-use crate::train::checkpoint::CheckpointError;
+use crate::train::checkpoint::{CheckpointError, Training};
 use crate::train::dataset::Preprocessing;
 use std::path::Path;
 
@@ -41,12 +41,12 @@ pub trait Model {
     fn parameters(&self) -> &[f32];
     /// The parameters, mutable.
     fn parameters_mut(&mut self) -> &mut [f32];
-    /// Writes a training checkpoint that records `preprocessing`.
+    /// Writes a training checkpoint: the parameters, `training` (where the run is, and the
+    /// optimizer's state) and `preprocessing`.
     fn checkpoint(
         &self,
         path: &Path,
-        opt: &impl Optimizer,
-        epoch: u64,
+        training: &Training,
         preprocessing: &Preprocessing,
     ) -> Result<(), CheckpointError>;
     /// The network in DSL text.
@@ -59,12 +59,12 @@ pub trait Model {
     fn open(path: &Path) -> Result<(Self, Preprocessing), CheckpointError>
     where
         Self: Sized;
-    /// A network and optimizer state from a training checkpoint, its epoch count and the
-    /// preprocessing it records.
+    /// A network and optimizer state (restored into `opt`) from a training checkpoint, where
+    /// the run was (its optimizer state left empty) and the preprocessing it records.
     fn reopen(
         path: &Path,
         opt: &mut impl Optimizer,
-    ) -> Result<(Self, u64, Preprocessing), CheckpointError>
+    ) -> Result<(Self, Training, Preprocessing), CheckpointError>
     where
         Self: Sized;
 }

@@ -27,6 +27,8 @@ pub(super) fn write(
     ]);
     if let Some(tr) = training {
         metadata.insert("mlp.epoch".into(), tr.epoch.to_string());
+        metadata.insert("mlp.position".into(), tr.position.to_string());
+        metadata.insert("mlp.ranks".into(), tr.ranks.to_string());
         metadata.insert("mlp.optimizer.step".into(), tr.optimizer.step.to_string());
     }
     if let Some(s) = &preprocessing.standardization {
@@ -63,16 +65,30 @@ pub(super) fn training(
                 .map_err(|_| format!("metadata `{key}` is `{v}`, not a count"))
         })
     };
-    match (number("mlp.epoch"), number("mlp.optimizer.step")) {
-        (Some(Ok(epoch)), Some(Ok(step))) => Some(Training {
+    // Written since data-parallel training; a file without them is from one process and was
+    // written at the end of an epoch.
+    let position = number("mlp.position").unwrap_or(Ok(0));
+    let ranks = number("mlp.ranks").unwrap_or(Ok(1));
+    match (
+        number("mlp.epoch"),
+        number("mlp.optimizer.step"),
+        position,
+        ranks,
+    ) {
+        (Some(Ok(epoch)), Some(Ok(step)), Ok(position), Ok(ranks)) => Some(Training {
             epoch,
+            position,
+            ranks,
             optimizer: State { step, buffers },
         }),
-        (Some(Err(e)), _) | (_, Some(Err(e))) => {
+        (Some(Err(e)), _, _, _)
+        | (_, Some(Err(e)), _, _)
+        | (_, _, Err(e), _)
+        | (_, _, _, Err(e)) => {
             problems.push(e);
             None
         }
-        (None, None) if buffers.is_empty() => None,
+        (None, None, _, _) if buffers.is_empty() => None,
         _ => {
             problems.push(
                 "a training checkpoint needs both `mlp.epoch` and `mlp.optimizer.step`".into(),

@@ -66,12 +66,29 @@ fn error(path: &Path, problem: impl Into<String>) -> CheckpointError {
 }
 
 /// What a training checkpoint holds besides the parameters.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Training {
     /// Epochs completed.
     pub epoch: u64,
+    /// Steps of the next epoch already taken (0 at the end of an epoch; more in a checkpoint
+    /// written on an interrupt, from which a run resumes at the next step).
+    pub position: u64,
+    /// How many processes trained (data-parallel ranks; 1 for one process).
+    pub ranks: u64,
     /// The optimizer's state.
     pub optimizer: State,
+}
+
+impl Default for Training {
+    /// Before the first step, on one process.
+    fn default() -> Self {
+        Training {
+            epoch: 0,
+            position: 0,
+            ranks: 1,
+            optimizer: State::default(),
+        }
+    }
 }
 
 /// A checkpoint read back: the parameters in state_dict order, the training state if it was

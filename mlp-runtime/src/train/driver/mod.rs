@@ -11,14 +11,15 @@ mod args;
 mod world;
 
 use crate::Init;
-use crate::optim::Choice;
+use crate::optim::{Choice, Optimizer};
+use crate::train::checkpoint::Training;
 use crate::train::data::{DataError, read_mnist};
 use crate::train::dataset::{
     CsvOptions, CsvTargets, Dataset, LabelColumn, Preprocessing, read_csv_with,
 };
 use crate::train::options;
 use crate::train::replicas::{Replicas, agree, fingerprint};
-use crate::train::{self, Config, EpochReport, Model, Schedule, Stop};
+use crate::train::{self, Config, EpochReport, Model, Schedule, Start, Stop};
 use args::{Cli, Command, DataArgs, TrainArgs};
 use clap::Parser;
 use std::ffi::OsString;
@@ -75,7 +76,7 @@ fn execute<M: Model>(cli: Cli) -> Result<(), Error> {
 /// The options of `train`, checked: everything but the data.
 struct Plan<M> {
     net: M,
-    start: u64,
+    start: Start,
     opt: Choice,
     config: Config,
     /// The preprocessing a resumed checkpoint records.
@@ -102,11 +103,19 @@ fn plan<M: Model>(args: &TrainArgs, world: &World) -> Result<Plan<M>, Error> {
     let init = Init::parse(&args.init)?;
     let (net, start, recorded) = match &args.resume {
         Some(path) => {
-            let (net, start, recorded) = world::reopen::<M>(world, path, &mut opt)?;
-            options::epochs_left(start, args.epochs)?;
-            (net, start, Some(recorded))
+            let (net, training, recorded) = world::reopen::<M>(world, path, &mut opt)?;
+            options::epochs_left(training.epoch, args.epochs)?;
+            if training.ranks != world.size() as u64 && world.rank() == 0 {
+                println!(
+                    "note: the checkpoint was written by {} process(es), this run has {}: the same \
+                     batches, their sums in another order",
+                    training.ranks,
+                    world.size()
+                );
+            }
+            (net, Start::from(&training), Some(recorded))
         }
-        None => (M::create(args.seed, init), 0, None),
+        None => (M::create(args.seed, init), Start::default(), None),
     };
     let config = Config {
         epochs: args.epochs,
@@ -180,22 +189,7 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
     config.preprocessing.apply(&mut train)?;
     config.preprocessing.apply(&mut held)?;
     if root {
-        println!(
-            "{}: {} training and {} validation samples; {} lr {}, batch {}{}",
-            M::spec(),
-            train.len(),
-            held.len(),
-            args.optimizer,
-            args.lr,
-            args.batch,
-            match world.size() {
-                1 => String::new(),
-                n => format!(" over {n} ranks"),
-            }
-        );
-        if start > 0 {
-            println!("resuming after epoch {start}");
-        }
+        announce::<M>(&args, world.size(), (train.len(), held.len()), start);
     }
     let validation = (!held.is_empty()).then_some(&held);
     let shown = |r: &EpochReport| {
@@ -224,7 +218,13 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
     match stop {
         Stop::EarlyStopped { best_epoch } => {
             // The best parameters were restored; write them.
-            net.checkpoint(&args.checkpoint, &opt, best_epoch, &config.preprocessing)?;
+            let training = Training {
+                epoch: best_epoch,
+                position: 0,
+                ranks: world.size() as u64,
+                optimizer: opt.state(),
+            };
+            net.checkpoint(&args.checkpoint, &training, &config.preprocessing)?;
             println!("stopped early; kept epoch {best_epoch}");
         }
         Stop::Interrupted => println!("interrupted; --resume the checkpoint to go on"),
@@ -232,6 +232,31 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
     }
     println!("checkpoint: {}", args.checkpoint.display());
     Ok(())
+}
+
+/// Prints what the run trains on, and where it resumes.
+fn announce<M: Model>(args: &TrainArgs, ranks: usize, (train, held): (usize, usize), start: Start) {
+    let over = match ranks {
+        1 => String::new(),
+        n => format!(" over {n} ranks"),
+    };
+    println!(
+        "{}: {train} training and {held} validation samples; {} lr {}, batch {}{over}",
+        M::spec(),
+        args.optimizer,
+        args.lr,
+        args.batch,
+    );
+    match start {
+        Start {
+            epoch: 0,
+            position: 0,
+        } => {}
+        Start { epoch, position: 0 } => println!("resuming after epoch {epoch}"),
+        Start { epoch, position } => {
+            println!("resuming at step {} of epoch {}", position + 1, epoch + 1)
+        }
+    }
 }
 
 /// Prints an epoch's line.

@@ -4,7 +4,7 @@
 use super::Error;
 use crate::optim::Optimizer;
 use crate::train::Model;
-use crate::train::checkpoint::CheckpointError;
+use crate::train::checkpoint::{CheckpointError, Training};
 use crate::train::dataset::Preprocessing;
 use std::path::Path;
 
@@ -35,7 +35,7 @@ pub(super) fn reopen<M: Model>(
     world: &World,
     path: &Path,
     opt: &mut impl Optimizer,
-) -> Result<(M, u64, Preprocessing), CheckpointError> {
+) -> Result<(M, Training, Preprocessing), CheckpointError> {
     #[cfg(feature = "mpi")]
     return world.reopen::<M>(path, opt);
     #[cfg(not(feature = "mpi"))]
