@@ -229,3 +229,24 @@ fn a_diverging_run_is_an_error() {
         "no checkpoint holds the diverged parameters"
     );
 }
+
+/// The trainer runs as `mlp train SPEC …`: its usage and errors say so, not `trainer`.
+#[test]
+fn usage_names_mlp_train_spec() {
+    let err = run::<Net>(&["train"]).unwrap_err();
+    assert!(
+        err.contains("Usage: mlp train SPEC --data DIR|FILE.csv [OPTIONS]"),
+        "{err}"
+    );
+    assert!(!err.contains("trainer"), "{err}");
+    let err = run::<Net>(&["eval", "--data", "x.csv"]).unwrap_err();
+    assert!(
+        err.contains("Usage: mlp eval [SPEC] --checkpoint FILE"),
+        "{err}"
+    );
+    let help = run::<Net>(&["predict", "--help"]).unwrap_err();
+    assert!(
+        help.contains("Usage: mlp predict [SPEC] --checkpoint FILE --input FILE.csv"),
+        "{help}"
+    );
+}

@@ -4,8 +4,14 @@ use crate::train::dataset::Header;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// The trainer runs as `mlp train | eval | predict`, which passes on the options after the spec:
+/// its usage lines and errors say so.
 #[derive(Parser)]
-#[command(about = "A trainer compiled by mlp for one network")]
+#[command(
+    name = "mlp",
+    bin_name = "mlp",
+    about = "A trainer compiled by mlp for one network"
+)]
 pub(super) struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -14,9 +20,11 @@ pub(super) struct Cli {
 #[derive(Subcommand)]
 pub(super) enum Command {
     /// Train on a dataset; write a checkpoint after each epoch.
+    #[command(override_usage = "mlp train SPEC --data DIR|FILE.csv [OPTIONS]")]
     Train(TrainArgs),
     /// Loss, accuracy and confusion matrix of a checkpoint on a dataset (preprocessed as the
     /// checkpoint records).
+    #[command(override_usage = "mlp eval [SPEC] --checkpoint FILE --data DIR|FILE.csv [OPTIONS]")]
     Eval {
         /// The checkpoint (safetensors).
         #[arg(long)]
@@ -29,6 +37,7 @@ pub(super) enum Command {
     },
     /// The network's outputs for the rows of a CSV file of inputs, one line per row
     /// (preprocessed as the checkpoint records).
+    #[command(override_usage = "mlp predict [SPEC] --checkpoint FILE --input FILE.csv [OPTIONS]")]
     Predict {
         /// The checkpoint (safetensors).
         #[arg(long)]

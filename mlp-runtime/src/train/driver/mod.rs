@@ -8,6 +8,7 @@
 //! last good checkpoint kept.
 
 mod args;
+mod report;
 mod world;
 
 use crate::Init;
@@ -194,10 +195,10 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
     let validation = (!held.is_empty()).then_some(&held);
     let shown = |r: &EpochReport| {
         if root {
-            show(r)
+            report::show(r)
         }
     };
-    let (_, stop) = train::fit_with(
+    let (reports, stop) = train::fit_with(
         world, &mut net, &mut opt, &train, validation, &config, start, shown,
     )?;
     if world.size() > 1 {
@@ -230,6 +231,7 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
         Stop::Interrupted => println!("interrupted; --resume the checkpoint to go on"),
         Stop::Finished => {}
     }
+    report::summary(&reports);
     println!("checkpoint: {}", args.checkpoint.display());
     Ok(())
 }
@@ -257,18 +259,6 @@ fn announce<M: Model>(args: &TrainArgs, ranks: usize, (train, held): (usize, usi
             println!("resuming at step {} of epoch {}", position + 1, epoch + 1)
         }
     }
-}
-
-/// Prints an epoch's line.
-fn show(r: &EpochReport) {
-    let mut line = format!("epoch {:>3}  train loss {:.4}", r.epoch, r.train_loss);
-    if let Some(v) = &r.validation {
-        line += &format!("  validation loss {:.4}", v.loss);
-        if let Some(a) = v.accuracy {
-            line += &format!("  accuracy {:.2}%", 100.0 * a);
-        }
-    }
-    println!("{line}  {:.2} s", r.seconds);
 }
 
 /// The training and held-out sets: MNIST's own split for a folder, a seeded split of a CSV.
