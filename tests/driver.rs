@@ -250,3 +250,50 @@ fn usage_names_mlp_train_spec() {
         "{help}"
     );
 }
+
+/// An existing checkpoint is not overwritten unless asked (`--force`, or `--resume` of that
+/// file); `--no-checkpoint` writes none; `--checkpoint-every 2` of 3 epochs still writes the
+/// last.
+#[test]
+fn checkpoints_are_written_as_asked() {
+    let dir = scratch("asked");
+    let data = far_classes(&dir);
+    let ckpt = dir.join("m.safetensors");
+    let (data, ckpt_text) = (data.to_str().unwrap(), ckpt.to_str().unwrap());
+    let base = ["train", "--data", data, "--checkpoint", ckpt_text];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        base.iter().chain(extra).copied().collect()
+    }
+    run::<Net>(&with(&base, &["--epochs", "1"])).unwrap();
+    let err = run::<Net>(&with(&base, &["--epochs", "1"])).unwrap_err();
+    assert!(
+        err.contains("m.safetensors exists: --force overwrites it"),
+        "{err}"
+    );
+    run::<Net>(&with(
+        &base,
+        &["--epochs", "3", "--checkpoint-every", "2", "--force"],
+    ))
+    .unwrap();
+    let (_, epoch) =
+        Net::resume(&ckpt, &mut mlp_runtime::Sgd::new(0.1)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(epoch, 3, "the last epoch is always written");
+    // Resuming the file continues it in place.
+    run::<Net>(&with(&base, &["--epochs", "4", "--resume", ckpt_text])).unwrap();
+    // Without --checkpoint, the default file would be in the current folder.
+    let default = Path::new("model.safetensors");
+    let before = default.exists();
+    run::<Net>(&["train", "--data", data, "--no-checkpoint", "--epochs", "1"]).unwrap();
+    assert_eq!(
+        default.exists(),
+        before,
+        "--no-checkpoint wrote model.safetensors"
+    );
+    let err = run::<Net>(&with(&base, &["--no-checkpoint"])).unwrap_err();
+    assert!(err.contains("cannot be used with"), "{err}");
+    let err = run::<Net>(&with(&base, &["--checkpoint-every", "0", "--force"])).unwrap_err();
+    assert!(
+        err.contains("--checkpoint-every must be at least 1"),
+        "{err}"
+    );
+}

@@ -38,8 +38,8 @@ fn train_eval_predict_through_a_compiled_trainer() {
     std::fs::write(&data, csv).unwrap();
     let ckpt = dir.join("model.safetensors");
     let spec = "2 -> tanh 8 -> 2 : nll";
-    let train = |epochs: &str| {
-        mlp(&[
+    let train = |epochs: &str, force: &[&str]| {
+        let mut args = vec![
             "train",
             spec,
             "--data",
@@ -54,9 +54,11 @@ fn train_eval_predict_through_a_compiled_trainer() {
             "16",
             "--checkpoint",
             ckpt.to_str().unwrap(),
-        ])
+        ];
+        args.extend(force);
+        mlp(&args)
     };
-    let first = train("4");
+    let first = train("4", &[]);
     assert!(
         first.status.success(),
         "{}{}",
@@ -69,9 +71,17 @@ fn train_eval_predict_through_a_compiled_trainer() {
         "{out}"
     );
     assert!(ckpt.exists());
-    // The same spec again: the cached trainer, not a new build.
-    let again = train("1");
-    assert!(again.status.success());
+    // The same spec again: the cached trainer, not a new build; the checkpoint it would
+    // overwrite is kept unless --force.
+    let refused = train("1", &[]);
+    assert!(
+        !refused.status.success()
+            && text(&refused.stderr).contains("exists: --force overwrites it"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let again = train("1", &["--force"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(
         !text(&again.stderr).contains("building the trainer"),
         "{}",

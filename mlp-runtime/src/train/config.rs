@@ -20,8 +20,11 @@ pub struct Config {
     /// Stop when the validation loss has not improved for this many epochs, and restore the
     /// best parameters. A loss that is not finite is no improvement.
     pub patience: Option<u64>,
-    /// Write a training checkpoint here after each epoch and on an interrupt.
+    /// Write a training checkpoint here after every `checkpoint_every` epochs, after the last
+    /// and on an interrupt.
     pub checkpoint: Option<PathBuf>,
+    /// Epochs between checkpoints (at least 1).
+    pub checkpoint_every: u64,
     /// How the inputs were preprocessed before they reached [`fit`](super::fit); each checkpoint records
     /// it, so that whoever loads the checkpoint can do the same (`load_with_preprocessing`).
     pub preprocessing: Preprocessing,
@@ -45,6 +48,7 @@ impl Default for Config {
             schedule: Schedule::Constant,
             patience: None,
             checkpoint: None,
+            checkpoint_every: 1,
             preprocessing: Preprocessing::default(),
             log: None,
             progress: true,

@@ -81,6 +81,11 @@ pub fn fit_with<R: Replicas, M: Model, O: Optimizer>(
             "the batch size must be at least 1".into(),
         ));
     }
+    if config.checkpoint_every == 0 {
+        return Err(TrainError::Config(
+            "checkpoints must be at least 1 epoch apart".into(),
+        ));
+    }
     config.schedule.check().map_err(TrainError::Config)?;
     let _ctrl_c = match config.ctrl_c {
         true => Some(CtrlC::watch().map_err(TrainError::Config)?),
@@ -160,7 +165,9 @@ fn run<M: Model, O: Optimizer>(
         if let Some(path) = &config.log {
             output::log(path, &report).map_err(|e| TrainError::Log(path.clone(), e))?;
         }
-        save(model, opt, config, at(epoch + 1, 0))?;
+        if (epoch + 1) % config.checkpoint_every == 0 || epoch + 1 == config.epochs {
+            save(model, opt, config, at(epoch + 1, 0))?;
+        }
         on_epoch(&report);
         let val_loss = report.validation.as_ref().map(|v| v.loss);
         reports.push(report);

@@ -21,7 +21,7 @@ pub(super) struct Cli {
 pub(super) enum Command {
     /// Train on a dataset; write a checkpoint after each epoch.
     #[command(override_usage = "mlp train SPEC --data DIR|FILE.csv [OPTIONS]")]
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Loss, accuracy and confusion matrix of a checkpoint on a dataset (preprocessed as the
     /// checkpoint records).
     #[command(override_usage = "mlp eval [SPEC] --checkpoint FILE --data DIR|FILE.csv [OPTIONS]")]
@@ -126,9 +126,20 @@ pub(super) struct TrainArgs {
     /// the checkpoint, and applied by eval and predict).
     #[arg(long)]
     pub standardize: bool,
-    /// Where to write the checkpoint.
+    /// Where to write the checkpoint (an existing file only with --force, or when it is the
+    /// one --resume continues).
     #[arg(long, default_value = "model.safetensors")]
     pub checkpoint: PathBuf,
+    /// Overwrite an existing checkpoint file.
+    #[arg(long)]
+    pub force: bool,
+    /// Write no checkpoint.
+    #[arg(long, conflicts_with_all = ["checkpoint", "force", "checkpoint_every"])]
+    pub no_checkpoint: bool,
+    /// Write the checkpoint every N epochs (and after the last, and on Ctrl-C); each write is
+    /// made durable (fsync), which costs time on small data.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub checkpoint_every: u64,
     /// Continue from a training checkpoint (with the preprocessing it records).
     #[arg(long)]
     pub resume: Option<PathBuf>,

@@ -53,7 +53,7 @@ pub type Error = Box<dyn std::error::Error>;
 
 fn execute<M: Model>(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Train(args) => train::<M>(args),
+        Command::Train(args) => train::<M>(*args),
         Command::Eval {
             checkpoint,
             data,
@@ -118,13 +118,16 @@ fn plan<M: Model>(args: &TrainArgs, world: &World) -> Result<Plan<M>, Error> {
         }
         None => (M::create(args.seed, init), Start::default(), None),
     };
+    options::at_least_one("--checkpoint-every", args.checkpoint_every)?;
+    writable(args)?;
     let config = Config {
         epochs: args.epochs,
         batch: args.batch,
         seed: args.seed,
         schedule,
         patience: args.patience,
-        checkpoint: Some(args.checkpoint.clone()),
+        checkpoint: (!args.no_checkpoint).then(|| args.checkpoint.clone()),
+        checkpoint_every: args.checkpoint_every,
         preprocessing: Preprocessing::default(),
         log: args.log.clone(),
         progress: true,
@@ -137,6 +140,28 @@ fn plan<M: Model>(args: &TrainArgs, world: &World) -> Result<Plan<M>, Error> {
         config,
         recorded,
     })
+}
+
+/// Refuses to overwrite an existing checkpoint file unless asked (`--force`) or it is the one
+/// `--resume` continues.
+fn writable(args: &TrainArgs) -> Result<(), Error> {
+    let path = &args.checkpoint;
+    if args.no_checkpoint || args.force || !path.exists() {
+        return Ok(());
+    }
+    let same = |other: &Path| match (other.canonicalize(), path.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => other == path,
+    };
+    if args.resume.as_deref().is_some_and(same) {
+        return Ok(());
+    }
+    Err(format!(
+        "{} exists: --force overwrites it, --checkpoint FILE writes elsewhere, --resume {} continues it",
+        path.display(),
+        path.display()
+    )
+    .into())
 }
 
 /// The preprocessing of a run: a resumed checkpoint's, else the training set's statistics
@@ -225,14 +250,18 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
                 ranks: world.size() as u64,
                 optimizer: opt.state(),
             };
-            net.checkpoint(&args.checkpoint, &training, &config.preprocessing)?;
+            if let Some(path) = &config.checkpoint {
+                net.checkpoint(path, &training, &config.preprocessing)?;
+            }
             println!("stopped early; kept epoch {best_epoch}");
         }
         Stop::Interrupted => println!("interrupted; --resume the checkpoint to go on"),
         Stop::Finished => {}
     }
     report::summary(&reports);
-    println!("checkpoint: {}", args.checkpoint.display());
+    if let Some(path) = &config.checkpoint {
+        println!("checkpoint: {}", path.display());
+    }
     Ok(())
 }
 
