@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod html;
+mod precheck;
 mod stored;
 mod trainer;
 
@@ -256,6 +257,11 @@ fn trainer_command(command: &str, run: &Run) -> ExitCode {
         Ok(split) => split,
         Err(e) => return fail(&e),
     };
+    if command == "train"
+        && let Err(e) = precheck::data_fits(&compiled.network, &compiled.network.spec(), &options)
+    {
+        return fail(&e);
+    }
     let exe = match trainer::executable(&compiled.network.spec(), ranks.is_some()) {
         Ok(exe) => exe,
         Err(e) => return fail(&e),

@@ -171,7 +171,8 @@ pub fn executable(canonical: &str, mpi: bool) -> Result<PathBuf, String> {
     );
     let target = cache.join("target");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "--quiet", "--manifest-path"])
+        // cargo's own progress on standard error: the first build takes minutes.
+        .args(["build", "--release", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
         .status()

@@ -274,3 +274,38 @@ fn ranks_must_be_a_count_and_only_for_train() {
     let out = mlp(&["train", "2 -> 2 : nll", "--data", "x.csv", "--ranks"]);
     assert!(text(&out.stderr).contains("--ranks needs a number of processes"));
 }
+
+#[test]
+fn data_that_does_not_fit_the_spec_is_refused_before_building() {
+    let dir = std::env::temp_dir().join(format!("mlp-cli-fit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("three.csv");
+    std::fs::write(&csv, "a,b,label\n0.5,1,0\n").unwrap();
+    let out = mlp(&[
+        "train",
+        "3 -> tanh 4 -> 2 : nll",
+        "--data",
+        csv.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("rows have 3 columns, but `3 -> tanh 4 -> 2 : nll` takes 3 inputs and 1 label column, 4 in all"),
+        "{err}"
+    );
+    assert!(!err.contains("building the trainer for"), "{err}");
+    let out = mlp(&[
+        "train",
+        "2 -> 3 : mse",
+        "--data",
+        csv.to_str().unwrap(),
+        "--targets=2",
+    ]);
+    assert!(text(&out.stderr).contains("takes 2 inputs and 2 target columns, 4 in all"));
+    let out = mlp(&["train", "2 -> 3 : nll", "--data", "../data/mnist"]);
+    assert!(
+        text(&out.stderr).contains("its images have 784 pixels, but `2 -> 3 : nll` takes 2 inputs"),
+        "{}",
+        text(&out.stderr)
+    );
+}
