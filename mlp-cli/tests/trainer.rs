@@ -119,8 +119,20 @@ fn train_eval_predict_through_a_compiled_trainer() {
         inputs.to_str().unwrap(),
     ]);
     let out = text(&predict.stdout);
-    let classes: Vec<&str> = out.lines().map(|l| l.split(',').next().unwrap()).collect();
-    assert_eq!(classes, ["1", "0"], "{out}");
+    assert_eq!(out.lines().next(), Some("class,p0,p1"), "{out}");
+    let rows: Vec<Vec<f32>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let classes: Vec<f32> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(classes, [1.0, 0.0], "{out}");
+    for r in &rows {
+        assert!(
+            (r[1] + r[2] - 1.0).abs() < 1e-6 && r[1 + r[0] as usize] > 0.5,
+            "{out}"
+        );
+    }
 
     std::fs::write(&inputs, "0.9,0.8\n-0.9\n").unwrap();
     let bad = mlp(&[

@@ -387,16 +387,6 @@ fn predict<M: Model>(
     preprocessing.apply(&mut set)?;
     let mut out = vec![0.0; set.len() * M::OUTPUTS];
     net.outputs(&set.inputs, &mut out);
-    for row in out.chunks(M::OUTPUTS) {
-        let values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-        if M::LABELS {
-            let class = (0..row.len())
-                .max_by(|a, b| row[*a].total_cmp(&row[*b]))
-                .unwrap_or(0);
-            println!("{class},{}", values.join(","));
-        } else {
-            println!("{}", values.join(","));
-        }
-    }
+    report::predictions(M::spec(), M::LABELS, M::OUTPUTS, &out);
     Ok(())
 }

@@ -56,9 +56,56 @@ pub(super) fn summary(reports: &[EpochReport]) {
     }
 }
 
+/// `predict`'s table, a header first: for a classifier the class and its probabilities
+/// (softmax; `nll`), for `ce` probabilities (softmax), for `bce` probabilities (sigmoid), else
+/// the outputs.
+pub(super) fn predictions(spec: &str, labels: bool, width: usize, outputs: &[f32]) {
+    let loss = spec.rsplit_once(':').map_or("", |(_, l)| l.trim());
+    let names = |prefix: &str| {
+        (0..width)
+            .map(|k| format!("{prefix}{k}"))
+            .collect::<Vec<_>>()
+    };
+    let header = match (labels, loss) {
+        (true, _) => [vec!["class".to_string()], names("p")].concat(),
+        (_, "ce" | "bce") => names("p"),
+        _ => names("y"),
+    };
+    println!("{}", header.join(","));
+    for row in outputs.chunks(width) {
+        let values: Vec<f32> = match (labels, loss) {
+            (true, _) | (_, "ce") => softmax(row),
+            (_, "bce") => row.iter().map(|&v| crate::scalar::sigmoid(v)).collect(),
+            _ => row.to_vec(),
+        };
+        let mut cells: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        if labels {
+            let class = (0..row.len())
+                .max_by(|a, b| row[*a].total_cmp(&row[*b]))
+                .unwrap_or(0);
+            cells.insert(0, class.to_string());
+        }
+        println!("{}", cells.join(","));
+    }
+}
+
+/// A row's softmax, its maximum subtracted first.
+fn softmax(row: &[f32]) -> Vec<f32> {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = row.iter().map(|&v| (v - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / sum).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::duration;
+    use super::{duration, softmax};
+
+    #[test]
+    fn softmax_sums_to_one_and_survives_large_logits() {
+        let p = softmax(&[1000.0, 1000.0, -1000.0]);
+        assert_eq!(p, [0.5, 0.5, 0.0]);
+    }
 
     #[test]
     fn durations_keep_three_figures() {
