@@ -95,9 +95,10 @@ pub(super) struct DataArgs {
 pub(super) struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Fraction of a CSV file held out for validation, in [0, 1).
-    #[arg(long, default_value_t = 0.1)]
-    pub validation: f32,
+    /// Fraction of a CSV file held out for validation, in [0, 1) (default: 10%, but at least
+    /// 30 samples while they are at most a fifth of the file).
+    #[arg(long)]
+    pub validation: Option<f32>,
     /// Passes over the training set (in all, when resuming).
     #[arg(long, default_value_t = 3)]
     pub epochs: u64,

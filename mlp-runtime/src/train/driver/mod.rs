@@ -98,7 +98,9 @@ fn plan<M: Model>(args: &TrainArgs, world: &World) -> Result<Plan<M>, Error> {
     if let Some(p) = args.patience {
         options::at_least_one("--patience", p)?;
     }
-    options::fraction("--validation", args.validation)?;
+    if let Some(v) = args.validation {
+        options::fraction("--validation", v)?;
+    }
     let schedule = Schedule::parse(&args.schedule)?;
     let mut opt = Choice::parse(&args.optimizer, lr)?;
     let init = Init::parse(&args.init)?;
@@ -204,11 +206,11 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
         mut config,
         recorded,
     } = plan::<M>(&args, world)?;
-    let (mut train, mut held) = sets::<M>(&args.data, args.validation, args.seed)?;
-    let what = if args.data.data.is_dir() {
-        "the data holds".to_string()
-    } else {
-        format!("--validation {} leaves", args.validation)
+    let (mut train, mut held) = sets::<M>(&args.data, args.validation, args.seed, root)?;
+    let what = match args.validation {
+        _ if args.data.data.is_dir() => "the data holds".to_string(),
+        Some(v) => format!("--validation {v} leaves"),
+        None => "holding out a validation set leaves".to_string(),
     };
     options::one_batch(&what, train.len(), args.batch)?;
     config.preprocessing = preprocessing(args.standardize, recorded, &train, root)?;
@@ -293,15 +295,39 @@ fn announce<M: Model>(args: &TrainArgs, ranks: usize, (train, held): (usize, usi
 /// The training and held-out sets: MNIST's own split for a folder, a seeded split of a CSV.
 fn sets<M: Model>(
     data: &DataArgs,
-    validation: f32,
+    validation: Option<f32>,
     seed: u64,
+    root: bool,
 ) -> Result<(Dataset, Dataset), Error> {
     if data.data.is_dir() {
         let (train, test) = read_mnist(&data.data)?;
         return Ok((train.into(), test.into()));
     }
     let all = read_one::<M>(data)?;
-    Ok(all.split(validation, seed))
+    let fraction = match validation {
+        Some(v) => {
+            let held = (all.len() as f64 * v as f64).round();
+            if (1.0..MIN_HELD as f64).contains(&held) && root {
+                eprintln!(
+                    "warning: --validation {v} holds out {held} samples: its accuracy moves in steps of {:.1}%",
+                    100.0 / held
+                );
+            }
+            v
+        }
+        None => default_fraction(all.len()),
+    };
+    Ok(all.split(fraction, seed))
+}
+
+/// Samples a validation set needs for its accuracy to mean something (a step of 3.3%).
+const MIN_HELD: usize = 30;
+
+/// The default validation fraction of `n` samples: 10%, but at least [`MIN_HELD`] samples as
+/// long as they are at most a fifth of the data.
+fn default_fraction(n: usize) -> f32 {
+    let held = (n / 10).max(MIN_HELD.min(n / 5));
+    held as f32 / n.max(1) as f32
 }
 
 /// The one dataset of `eval`: MNIST's test set for a folder, else the CSV file.
@@ -389,4 +415,19 @@ fn predict<M: Model>(
     net.outputs(&set.inputs, &mut out);
     report::predictions(M::spec(), M::LABELS, M::OUTPUTS, &out);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_fraction;
+
+    #[test]
+    fn the_default_validation_set_is_ten_percent_but_at_least_thirty_samples() {
+        let held = |n: usize| (n as f64 * default_fraction(n) as f64).round() as usize;
+        assert_eq!(held(1000), 100);
+        assert_eq!(held(300), 30);
+        assert_eq!(held(150), 30, "iris: 30, not 15");
+        assert_eq!(held(100), 20, "at most a fifth");
+        assert_eq!(held(4), 0);
+    }
 }
