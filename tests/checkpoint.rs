@@ -118,16 +118,93 @@ fn mismatches_are_named_one_by_one() {
     let err = Fixture::load(&cut).unwrap_err().to_string();
     assert!(err.contains("not a safetensors file"), "{err}");
 
-    // F64 where F32 is expected.
+    // Integers where floats are expected.
     let data = vec![0u8; 8 * 32];
     let view =
-        safetensors::tensor::TensorView::new(safetensors::Dtype::F64, vec![8, 4], &data).unwrap();
+        safetensors::tensor::TensorView::new(safetensors::Dtype::I64, vec![8, 4], &data).unwrap();
     let bytes = safetensors::serialize([("0.weight", view)], None).unwrap();
-    let f64_file = dir.join("f64.safetensors");
-    std::fs::write(&f64_file, bytes).unwrap();
-    let err = Fixture::load(&f64_file).unwrap_err().to_string();
-    assert!(err.contains("`0.weight` is F64, expected F32"), "{err}");
+    let i64_file = dir.join("i64.safetensors");
+    std::fs::write(&i64_file, bytes).unwrap();
+    let err = Fixture::load(&i64_file).unwrap_err().to_string();
+    assert!(err.contains("`0.weight` is I64, expected F32"), "{err}");
     assert!(err.contains("`2.bias` is missing"), "{err}");
+}
+
+/// A state_dict as PyTorch users have it: float64, float16 or bfloat16 tensors are converted;
+/// a wrapped module's prefixed names are matched when one prefix fits; a torch.save file is
+/// named as such.
+#[test]
+fn other_precisions_and_prefixed_names_load() {
+    use safetensors::Dtype;
+    let dir = scratch("forgiving");
+    let net = Fixture::new(3);
+    let plain = dir.join("plain.safetensors");
+    net.save(&plain).unwrap();
+    let write = |name: &str, dtype: Dtype, prefixes: &[&str]| {
+        let mut owned = Vec::new();
+        for prefix in prefixes {
+            for t in Fixture::STATE_DICT {
+                let values = floats(&plain, t.name);
+                let bytes: Vec<u8> = match dtype {
+                    Dtype::F64 => values
+                        .iter()
+                        .flat_map(|&v| (v as f64).to_le_bytes())
+                        .collect(),
+                    Dtype::F16 => values
+                        .iter()
+                        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                        .collect(),
+                    Dtype::BF16 => values
+                        .iter()
+                        .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+                        .collect(),
+                    _ => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                };
+                owned.push((format!("{prefix}{}", t.name), t.shape.to_vec(), bytes));
+            }
+        }
+        let views: Vec<_> = owned
+            .iter()
+            .map(|(n, shape, b)| {
+                (
+                    n.clone(),
+                    safetensors::tensor::TensorView::new(dtype, shape.clone(), b).unwrap(),
+                )
+            })
+            .collect();
+        let path = dir.join(name);
+        std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+        path
+    };
+    let f64s = Fixture::load(write("f64.safetensors", Dtype::F64, &[""])).unwrap();
+    assert_eq!(f64s.params(), net.params(), "f32 → f64 → f32 is exact");
+    let prefixed = Fixture::load(write("net.safetensors", Dtype::F32, &["net."])).unwrap();
+    assert_eq!(prefixed.params(), net.params());
+    let module = Fixture::load(write("module.safetensors", Dtype::F64, &["module."])).unwrap();
+    assert_eq!(module.params(), net.params());
+    for (name, dtype, tolerance) in [("f16", Dtype::F16, 1e-3), ("bf16", Dtype::BF16, 1e-2)] {
+        let loaded = Fixture::load(write(&format!("{name}.safetensors"), dtype, &[""])).unwrap();
+        for (a, b) in loaded.params().iter().zip(net.params()) {
+            assert!(
+                (a - b).abs() <= tolerance * b.abs().max(1.0),
+                "{name}: {a} vs {b}"
+            );
+        }
+    }
+    // Two prefixes that both fit: ambiguous, refused.
+    let err = Fixture::load(write("two.safetensors", Dtype::F32, &["a.", "b."]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`0.weight` is missing"), "{err}");
+    let zip = dir.join("model.pt");
+    std::fs::write(&zip, b"PK\x03\x04\x14\x00\x00\x00archive/data.pkl").unwrap();
+    let err = Fixture::load(&zip).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "this is a torch.save pickle, not safetensors; save with safetensors.torch.save_file"
+        ),
+        "{err}"
+    );
 }
 
 /// Steps on a fixed stream of batches.

@@ -14,6 +14,7 @@
 //! checkpoint or the new one, never half; the temporary files of writes that were killed are
 //! removed by the next write.
 
+mod convert;
 mod meta;
 mod read;
 mod write;
@@ -174,8 +175,10 @@ pub fn save(
 
 /// Reads a checkpoint for network `spec` laid out as `layout`. A file that names another
 /// network in `mlp.spec` is refused, naming both; a file without `mlp.spec` (written by
-/// PyTorch) is read. Every tensor of the layout must be present as F32 with its shape and
-/// finite values; `optimizer.*` tensors must be flat, finite and as long as the parameters;
+/// PyTorch) is read. Every tensor of the layout must be present with its shape and finite
+/// values, as F32 (F64, F16 and BF16 are converted, with a note on standard error), under its
+/// name or, in a wrapped module's state_dict, under one common prefix (`net.`, `module.`:
+/// matched when exactly one prefix fits, with a note); a torch.save file is named as one; `optimizer.*` tensors must be flat, finite and as long as the parameters;
 /// anything else is reported.
 pub fn load(path: &Path, layout: &[Tensor], spec: &str) -> Result<Loaded, CheckpointError> {
     let buffer = read::read(path)?;
@@ -189,8 +192,16 @@ pub fn load(path: &Path, layout: &[Tensor], spec: &str) -> Result<Loaded, Checkp
     if let Some(stored) = stored.as_ref().filter(|s| *s != spec) {
         problems.push(format!("it holds the network `{stored}`, not `{spec}`"));
     }
-    let params = parameters(&file, layout, &mut problems);
-    let buffers = buffers(&file, layout, &mut problems);
+    let names: Vec<&str> = layout.iter().map(|t| t.name).collect();
+    let prefix = convert::prefix(&file, &names);
+    let mut notes = Vec::new();
+    if !prefix.is_empty() {
+        notes.push(format!(
+            "its tensors are named `{prefix}…`: matched without `{prefix}`"
+        ));
+    }
+    let params = parameters(&file, layout, &prefix, &mut problems, &mut notes);
+    let buffers = buffers(&file, layout, &prefix, &mut problems);
     let training = meta::training(&metadata, buffers, &mut problems);
     let inputs = layout
         .first()
@@ -202,6 +213,9 @@ pub fn load(path: &Path, layout: &[Tensor], spec: &str) -> Result<Loaded, Checkp
             problems,
         });
     }
+    for note in notes {
+        eprintln!("note: checkpoint {}: {note}", path.display());
+    }
     Ok(Loaded {
         params,
         training,
@@ -210,34 +224,48 @@ pub fn load(path: &Path, layout: &[Tensor], spec: &str) -> Result<Loaded, Checkp
     })
 }
 
-/// The parameters of `layout` in `file`, each tensor checked.
-fn parameters(file: &SafeTensors<'_>, layout: &[Tensor], problems: &mut Vec<String>) -> Vec<f32> {
+/// The parameters of `layout` in `file` (named with `prefix` there), each tensor checked;
+/// tensors in another floating-point type are converted, with a note.
+fn parameters(
+    file: &SafeTensors<'_>,
+    layout: &[Tensor],
+    prefix: &str,
+    problems: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Vec<f32> {
     let mut params = Vec::new();
+    let mut converted = Vec::new();
     for t in layout {
-        let view = match file.tensor(t.name) {
-            Ok(view) => view,
-            Err(_) => {
-                problems.push(format!(
-                    "`{}` is missing (expected shape {:?})",
-                    t.name, t.shape
-                ));
-                continue;
-            }
-        };
-        if view.dtype() != Dtype::F32 {
-            problems.push(format!("`{}` is {:?}, expected F32", t.name, view.dtype()));
-        } else if view.shape() != t.shape {
+        let name = format!("{prefix}{}", t.name);
+        let Ok(view) = file.tensor(&name) else {
             problems.push(format!(
-                "`{}` has shape {:?}, expected {:?}",
-                t.name,
+                "`{}` is missing (expected shape {:?})",
+                t.name, t.shape
+            ));
+            continue;
+        };
+        if view.shape() != t.shape {
+            problems.push(format!(
+                "`{name}` has shape {:?}, expected {:?}",
                 view.shape(),
                 t.shape
             ));
-        } else {
-            let at = params.len();
-            params.extend(floats(view.data()));
-            finite(t.name, &params[at..], problems);
+            continue;
         }
+        match convert::floats(view.dtype(), view.data()) {
+            None => problems.push(format!("`{name}` is {:?}, expected F32", view.dtype())),
+            Some((values, was)) => {
+                if was {
+                    converted.push(format!("{:?}", view.dtype()));
+                }
+                finite(&name, &values, problems);
+                params.extend(values);
+            }
+        }
+    }
+    if !converted.is_empty() {
+        converted.dedup();
+        notes.push(format!("{} tensors converted to F32", converted.join(", ")));
     }
     params
 }
@@ -247,6 +275,7 @@ fn parameters(file: &SafeTensors<'_>, layout: &[Tensor], problems: &mut Vec<Stri
 fn buffers(
     file: &SafeTensors<'_>,
     layout: &[Tensor],
+    prefix: &str,
     problems: &mut Vec<String>,
 ) -> Vec<(String, Vec<f32>)> {
     let params = total(layout);
@@ -255,7 +284,7 @@ fn buffers(
     names.sort();
     for name in names {
         let Some(buffer) = name.strip_prefix("optimizer.") else {
-            if !layout.iter().any(|t| t.name == name) {
+            if !layout.iter().any(|t| format!("{prefix}{}", t.name) == name) {
                 problems.push(format!("unexpected tensor `{name}`"));
             }
             continue;
