@@ -52,6 +52,11 @@ pub use mlp_macros::mlp;
 pub use optim::{Adam, Optimizer, RmsProp, Sgd};
 pub use threads::set_num_threads;
 
+/// The README's Rust snippets, compiled (and run, unless they read files) as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// Grows `buffer` to at least `len` values (never shrinks it) and returns its first `len`:
 /// how generated code keeps its workspace without allocating on every step.
 pub fn scratch(buffer: &mut Aligned, len: usize) -> &mut [f32] {
