@@ -175,15 +175,8 @@ fn run(world: &World, args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         mlp_runtime::simd::isa()
     );
-    match start {
-        Start {
-            epoch: 0,
-            position: 0,
-        } => {}
-        Start { epoch, position: 0 } => say!("resuming after epoch {epoch}"),
-        Start { epoch, position } => {
-            say!("resuming at step {} of epoch {}", position + 1, epoch + 1)
-        }
+    if start != Start::default() {
+        say!("resuming {start}");
     }
     let config = Config {
         epochs: args.epochs,

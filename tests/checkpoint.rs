@@ -196,6 +196,40 @@ fn other_precisions_and_prefixed_names_load() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("`0.weight` is missing"), "{err}");
+    // A safetensors file whose header length begins with a pickle's bytes (0x80 0x02: a
+    // header of 640 bytes) is still read as one.
+    let first_bytes = |pad: usize| {
+        let views: Vec<_> = Fixture::STATE_DICT
+            .iter()
+            .map(|t| (t.name, floats(&plain, t.name)))
+            .collect();
+        let data: Vec<(&str, Vec<usize>, Vec<u8>)> = views
+            .iter()
+            .zip(Fixture::STATE_DICT)
+            .map(|((n, v), t)| {
+                (
+                    *n,
+                    t.shape.to_vec(),
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                )
+            })
+            .collect();
+        let tensors = data.iter().map(|(n, shape, b)| {
+            (
+                *n,
+                safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), b).unwrap(),
+            )
+        });
+        let metadata = std::collections::HashMap::from([("pad".to_string(), "x".repeat(pad))]);
+        safetensors::serialize(tensors, Some(metadata)).unwrap()
+    };
+    let bytes = (0..800)
+        .map(first_bytes)
+        .find(|b| b[0] == 0x80 && b[1] == 0x02)
+        .expect("a padding gives a header of 640 bytes");
+    let pickle_like = dir.join("pickle-like.safetensors");
+    std::fs::write(&pickle_like, bytes).unwrap();
+    assert_eq!(Fixture::load(&pickle_like).unwrap().params(), net.params());
     let zip = dir.join("model.pt");
     std::fs::write(&zip, b"PK\x03\x04\x14\x00\x00\x00archive/data.pkl").unwrap();
     let err = Fixture::load(&zip).unwrap_err().to_string();

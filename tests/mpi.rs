@@ -252,6 +252,26 @@ fn relative(a: &[f32], b: &[f32]) -> f32 {
     diff / b.iter().map(|y| y.abs()).fold(0.0, f32::max)
 }
 
+/// Checks that no rank's step allocated after the first epoch (each rank wrote its count).
+fn no_step_allocated(dir: &Path, ranks: usize) {
+    for r in 0..ranks {
+        let allocating = std::fs::read_to_string(dir.join(format!("allocating{r}"))).unwrap();
+        assert_eq!(
+            allocating, "0",
+            "rank {r}: steps after the first epoch that allocated"
+        );
+    }
+}
+
+/// Checks parameters after 5 epochs (55 steps) against one process with whole batches.
+fn close_to_one_process(params: &[f32], opt: &str, what: &str) {
+    let off = relative(params, &emulated(1, 5, opt));
+    eprintln!(
+        "{what} ({opt}) against one process with whole batches, after 55 steps: {off:.2e} relative"
+    );
+    assert!(off <= 1e-5, "{what}: {off:e} relative after 55 steps");
+}
+
 #[test]
 fn two_ranks_equal_one_process_and_each_other() {
     let dir = scratch("two");
@@ -263,34 +283,16 @@ fn two_ranks_equal_one_process_and_each_other() {
         shards.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
         "2 ranks differ from their steps emulated in one process"
     );
-    for r in 0..2 {
-        let allocating = std::fs::read_to_string(dir.join(format!("allocating{r}"))).unwrap();
-        assert_eq!(
-            allocating, "0",
-            "rank {r}: steps after the first epoch that allocated"
-        );
-    }
-    let whole = emulated(1, 5, "sgd");
-    let off = relative(&ranks2, &whole);
-    eprintln!("2 ranks against one process with whole batches, after 55 steps: {off:.2e} relative");
-    assert!(off <= 1e-5, "{off:e} relative after 55 steps");
+    no_step_allocated(&dir, 2);
+    close_to_one_process(&ranks2, "sgd", "2 ranks");
 }
 
 #[test]
 fn four_ranks_stay_identical_with_an_empty_shard() {
     let dir = scratch("four");
     let ranks4 = train_ranks(4, 5, "adam", &dir, &[]);
-    for r in 0..4 {
-        let allocating = std::fs::read_to_string(dir.join(format!("allocating{r}"))).unwrap();
-        assert_eq!(
-            allocating, "0",
-            "rank {r}: steps after the first epoch that allocated"
-        );
-    }
-    let whole = emulated(1, 5, "adam");
-    let off = relative(&ranks4, &whole);
-    eprintln!("4 ranks (Adam) against one process, after 55 steps: {off:.2e} relative");
-    assert!(off <= 1e-5, "{off:e} relative after 55 steps");
+    no_step_allocated(&dir, 4);
+    close_to_one_process(&ranks4, "adam", "4 ranks");
 }
 
 #[test]

@@ -67,6 +67,23 @@ pub struct Start {
     pub position: u64,
 }
 
+impl std::fmt::Display for Start {
+    /// Where a resumed run goes on: "after epoch 2", "at step 6 of epoch 3" (nothing for a
+    /// run from the start).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Start {
+                epoch: 0,
+                position: 0,
+            } => Ok(()),
+            Start { epoch, position: 0 } => write!(f, "after epoch {epoch}"),
+            Start { epoch, position } => {
+                write!(f, "at step {} of epoch {}", position + 1, epoch + 1)
+            }
+        }
+    }
+}
+
 impl From<u64> for Start {
     fn from(epoch: u64) -> Self {
         Start { epoch, position: 0 }

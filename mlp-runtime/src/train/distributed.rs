@@ -36,6 +36,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// Whether an MPI launcher started this process: OpenMPI's `mpirun`, MPICH's Hydra, or a
+/// PMI/PMIx launcher such as Slurm's `srun` (by the variables each sets).
+pub fn launched() -> bool {
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_RANK",
+        "MV2_COMM_WORLD_SIZE",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
+}
+
 /// The processes of the job (`MPI_COMM_WORLD`). Made once per process; dropping it finalizes
 /// MPI.
 pub struct World {

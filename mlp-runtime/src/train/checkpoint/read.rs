@@ -31,14 +31,19 @@ pub(super) fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
             "it ends before its 8-byte header length",
         ));
     }
-    // torch.save writes a zip of pickles (since PyTorch 1.6), or a bare pickle before.
-    if bytes.starts_with(b"PK\x03\x04") || (bytes[0] == 0x80 && (2..=5).contains(&bytes[1])) {
-        return Err(error(
+    // torch.save writes a zip of pickles (since PyTorch 1.6), or a bare pickle before. A
+    // safetensors file may begin with the same bytes (a header of 640 bytes does), so this is
+    // only what a file that does not read as safetensors is called.
+    let torch =
+        bytes.starts_with(b"PK\x03\x04") || (bytes[0] == 0x80 && (2..=5).contains(&bytes[1]));
+    let not_safetensors = |path: &Path, why: &str| match torch {
+        true => error(
             path,
             "this is a torch.save pickle, not safetensors; save with \
              safetensors.torch.save_file(model.state_dict(), path)",
-        ));
-    }
+        ),
+        false => not_safetensors(path, why),
+    };
     let header = u64::from_le_bytes(bytes[..8].try_into().expect("eight bytes"));
     if header > MAX_HEADER || size.is_some_and(|s| 8 + header > s) {
         let room = size.map_or(String::new(), |s| format!(" in a file of {s} bytes"));

@@ -280,15 +280,8 @@ fn announce<M: Model>(args: &TrainArgs, ranks: usize, (train, held): (usize, usi
         args.lr,
         args.batch,
     );
-    match start {
-        Start {
-            epoch: 0,
-            position: 0,
-        } => {}
-        Start { epoch, position: 0 } => println!("resuming after epoch {epoch}"),
-        Start { epoch, position } => {
-            println!("resuming at step {} of epoch {}", position + 1, epoch + 1)
-        }
+    if start != Start::default() {
+        println!("resuming {start}");
     }
 }
 

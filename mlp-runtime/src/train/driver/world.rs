@@ -1,32 +1,69 @@
-//! The processes a trainer runs on: with the `mpi` feature, the ranks `mpirun` started (a
-//! process started without it is a world of one); without it, this process alone.
+//! The processes a trainer runs on: with the `mpi` feature and started by an MPI launcher
+//! (`mpirun`, `srun`), its ranks; otherwise this process alone, without initializing MPI (so
+//! that a trainer built with MPI runs as before when started directly, and `driver::run` can
+//! be called more than once in a process).
 
 use super::Error;
 use crate::optim::Optimizer;
 use crate::train::Model;
 use crate::train::checkpoint::{CheckpointError, Training};
 use crate::train::dataset::Preprocessing;
+use crate::train::replicas::{Alone, Replicas};
 use std::path::Path;
 
-/// The ranks of the run.
-#[cfg(feature = "mpi")]
-pub(super) type World = crate::distributed::World;
-/// This process alone.
-#[cfg(not(feature = "mpi"))]
-pub(super) type World = crate::train::replicas::Alone;
+/// The processes of the run.
+pub(super) enum World {
+    /// This process alone.
+    Alone(Alone),
+    /// The ranks an MPI launcher started.
+    #[cfg(feature = "mpi")]
+    Mpi(crate::distributed::World),
+}
 
 /// Joins the run's processes, with the watchdog's bound for a step.
 pub(super) fn join(watchdog: std::time::Duration) -> Result<World, Error> {
     #[cfg(feature = "mpi")]
-    {
-        let world = World::init()?;
+    if crate::distributed::launched() {
+        let world = crate::distributed::World::init()?;
         world.set_watchdog(watchdog);
-        Ok(world)
+        return Ok(World::Mpi(world));
     }
-    #[cfg(not(feature = "mpi"))]
-    {
-        let _ = watchdog;
-        Ok(World::default())
+    let _ = watchdog;
+    Ok(World::Alone(Alone))
+}
+
+impl World {
+    /// The processes as the training loop sees them.
+    fn replicas(&self) -> &dyn Replicas {
+        match self {
+            World::Alone(alone) => alone,
+            #[cfg(feature = "mpi")]
+            World::Mpi(world) => world,
+        }
+    }
+}
+
+impl Replicas for World {
+    fn rank(&self) -> usize {
+        self.replicas().rank()
+    }
+    fn size(&self) -> usize {
+        self.replicas().size()
+    }
+    fn sum(&self, send: &[f32], recv: &mut [f32]) {
+        self.replicas().sum(send, recv)
+    }
+    fn broadcast(&self, values: &mut [f32]) {
+        self.replicas().broadcast(values)
+    }
+    fn broadcast_bytes(&self, bytes: &mut Vec<u8>) {
+        self.replicas().broadcast_bytes(bytes)
+    }
+    fn min_max(&self, value: u64) -> (u64, u64) {
+        self.replicas().min_max(value)
+    }
+    fn beat(&self, step: Option<u64>) {
+        self.replicas().beat(step)
     }
 }
 
@@ -36,12 +73,10 @@ pub(super) fn reopen<M: Model>(
     path: &Path,
     opt: &mut impl Optimizer,
 ) -> Result<(M, Training, Preprocessing), CheckpointError> {
-    #[cfg(feature = "mpi")]
-    return world.reopen::<M>(path, opt);
-    #[cfg(not(feature = "mpi"))]
-    {
-        let _ = world;
-        M::reopen(path, opt)
+    match world {
+        World::Alone(_) => M::reopen(path, opt),
+        #[cfg(feature = "mpi")]
+        World::Mpi(world) => world.reopen::<M>(path, opt),
     }
 }
 
@@ -49,11 +84,10 @@ pub(super) fn reopen<M: Model>(
 /// returning would leave the others waiting for this one forever.
 pub(super) fn settle(world: &World, result: Result<(), Error>) -> Result<(), Error> {
     #[cfg(feature = "mpi")]
-    if let Err(e) = &result {
-        use crate::train::replicas::Replicas;
-        if world.size() > 1 {
-            world.abort(&format!("error: {e}"));
-        }
+    if let (Err(e), World::Mpi(world)) = (&result, world)
+        && world.size() > 1
+    {
+        world.abort(&format!("error: {e}"));
     }
     #[cfg(not(feature = "mpi"))]
     let _ = world;
