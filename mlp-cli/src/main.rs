@@ -105,15 +105,8 @@ impl Use {
             Some((first, rest)) if !first.starts_with('-') => (Some(first.clone()), rest),
             _ => (None, &self.args[..]),
         };
-        let checkpoint =
-            options
-                .iter()
-                .enumerate()
-                .find_map(|(k, o)| match o.strip_prefix("--checkpoint") {
-                    Some("") => options.get(k + 1).map(PathBuf::from),
-                    Some(rest) => rest.strip_prefix('=').map(PathBuf::from),
-                    None => None,
-                });
+        let words: Vec<&str> = options.iter().map(String::as_str).collect();
+        let checkpoint = precheck::option(&words, "--checkpoint").map(PathBuf::from);
         let recorded = match &checkpoint {
             Some(path) => stored::spec(path)?,
             None => None,

@@ -7,7 +7,7 @@ use std::io::{BufRead, Read};
 use std::path::Path;
 
 /// The value of `--name VALUE` or `--name=VALUE` among `options`.
-fn option<'a>(options: &[&'a str], name: &str) -> Option<&'a str> {
+pub fn option<'a>(options: &[&'a str], name: &str) -> Option<&'a str> {
     options
         .iter()
         .enumerate()
