@@ -5,18 +5,23 @@
 //!
 //! The cache is `$MLP_CACHE`, else `$XDG_CACHE_HOME/mlp`, else `~/.cache/mlp`: one folder per
 //! trainer under `trainers/`, and one shared `target/` so that the runtime and its
-//! dependencies compile once for all trainers. The crate depends on the `mlp-runtime` of the
-//! mlp source tree (`$MLP_SOURCE`, else the tree this binary was built from) by path and
-//! starts from the tree's `Cargo.lock`, so trainers build with the versions the tests ran
-//! with. The key hashes the tree's manifests, lock file, grammar and the sources of the
-//! runtime, the macro and the compiler as they are when `mlp` runs, so a trainer built before
-//! any of them changed is built again, never reused.
+//! dependencies compile once for all trainers. The crate depends by path on the `mlp-runtime`
+//! of an mlp source tree and starts from the tree's `Cargo.lock`, so trainers build with the
+//! versions the tests ran with. That tree is `$MLP_SOURCE` when set; otherwise it is the copy
+//! this binary carries (see `build.rs`: the runtime, the macro, the compiler, the grammar and
+//! the lock file as they were when `mlp` was built), written once under `source/` in the
+//! cache, so that an installed `mlp` needs no checkout. The key hashes the tree's manifests,
+//! lock file, grammar and the sources of the runtime, the macro and the compiler as they are
+//! when `mlp` runs, so a trainer built before any of them changed is built again, never
+//! reused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The mlp source tree this binary was built from.
-const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+/// The sources a trainer is built from, carried in the binary (`FILES`, by path in the tree).
+mod carried {
+    include!(concat!(env!("OUT_DIR"), "/sources.rs"));
+}
 
 /// The crates a trainer is built from, besides its own: their manifests, build scripts and
 /// sources go into the cache key.
@@ -29,9 +34,50 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The mlp source tree trainers are built from: `$MLP_SOURCE`, else [`SOURCE`].
-fn source_tree() -> PathBuf {
-    std::env::var_os("MLP_SOURCE").map_or_else(|| PathBuf::from(SOURCE), PathBuf::from)
+/// The mlp source tree trainers are built from: `$MLP_SOURCE`, else the carried copy,
+/// written under `cache` the first time.
+fn source_tree(cache: &Path) -> Result<PathBuf, String> {
+    match std::env::var_os("MLP_SOURCE") {
+        Some(tree) => Ok(PathBuf::from(tree)),
+        None => unpack(carried::FILES, &cache.join("source")),
+    }
+}
+
+/// Writes `files` (paths within a tree, contents) into `parent/<hash of the files>` unless
+/// that folder exists, and returns it. The files are written into a temporary folder first
+/// and renamed at once, so that a folder under its final name is always complete (even when
+/// two `mlp` processes unpack at the same time: the second rename fails and its copy goes).
+fn unpack(files: &[(&str, &[u8])], parent: &Path) -> Result<PathBuf, String> {
+    let mut bytes = Vec::new();
+    for (name, content) in files {
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.extend_from_slice(&(content.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(content);
+    }
+    let tree = parent.join(format!("{:016x}", fnv(&bytes)));
+    if tree.is_dir() {
+        return Ok(tree);
+    }
+    let partial = parent.join(format!(
+        "{:016x}.partial-{}",
+        fnv(&bytes),
+        std::process::id()
+    ));
+    let io =
+        |e: std::io::Error| format!("cannot write the mlp sources in {}: {e}", parent.display());
+    let _ = std::fs::remove_dir_all(&partial);
+    for (name, content) in files {
+        let path = partial.join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(&partial)).map_err(io)?;
+        std::fs::write(&path, content).map_err(io)?;
+    }
+    if let Err(e) = std::fs::rename(&partial, &tree) {
+        let _ = std::fs::remove_dir_all(&partial);
+        if !tree.is_dir() {
+            return Err(io(e));
+        }
+    }
+    Ok(tree)
 }
 
 /// The files of `root` a trainer is built from, in a fixed order: the workspace manifest (the
@@ -114,11 +160,12 @@ fn macro_body(canonical: &str) -> String {
 /// the cache does not hold it; with `mpi`, built with the runtime's `mpi` feature, to run
 /// under `mpirun`. Build output goes to standard error.
 pub fn executable(canonical: &str, mpi: bool) -> Result<PathBuf, String> {
-    let root = source_tree();
+    let cache = cache()?;
+    let root = source_tree(&cache)?;
     let runtime = root.join("mlp-runtime");
     if !runtime.join("Cargo.toml").exists() {
         return Err(format!(
-            "the runtime crate is not at {}; `mlp train` runs from a build of the mlp repository (or set MLP_SOURCE to one)",
+            "the runtime crate is not at {}: MLP_SOURCE must name an mlp source tree",
             runtime.display()
         ));
     }
@@ -137,7 +184,6 @@ pub fn executable(canonical: &str, mpi: bool) -> Result<PathBuf, String> {
     .as_bytes());
     let lock = std::fs::read(root.join("Cargo.lock"))
         .map_err(|e| format!("cannot read {}: {e}", root.join("Cargo.lock").display()))?;
-    let cache = cache()?;
     let dir = cache.join("trainers").join(format!("{key:016x}"));
     let exe = dir.join(format!("trainer{}", std::env::consts::EXE_SUFFIX));
     if exe.exists() {
@@ -246,10 +292,15 @@ mod tests {
         );
     }
 
+    /// The tree this crate lies in (tests only: `mlp` itself never reads it).
+    fn repository() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
     #[test]
     fn the_key_covers_every_source_the_trainer_is_built_from() {
-        let root = Path::new(SOURCE);
-        let files = inputs(root).unwrap();
+        let root = repository();
+        let files = inputs(&root).unwrap();
         let has = |rel: &str| files.contains(&root.join(rel));
         for rel in [
             "Cargo.toml",
@@ -275,7 +326,62 @@ mod tests {
             .map(|f| std::fs::metadata(f).unwrap().len())
             .sum();
         assert!(bytes < 2_000_000, "{bytes} bytes to hash");
-        assert_eq!(source_hash(root), source_hash(root), "deterministic");
+        assert_eq!(source_hash(&root), source_hash(&root), "deterministic");
+    }
+
+    #[test]
+    fn the_binary_carries_what_the_key_hashes() {
+        let root = repository();
+        let mut hashed: Vec<String> = inputs(&root)
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let parts: Vec<_> = f.strip_prefix(&root).unwrap().iter().collect();
+                parts.join(std::ffi::OsStr::new("/")).into_string().unwrap()
+            })
+            .collect();
+        let mut carried: Vec<String> = carried::FILES.iter().map(|(n, _)| n.to_string()).collect();
+        hashed.sort();
+        carried.sort();
+        assert_eq!(carried, hashed);
+        // The sources are the tree's own bytes; the manifest is narrowed to the three crates.
+        for (name, content) in carried::FILES {
+            if *name != "Cargo.toml" {
+                assert_eq!(*content, std::fs::read(root.join(name)).unwrap(), "{name}");
+            }
+        }
+        let manifest = carried::FILES
+            .iter()
+            .find(|(n, _)| *n == "Cargo.toml")
+            .unwrap()
+            .1;
+        let manifest = std::str::from_utf8(manifest).unwrap();
+        assert!(manifest.contains(r#"members = ["mlp-runtime", "mlp-macros", "mlp-compiler"]"#));
+        assert!(manifest.contains("[workspace.dependencies]"));
+        assert!(!manifest.contains("[package]") && !manifest.contains("mlp-cli"));
+    }
+
+    #[test]
+    fn sources_are_unpacked_once_and_whole() {
+        let parent = std::env::temp_dir().join(format!("unpack-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        let files: &[(&str, &[u8])] = &[("a/b.rs", b"fn b() {}"), ("c.toml", b"[c]")];
+        let tree = unpack(files, &parent).unwrap();
+        assert_eq!(std::fs::read(tree.join("a/b.rs")).unwrap(), b"fn b() {}");
+        assert_eq!(std::fs::read(tree.join("c.toml")).unwrap(), b"[c]");
+        // Unpacked already: not written again (a file changed inside stays changed).
+        std::fs::write(tree.join("c.toml"), b"changed").unwrap();
+        assert_eq!(unpack(files, &parent).unwrap(), tree);
+        assert_eq!(std::fs::read(tree.join("c.toml")).unwrap(), b"changed");
+        // Other contents, another folder; no partial folder is left behind.
+        let other = unpack(&[("c.toml", b"[d]")], &parent).unwrap();
+        assert_ne!(other, tree);
+        let names: Vec<_> = std::fs::read_dir(&parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        std::fs::remove_dir_all(&parent).unwrap();
     }
 
     #[test]
