@@ -67,11 +67,15 @@ pub fn fit_with<R: Replicas, M: Model, O: Optimizer>(
         progress: config.progress && root,
         log: config.log.clone().filter(|_| root),
         checkpoint: config.checkpoint.clone().filter(|_| root),
+        test: config.test.clone().filter(|_| root),
         ..config.clone()
     };
     check::<M>(train, "training")?;
     if let Some(v) = validation {
         check::<M>(v, "validation")?;
+    }
+    if let Some(t) = &config.test {
+        check::<M>(t, "test")?;
     }
     if train.is_empty() {
         return Err(TrainError::Data("the training set is empty".into()));
@@ -153,11 +157,17 @@ fn run<M: Model, O: Optimizer>(
         let validation = validation
             .map(|v| evaluate(model, v, config.batch.max(256)))
             .transpose()?;
+        let test = config
+            .test
+            .as_deref()
+            .map(|t| evaluate(model, t, config.batch.max(256)))
+            .transpose()?;
         let report = EpochReport {
             epoch: epoch + 1,
             lr,
             train_loss,
             validation,
+            test,
             seconds,
             step_seconds,
             evaluation_seconds: evaluated.elapsed().as_secs_f64(),
