@@ -362,7 +362,7 @@ fn a_test_file_is_evaluated_after_training_and_each_epoch() {
 
     let missing = dir.join("missing.csv");
     let mut args: Vec<&str> = base.to_vec();
-    args[args.len() - 1] = missing.to_str().unwrap();
+    *args.last_mut().unwrap() = missing.to_str().unwrap();
     args.push("--force");
     let err = run::<Net>(&args).unwrap_err();
     assert!(err.contains("missing.csv: no such file or folder"), "{err}");
