@@ -22,8 +22,8 @@ pub(super) enum Command {
     /// Train on a dataset; write a checkpoint after each epoch.
     #[command(override_usage = "mlp train SPEC --data DIR|FILE.csv [OPTIONS]")]
     Train(Box<TrainArgs>),
-    /// Loss, accuracy and confusion matrix of a checkpoint on a dataset (preprocessed as the
-    /// checkpoint records).
+    /// Loss, accuracy, per-class precision, recall and F1, and confusion matrix of a
+    /// checkpoint on a dataset (preprocessed as the checkpoint records).
     #[command(override_usage = "mlp eval [SPEC] --checkpoint FILE --data DIR|FILE.csv [OPTIONS]")]
     Eval {
         /// The checkpoint (safetensors).
