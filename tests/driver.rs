@@ -3,7 +3,7 @@
 //! standardization of training travels in the checkpoint; a checkpoint of another network is
 //! refused; a diverging run is an error.
 
-use mlp_runtime::dataset::{CsvTargets, LabelColumn, read_csv};
+use mlp_runtime::dataset::{CsvTargets, Dataset, LabelColumn, Targets, read_csv};
 use mlp_runtime::driver;
 use mlp_runtime::train;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,10 @@ mlp_runtime::mlp! {
     pub struct Relu = 2 -> relu 16 -> 3 : nll;
     /// A regressor.
     pub struct Fit = 2 -> tanh 8 -> 1 : mse;
+    /// Two independent binary outputs.
+    pub struct Multi = 2 -> tanh 8 -> 2 : bce;
+    /// A classifier on probability targets.
+    pub struct Soft = 2 -> tanh 8 -> 3 : ce;
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -296,4 +300,185 @@ fn checkpoints_are_written_as_asked() {
         err.contains("--checkpoint-every must be at least 1"),
         "{err}"
     );
+}
+
+/// `--test FILE` is read as the training data and standardized by the training set's
+/// statistics; `--test-each-epoch` adds `test_loss,test_accuracy` to the log; a missing or
+/// misshapen test file is an error before any training.
+#[test]
+fn a_test_file_is_evaluated_after_training_and_each_epoch() {
+    let dir = scratch("test");
+    let data = far_classes(&dir);
+    let test = dir.join("test.csv");
+    std::fs::copy(&data, &test).unwrap();
+    let (ckpt, log) = (dir.join("m.safetensors"), dir.join("log.csv"));
+    let (data, test_text) = (data.to_str().unwrap(), test.to_str().unwrap());
+    let base = [
+        "train",
+        "--data",
+        data,
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--batch",
+        "16",
+        "--epochs",
+        "3",
+        "--standardize",
+        "--test",
+        test_text,
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let args = with(&["--test-each-epoch", "--log", log.to_str().unwrap()]);
+    run::<Net>(&args.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "epoch,lr,train_loss,validation_loss,validation_accuracy,seconds,test_loss,test_accuracy"
+        )
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows.iter().all(|r| r.len() == 8), "{text}");
+    let accuracy: f32 = rows[2][7].parse().unwrap();
+    assert!(
+        accuracy > 0.9,
+        "the raw test file is standardized as training: {text}"
+    );
+
+    // Without --test-each-epoch, the log keeps its columns.
+    std::fs::remove_file(&log).unwrap();
+    let args = with(&["--force", "--log", log.to_str().unwrap()]);
+    run::<Net>(&args.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("epoch,lr,train_loss,validation_loss,validation_accuracy,seconds\n"));
+
+    let missing = dir.join("missing.csv");
+    let mut args: Vec<&str> = base.to_vec();
+    *args.last_mut().unwrap() = missing.to_str().unwrap();
+    args.push("--force");
+    let err = run::<Net>(&args).unwrap_err();
+    assert!(err.contains("missing.csv: no such file or folder"), "{err}");
+    std::fs::write(&test, "x,label\n1000,0\n").unwrap();
+    let mut args: Vec<&str> = base.to_vec();
+    args.push("--force");
+    let err = run::<Net>(&args).unwrap_err();
+    assert!(err.contains("test.csv"), "{err}");
+    let err = run::<Net>(&["train", "--data", data, "--test-each-epoch"]).unwrap_err();
+    assert!(err.contains("--test"), "{err}");
+}
+
+fn names(n: usize) -> Vec<String> {
+    (0..n).map(|k| k.to_string()).collect()
+}
+
+/// `eval` reports each class's precision, recall, F1 and support, their averages and the
+/// confusion matrix; per output for `bce`; the loss alone for `mse`.
+#[test]
+fn eval_reports_per_class_metrics() {
+    let dir = scratch("eval");
+    let data = far_classes(&dir);
+    let ckpt = dir.join("m.safetensors");
+    let (data_text, ckpt_text) = (data.to_str().unwrap(), ckpt.to_str().unwrap());
+    run::<Net>(&[
+        "train",
+        "--data",
+        data_text,
+        "--checkpoint",
+        ckpt_text,
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--epochs",
+        "4",
+        "--standardize",
+    ])
+    .unwrap();
+    run::<Net>(&["eval", "--checkpoint", ckpt_text, "--data", data_text]).unwrap();
+    let (net, preprocessing) = Net::load_with_preprocessing(&ckpt).unwrap();
+    let mut set = read_csv(&data, CsvTargets::Label(LabelColumn::Last)).unwrap();
+    preprocessing.apply(&mut set).unwrap();
+    let text = driver::eval_report(&net, &set, &names(3)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("300 samples: loss "), "{text}");
+    assert!(lines[1].starts_with("accuracy "), "{text}");
+    assert!(
+        lines[2].ends_with("precision     recall   f1-score    support"),
+        "{text}"
+    );
+    for (k, class) in ["0", "1", "2", "macro avg", "weighted avg"]
+        .iter()
+        .enumerate()
+    {
+        assert!(lines[3 + k].trim_start().starts_with(class), "{text}");
+    }
+    assert!(
+        lines[3].trim_end().ends_with(" 100"),
+        "support of class 0: {text}"
+    );
+    let matrix = lines
+        .iter()
+        .position(|l| *l == "confusion matrix (rows: true class, columns: predicted):")
+        .unwrap_or_else(|| panic!("{text}"));
+    let counts: u64 = lines[matrix + 2..matrix + 5]
+        .iter()
+        .flat_map(|l| l.split_whitespace().skip(1))
+        .map(|c| c.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counts, 300, "{text}");
+
+    // Untrained networks: the reports' shapes, whatever their numbers.
+    let inputs = vec![0.5, -0.5, 1.0, 0.0, -1.0, 2.0, 0.0, 0.0];
+    let two = Dataset {
+        inputs: inputs.clone(),
+        width: 2,
+        targets: Targets::Values {
+            values: vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+            width: 2,
+        },
+    };
+    let text = driver::eval_report(&Multi::new(0), &two, &names(2)).unwrap();
+    assert!(
+        text.contains("per output") && text.contains("weighted avg"),
+        "{text}"
+    );
+    assert!(!text.contains("confusion matrix"), "{text}");
+    let three = Dataset {
+        inputs: inputs.clone(),
+        width: 2,
+        targets: Targets::Values {
+            values: [
+                [0.9, 0.1, 0.0],
+                [0.0, 0.2, 0.8],
+                [0.0, 1.0, 0.0],
+                [0.3, 0.3, 0.4],
+            ]
+            .concat(),
+            width: 3,
+        },
+    };
+    let text = driver::eval_report(&Soft::new(0), &three, &names(3)).unwrap();
+    assert!(
+        text.contains("confusion matrix") && text.contains("macro avg"),
+        "{text}"
+    );
+    let one = Dataset {
+        inputs,
+        width: 2,
+        targets: Targets::Values {
+            values: vec![0.0, 1.0, 2.0, 3.0],
+            width: 1,
+        },
+    };
+    let text = driver::eval_report(&Fit::new(0), &one, &[]).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("4 samples: loss "), "{text}");
 }

@@ -18,11 +18,24 @@ pub fn option<'a>(options: &[&'a str], name: &str) -> Option<&'a str> {
         })
 }
 
-/// Whether the data `train`'s options name fits `net`; an error says how it does not.
+/// Whether the data `train`'s options name fits `net`: `--data`, and `--test`, which must
+/// exist; an error says how it does not.
 pub fn data_fits(net: &Network, spec: &str, options: &[&str]) -> Result<(), String> {
-    let Some(data) = option(options, "--data") else {
+    if let Some(data) = option(options, "--data") {
+        file_fits(net, spec, options, data)?;
+    }
+    let Some(test) = option(options, "--test") else {
         return Ok(());
     };
+    if !Path::new(test).exists() {
+        return Err(format!("--test {test}: no such file or folder"));
+    }
+    file_fits(net, spec, options, test).map_err(|e| format!("--test {e}"))
+}
+
+/// Whether the data at `data` (a CSV file or an MNIST folder) fits `net`, read with the CSV
+/// options among `options`.
+fn file_fits(net: &Network, spec: &str, options: &[&str], data: &str) -> Result<(), String> {
     let path = Path::new(data);
     if path.is_dir() {
         return match net.inputs {

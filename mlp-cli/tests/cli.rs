@@ -309,3 +309,44 @@ fn data_that_does_not_fit_the_spec_is_refused_before_building() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_test_file_that_is_missing_or_does_not_fit_is_refused_before_building() {
+    let dir = std::env::temp_dir().join(format!("mlp-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data.csv");
+    std::fs::write(&data, "a,b,label\n0.5,1,0\n").unwrap();
+    let narrow = dir.join("narrow.csv");
+    std::fs::write(&narrow, "a,label\n0.5,0\n").unwrap();
+    let missing = dir.join("missing.csv");
+    let train = |test: &std::path::Path| {
+        let out = mlp(&[
+            "train",
+            "2 -> tanh 4 -> 2 : nll",
+            "--data",
+            data.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success());
+        text(&out.stderr)
+    };
+    let err = train(&missing);
+    assert!(
+        err.contains(&format!(
+            "--test {}: no such file or folder",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("building the trainer for"), "{err}");
+    let err = train(&narrow);
+    assert!(
+        err.contains(&format!(
+            "--test {}: rows have 2 columns, but `2 -> tanh 4 -> 2 : nll` takes 2 inputs and 1 label column, 3 in all",
+            narrow.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("building the trainer for"), "{err}");
+}

@@ -2,9 +2,11 @@
 //! ends.
 
 use super::checkpoint::CheckpointError;
+use super::dataset::Dataset;
 use super::dataset::Preprocessing;
 use super::schedule::Schedule;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// How to train.
 #[derive(Clone, Debug)]
@@ -30,6 +32,11 @@ pub struct Config {
     pub preprocessing: Preprocessing,
     /// Append a CSV line per epoch here (a header first when the file is new).
     pub log: Option<PathBuf>,
+    /// A held-out test set (preprocessed as the training set is), evaluated after every
+    /// epoch into [`EpochReport::test`] and the log's `test_loss,test_accuracy` columns; it
+    /// steers nothing (early stopping reads the validation set). In a data-parallel run rank 0
+    /// alone evaluates it.
+    pub test: Option<Arc<Dataset>>,
     /// Show a progress bar (on standard error, and only if it is a terminal).
     pub progress: bool,
     /// While the run trains, Ctrl-C (SIGINT) asks it to stop after its current step, write a
@@ -51,6 +58,7 @@ impl Default for Config {
             checkpoint_every: 1,
             preprocessing: Preprocessing::default(),
             log: None,
+            test: None,
             progress: true,
             ctrl_c: false,
         }
@@ -111,13 +119,16 @@ pub struct EpochReport {
     pub train_loss: f32,
     /// The evaluation on the validation set, if one was given.
     pub validation: Option<Evaluation>,
+    /// The evaluation on the test set, if [`Config::test`] holds one (on rank 0 alone in a
+    /// data-parallel run).
+    pub test: Option<Evaluation>,
     /// Wall time of the epoch's training, in seconds: its steps, and gathering their batches,
     /// shuffling and the progress bar around them.
     pub seconds: f64,
     /// Of [`EpochReport::seconds`], the time inside the training steps (`Model::step`).
     pub step_seconds: f64,
-    /// Wall time of the evaluation on the validation set, in seconds (next to nothing without
-    /// one).
+    /// Wall time of the evaluation on the validation and test sets, in seconds (next to
+    /// nothing without them).
     pub evaluation_seconds: f64,
 }
 

@@ -1,7 +1,7 @@
 //! The loop over epochs: [`fit`] and what configures and reports it.
 
 use super::checkpoint::Training;
-use super::config::{Config, EpochReport, Start, Stop, TrainError};
+use super::config::{Config, EpochReport, Evaluation, Start, Stop, TrainError};
 use super::dataset::{Batch, Dataset};
 use super::evaluate::{check, evaluate, targets};
 use super::interrupt::{CtrlC, INTERRUPTS};
@@ -67,11 +67,15 @@ pub fn fit_with<R: Replicas, M: Model, O: Optimizer>(
         progress: config.progress && root,
         log: config.log.clone().filter(|_| root),
         checkpoint: config.checkpoint.clone().filter(|_| root),
+        test: config.test.clone().filter(|_| root),
         ..config.clone()
     };
     check::<M>(train, "training")?;
     if let Some(v) = validation {
         check::<M>(v, "validation")?;
+    }
+    if let Some(t) = &config.test {
+        check::<M>(t, "test")?;
     }
     if train.is_empty() {
         return Err(TrainError::Data("the training set is empty".into()));
@@ -150,14 +154,13 @@ fn run<M: Model, O: Optimizer>(
         };
         let seconds = started.elapsed().as_secs_f64();
         let evaluated = Instant::now();
-        let validation = validation
-            .map(|v| evaluate(model, v, config.batch.max(256)))
-            .transpose()?;
+        let (validation, test) = evaluations(model, validation, config)?;
         let report = EpochReport {
             epoch: epoch + 1,
             lr,
             train_loss,
             validation,
+            test,
             seconds,
             step_seconds,
             evaluation_seconds: evaluated.elapsed().as_secs_f64(),
@@ -178,6 +181,19 @@ fn run<M: Model, O: Optimizer>(
         }
     }
     Ok((reports, Stop::Finished))
+}
+
+/// The evaluations after an epoch: on `validation`, and on [`Config::test`], when given.
+fn evaluations<M: Model>(
+    model: &M,
+    validation: Option<&Dataset>,
+    config: &Config,
+) -> Result<(Option<Evaluation>, Option<Evaluation>), TrainError> {
+    let on = |set: Option<&Dataset>| {
+        set.map(|s| evaluate(model, s, config.batch.max(256)))
+            .transpose()
+    };
+    Ok((on(validation)?, on(config.test.as_deref())?))
 }
 
 /// Checks, on several ranks, that every rank holds the same `params` after `step` steps.

@@ -25,6 +25,7 @@ pub mod dataset;
 pub mod distributed;
 #[cfg(feature = "driver")]
 pub mod driver;
+pub mod metrics;
 pub mod options;
 pub mod replicas;
 

@@ -22,8 +22,8 @@ pub(super) enum Command {
     /// Train on a dataset; write a checkpoint after each epoch.
     #[command(override_usage = "mlp train SPEC --data DIR|FILE.csv [OPTIONS]")]
     Train(Box<TrainArgs>),
-    /// Loss, accuracy and confusion matrix of a checkpoint on a dataset (preprocessed as the
-    /// checkpoint records).
+    /// Loss, accuracy, per-class precision, recall and F1, and confusion matrix of a
+    /// checkpoint on a dataset (preprocessed as the checkpoint records).
     #[command(override_usage = "mlp eval [SPEC] --checkpoint FILE --data DIR|FILE.csv [OPTIONS]")]
     Eval {
         /// The checkpoint (safetensors).
@@ -54,7 +54,7 @@ pub(super) enum Command {
 }
 
 /// Whether a CSV file's first row is a header.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub(super) struct HeaderArgs {
     /// The CSV file's first row names the columns (by default: when none of its fields is a
     /// number).
@@ -76,7 +76,7 @@ impl HeaderArgs {
 }
 
 /// Where the data is.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub(super) struct DataArgs {
     /// A folder with MNIST's four IDX files (train and test), or a CSV file.
     #[arg(long)]
@@ -154,4 +154,11 @@ pub(super) struct TrainArgs {
     /// this many seconds (a rank died or stopped answering).
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub watchdog: u64,
+    /// A held-out test set (read with the same CSV options as --data, preprocessed as the
+    /// training set): its loss and accuracy after training.
+    #[arg(long, value_name = "DIR|FILE.csv")]
+    pub test: Option<PathBuf>,
+    /// Evaluate the --test set after every epoch too (columns test_loss, test_accuracy).
+    #[arg(long, requires = "test")]
+    pub test_each_epoch: bool,
 }

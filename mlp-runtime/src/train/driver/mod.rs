@@ -8,7 +8,9 @@
 //! last good checkpoint kept.
 
 mod args;
+mod classes;
 mod report;
+mod testset;
 mod world;
 
 use crate::Init;
@@ -132,6 +134,7 @@ fn plan<M: Model>(args: &TrainArgs, world: &World) -> Result<Plan<M>, Error> {
         checkpoint_every: args.checkpoint_every,
         preprocessing: Preprocessing::default(),
         log: args.log.clone(),
+        test: None,
         progress: true,
         ctrl_c: true,
     };
@@ -216,6 +219,8 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
     config.preprocessing = preprocessing(args.standardize, recorded, &train, root)?;
     config.preprocessing.apply(&mut train)?;
     config.preprocessing.apply(&mut held)?;
+    let test = testset::read::<M>(&args, &config.preprocessing)?;
+    config.test = test.clone().filter(|_| args.test_each_epoch);
     if root {
         announce::<M>(&args, world.size(), (train.len(), held.len()), start);
     }
@@ -261,6 +266,9 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
         Stop::Finished => {}
     }
     report::summary(&reports);
+    if let Some(test) = test.filter(|_| stop != Stop::Interrupted) {
+        testset::show(&net, &test, &args)?;
+    }
     if let Some(path) = &config.checkpoint {
         println!("checkpoint: {}", path.display());
     }
@@ -381,17 +389,20 @@ fn eval<M: Model>(checkpoint: &Path, data: &DataArgs, standardize: bool) -> Resu
     let mut set = read_one::<M>(data)?;
     fits::<M>(&set, &data.data)?;
     preprocessing.apply(&mut set)?;
-    let e = train::evaluate(&net, &set, 256)?;
-    println!("{} samples: loss {:.4}", set.len(), e.loss);
-    if let (Some(a), Some(confusion)) = (e.accuracy, e.confusion) {
-        println!("accuracy {:.2}%", 100.0 * a);
-        println!("confusion matrix (rows: label, columns: predicted):");
-        for row in confusion {
-            let cells: Vec<String> = row.iter().map(|c| format!("{c:>6}")).collect();
-            println!("{}", cells.join(""));
-        }
-    }
+    print!(
+        "{}",
+        eval_report(&net, &set, &classes::default_names::<M>())?
+    );
     Ok(())
+}
+
+/// What `eval` prints of `net` on `set` (preprocessed): the loss; for a classifier its
+/// accuracy, each class's precision, recall, F1 and support with their macro and weighted
+/// averages, and the confusion matrix (rows: true class); for a `bce` network of several
+/// outputs, those metrics per output. `names` name the classes or outputs in order (a missing
+/// one is its number).
+pub fn eval_report<M: Model>(net: &M, set: &Dataset, names: &[String]) -> Result<String, Error> {
+    classes::report(net, set, names)
 }
 
 fn predict<M: Model>(

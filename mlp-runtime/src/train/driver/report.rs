@@ -12,13 +12,19 @@ pub(super) fn duration(seconds: f64) -> String {
     }
 }
 
-/// An epoch's line.
+/// An epoch's line (with the test set's loss and accuracy under `--test-each-epoch`).
 pub(super) fn show(r: &EpochReport) {
     let mut line = format!("epoch {:>3}  train loss {:.4}", r.epoch, r.train_loss);
     if let Some(v) = &r.validation {
         line += &format!("  validation loss {:.4}", v.loss);
         if let Some(a) = v.accuracy {
             line += &format!("  accuracy {:.2}%", 100.0 * a);
+        }
+    }
+    if let Some(t) = &r.test {
+        line += &format!("  test loss {:.4}", t.loss);
+        if let Some(a) = t.accuracy {
+            line += &format!("  test accuracy {:.2}%", 100.0 * a);
         }
     }
     println!("{line}  {}", duration(r.seconds));
