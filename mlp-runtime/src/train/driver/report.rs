@@ -58,13 +58,21 @@ pub(super) fn summary(reports: &[EpochReport]) {
 
 /// `predict`'s table, a header first: for a classifier the class and its probabilities
 /// (softmax; `nll`), for `ce` probabilities (softmax), for `bce` probabilities (sigmoid), else
-/// the outputs.
-pub(super) fn predictions(spec: &str, labels: bool, width: usize, outputs: &[f32]) {
+/// the outputs. Classes are named by `classes` when the checkpoint records names (a column
+/// per name, the predicted name in each row), else by their indices (`p0`, `p1`, …).
+pub(super) fn predictions(
+    spec: &str,
+    labels: bool,
+    width: usize,
+    outputs: &[f32],
+    classes: Option<&[String]>,
+) {
     let loss = spec.rsplit_once(':').map_or("", |(_, l)| l.trim());
-    let names = |prefix: &str| {
-        (0..width)
-            .map(|k| format!("{prefix}{k}"))
-            .collect::<Vec<_>>()
+    let names = |prefix: &str| -> Vec<String> {
+        match classes.filter(|c| c.len() == width && prefix == "p") {
+            Some(c) => c.iter().map(|n| field(n)).collect(),
+            None => (0..width).map(|k| format!("{prefix}{k}")).collect(),
+        }
     };
     let header = match (labels, loss) {
         (true, _) => [vec!["class".to_string()], names("p")].concat(),
@@ -83,9 +91,36 @@ pub(super) fn predictions(spec: &str, labels: bool, width: usize, outputs: &[f32
             let class = (0..row.len())
                 .max_by(|a, b| row[*a].total_cmp(&row[*b]))
                 .unwrap_or(0);
-            cells.insert(0, class.to_string());
+            let name = match classes.and_then(|c| c.get(class)) {
+                Some(name) => field(name),
+                None => class.to_string(),
+            };
+            cells.insert(0, name);
         }
         println!("{}", cells.join(","));
+    }
+}
+
+/// `eval`'s line naming the classes a checkpoint records, by index (nothing when it records
+/// none).
+pub(super) fn classes(classes: Option<&[String]>) {
+    if let Some(names) = classes {
+        let named: Vec<String> = names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        println!("classes: {}", named.join(", "));
+    }
+}
+
+/// `text` as a CSV field: quoted (its quotes doubled) when it holds a comma, a quote or a line
+/// break.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
 
@@ -99,7 +134,14 @@ fn softmax(row: &[f32]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{duration, softmax};
+    use super::{duration, field, softmax};
+
+    #[test]
+    fn names_are_quoted_as_csv_fields_when_they_must_be() {
+        assert_eq!(field("setosa"), "setosa");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
 
     #[test]
     fn softmax_sums_to_one_and_survives_large_logits() {
