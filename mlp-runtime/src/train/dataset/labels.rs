@@ -147,28 +147,25 @@ impl<'a> Labels<'a> {
             ClassNames::Recorded(names) => Ok((self.indices, Some(names.to_vec()))),
             ClassNames::Refused => Ok((self.indices, None)),
             ClassNames::New(order) => {
-                let found = self.seen.len();
+                let (indices, names) = ordered(self.indices, self.seen, order);
+                let found = names.len();
                 if let Some(classes) = classes.filter(|&c| c as usize != found) {
                     return Err(format!(
                         "the label column names {found} class{} ({}), the network has {classes} outputs",
                         if found == 1 { "" } else { "es" },
-                        listed(&self.seen)
+                        listed(&names)
                     ));
                 }
-                Ok(ordered(self.indices, self.seen, order))
+                Ok((indices, Some(names)))
             }
         }
     }
 }
 
 /// `indices` into `seen` (first-seen order) renumbered for `order`, with the names in it.
-fn ordered(
-    mut indices: Vec<u32>,
-    seen: Vec<String>,
-    order: LabelOrder,
-) -> (Vec<u32>, Option<Vec<String>>) {
+fn ordered(mut indices: Vec<u32>, seen: Vec<String>, order: LabelOrder) -> (Vec<u32>, Vec<String>) {
     if order == LabelOrder::FirstSeen {
-        return (indices, Some(seen));
+        return (indices, seen);
     }
     let mut sorted: Vec<usize> = (0..seen.len()).collect();
     sorted.sort_by(|&a, &b| seen[a].cmp(&seen[b]));
@@ -178,7 +175,7 @@ fn ordered(
     }
     indices.iter_mut().for_each(|i| *i = rank[*i as usize]);
     let names = sorted.iter().map(|&k| seen[k].clone()).collect();
-    (indices, Some(names))
+    (indices, names)
 }
 
 /// A class index written as the number `v` (the text `field`), checked against `classes`.
