@@ -67,6 +67,19 @@ pub(super) fn predictions(
     outputs: &[f32],
     classes: Option<&[String]>,
 ) {
+    for line in table(spec, labels, width, outputs, classes) {
+        println!("{line}");
+    }
+}
+
+/// The lines of [`predictions`]' table.
+fn table(
+    spec: &str,
+    labels: bool,
+    width: usize,
+    outputs: &[f32],
+    classes: Option<&[String]>,
+) -> Vec<String> {
     let loss = spec.rsplit_once(':').map_or("", |(_, l)| l.trim());
     let names = |prefix: &str| -> Vec<String> {
         match classes.filter(|c| c.len() == width && prefix == "p") {
@@ -79,7 +92,7 @@ pub(super) fn predictions(
         (_, "ce" | "bce") => names("p"),
         _ => names("y"),
     };
-    println!("{}", header.join(","));
+    let mut lines = vec![header.join(",")];
     for row in outputs.chunks(width) {
         let values: Vec<f32> = match (labels, loss) {
             (true, _) | (_, "ce") => softmax(row),
@@ -97,8 +110,9 @@ pub(super) fn predictions(
             };
             cells.insert(0, name);
         }
-        println!("{}", cells.join(","));
+        lines.push(cells.join(","));
     }
+    lines
 }
 
 /// `eval`'s line naming the classes a checkpoint records, by index (nothing when it records
@@ -134,7 +148,26 @@ fn softmax(row: &[f32]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{duration, field, softmax};
+    use super::{duration, field, softmax, table};
+
+    #[test]
+    fn predictions_name_the_classes_the_checkpoint_records() {
+        let names: Vec<String> = ["setosa", "a,b"].map(String::from).to_vec();
+        let out = [0.0, 1000.0, 1000.0, 0.0];
+        let spec = "4 -> 2 : nll";
+        assert_eq!(
+            table(spec, true, 2, &out, Some(&names)),
+            ["class,setosa,\"a,b\"", "\"a,b\",0,1", "setosa,1,0"]
+        );
+        assert_eq!(
+            table(spec, true, 2, &out, None),
+            ["class,p0,p1", "1,0,1", "0,1,0"]
+        );
+        let bce = table("4 -> 2 : bce", false, 2, &[0.0, 0.0], Some(&names));
+        assert_eq!(bce, ["setosa,\"a,b\"", "0.5,0.5"]);
+        let mse = table("4 -> 2 : mse", false, 2, &[1.5, -2.0], Some(&names));
+        assert_eq!(mse, ["y0,y1", "1.5,-2"]);
+    }
 
     #[test]
     fn names_are_quoted_as_csv_fields_when_they_must_be() {
