@@ -333,13 +333,12 @@ fn class_names_travel_in_the_checkpoint() {
         "0.05",
         "--batch",
         "16",
-        "--epochs",
-        "3",
         "--label-order",
     ];
-    let with =
-        |extra: &[&'static str]| -> Vec<&str> { train.iter().chain(extra).copied().collect() };
-    run::<Net>(&with(&["sorted"])).unwrap();
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        base.iter().chain(extra).copied().collect()
+    }
+    run::<Net>(&with(&train, &["sorted", "--epochs", "3"])).unwrap();
     let classes = |path: &Path| {
         Net::load_with_preprocessing(path)
             .unwrap()
@@ -348,11 +347,15 @@ fn class_names_travel_in_the_checkpoint() {
             .unwrap()
     };
     assert_eq!(classes(&ckpt), ["setosa", "versicolor", "virginica"]);
-    run::<Net>(&with(&["first-seen", "--force"])).unwrap();
+    run::<Net>(&with(&train, &["first-seen", "--force", "--epochs", "3"])).unwrap();
     assert_eq!(classes(&ckpt), names);
 
     // The recorded order wins over the flag: a resumed run, eval and predict map as training did.
-    run::<Net>(&with(&["sorted", "--resume", ckpt_text, "--epochs", "5"])).unwrap();
+    run::<Net>(&with(
+        &train,
+        &["sorted", "--resume", ckpt_text, "--epochs", "5"],
+    ))
+    .unwrap();
     assert_eq!(classes(&ckpt), names);
     let (net, preprocessing) = Net::load_with_preprocessing(&ckpt).unwrap();
     let mut xs = vec![0.2f32, 0.0, 2.2, -1.0, 4.2, -2.0];
@@ -393,7 +396,7 @@ fn class_names_travel_in_the_checkpoint() {
         err.contains("line 3: column 3: label `rosa` is not a class of the checkpoint (`virginica`, `setosa`, `versicolor`)"),
         "{err}"
     );
-    let err = run::<Net>(&with(&["alphabetical", "--force"])).unwrap_err();
+    let err = run::<Net>(&with(&train, &["alphabetical", "--force"])).unwrap_err();
     assert!(
         err.contains("--label-order must be sorted or first-seen, found `alphabetical`"),
         "{err}"
