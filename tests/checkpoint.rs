@@ -444,6 +444,63 @@ fn preprocessing_is_recorded_in_the_metadata() {
     assert!(Fixture::load_with_preprocessing(&path).unwrap().1.is_none());
 }
 
+/// The class names of training are recorded as `mlp.classes`, a JSON array (a name may hold a
+/// comma or a quote), and read back; names that do not fit the network are refused by name; a
+/// file without them loads with none.
+#[test]
+fn class_names_are_recorded_in_the_metadata() {
+    use mlp_runtime::dataset::Preprocessing;
+    let dir = scratch("classes");
+    let path = dir.join("named.safetensors");
+    let names: Vec<String> = ["a,b", "setosa", "say \"hi\""].map(String::from).to_vec();
+    let preprocessing = Preprocessing {
+        classes: Some(names.clone()),
+        ..Preprocessing::default()
+    };
+    let net = Fixture::new(5);
+    net.save_with(&path, &preprocessing, None).unwrap();
+    let (_, read) = Fixture::load_with_preprocessing(&path).unwrap();
+    assert_eq!(read.classes.as_deref(), Some(names.as_slice()));
+    assert_eq!(
+        (read.class_name(1), read.class_name(7)),
+        ("setosa".into(), "7".into())
+    );
+    assert!(read.is_none(), "class names transform no input");
+
+    let bytes = std::fs::read(&path).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let metadata = header.metadata().clone().unwrap();
+    assert_eq!(metadata["mlp.classes"], r#"["a,b","setosa","say \"hi\""]"#);
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    for (stored, problem) in [
+        (
+            r#"["x","y"]"#,
+            "metadata `mlp.classes` names 2 classes, the network has 3 outputs",
+        ),
+        (r#"["x","y","x"]"#, "metadata `mlp.classes` names `x` twice"),
+        (
+            r#"["x","","y"]"#,
+            "metadata `mlp.classes` holds an empty name",
+        ),
+        (
+            r#"[1,2,3]"#,
+            "metadata `mlp.classes` must be a JSON array of strings",
+        ),
+    ] {
+        let mut metadata = metadata.clone();
+        metadata.insert("mlp.classes".into(), stored.into());
+        let bad = dir.join("bad.safetensors");
+        safetensors::serialize_to_file(file.tensors(), Some(metadata), &bad).unwrap();
+        let err = Fixture::load(&bad).unwrap_err().to_string();
+        assert!(err.contains(problem), "{stored}: {err}");
+    }
+    net.save(&path).unwrap();
+    assert_eq!(
+        Fixture::load_with_preprocessing(&path).unwrap().1.classes,
+        None
+    );
+}
+
 /// A write killed before its rename leaves `.NAME.tmp-PID`; the next write of the file removes
 /// it when process PID has ended, and keeps it while the process runs (it may be writing).
 #[cfg(unix)]

@@ -482,3 +482,138 @@ fn eval_reports_per_class_metrics() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.starts_with("4 samples: loss "), "{text}");
 }
+
+/// Three classes named, not numbered, in a file with a header: training maps them to indices
+/// (sorted, or first-seen when asked), the checkpoint records the names, and `eval`, `predict`
+/// and a resumed run use that mapping, whatever `--label-order` they are given; a name the
+/// checkpoint does not know is an error naming it.
+#[test]
+fn class_names_travel_in_the_checkpoint() {
+    let dir = scratch("names");
+    let names = ["virginica", "setosa", "versicolor"];
+    let mut csv = String::from("x,y,species\n");
+    for k in 0..150u32 {
+        let class = k % 3;
+        let jitter = ((k * 37) % 11) as f32 / 22.0;
+        csv += &format!(
+            "{},{},{}\n",
+            2.0 * class as f32 + jitter,
+            -(class as f32),
+            names[class as usize]
+        );
+    }
+    let data = dir.join("named.csv");
+    std::fs::write(&data, csv).unwrap();
+    let ckpt = dir.join("m.safetensors");
+    let (data, ckpt_text) = (data.to_str().unwrap(), ckpt.to_str().unwrap());
+    let train = [
+        "train",
+        "--data",
+        data,
+        "--checkpoint",
+        ckpt_text,
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--batch",
+        "16",
+        "--label-order",
+    ];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        base.iter().chain(extra).copied().collect()
+    }
+    run::<Net>(&with(&train, &["sorted", "--epochs", "3"])).unwrap();
+    let classes = |path: &Path| {
+        Net::load_with_preprocessing(path)
+            .unwrap()
+            .1
+            .classes
+            .unwrap()
+    };
+    assert_eq!(classes(&ckpt), ["setosa", "versicolor", "virginica"]);
+    run::<Net>(&with(&train, &["first-seen", "--force", "--epochs", "3"])).unwrap();
+    assert_eq!(classes(&ckpt), names);
+
+    // The recorded order wins over the flag: a resumed run, eval and predict map as training did.
+    run::<Net>(&with(
+        &train,
+        &["sorted", "--resume", ckpt_text, "--epochs", "5"],
+    ))
+    .unwrap();
+    assert_eq!(classes(&ckpt), names);
+    let (net, preprocessing) = Net::load_with_preprocessing(&ckpt).unwrap();
+    let mut xs = vec![0.2f32, 0.0, 2.2, -1.0, 4.2, -2.0];
+    preprocessing.apply_to_rows(&mut xs, 2).unwrap();
+    let mut out = vec![0.0; 9];
+    net.predict(&xs, &mut out);
+    let predicted: Vec<String> = out
+        .chunks(3)
+        .map(|row| (0..3).max_by(|a, b| row[*a].total_cmp(&row[*b])).unwrap())
+        .map(|k| preprocessing.class_name(k))
+        .collect();
+    assert_eq!(
+        predicted, names,
+        "class k of the network is name k of the checkpoint"
+    );
+    for order in ["sorted", "first-seen"] {
+        let eval = [
+            "eval",
+            "--checkpoint",
+            ckpt_text,
+            "--data",
+            data,
+            "--label-order",
+            order,
+        ];
+        run::<Net>(&eval).unwrap();
+    }
+    let inputs = dir.join("inputs.csv");
+    std::fs::write(&inputs, "x,y\n0.2,0\n4.2,-2\n").unwrap();
+    let inputs = inputs.to_str().unwrap();
+    run::<Net>(&["predict", "--checkpoint", ckpt_text, "--input", inputs]).unwrap();
+
+    let unknown = dir.join("unknown.csv");
+    std::fs::write(&unknown, "x,y,species\n0.2,0,virginica\n4.2,-2,rosa\n").unwrap();
+    let unknown = unknown.to_str().unwrap();
+    let err = run::<Net>(&["eval", "--checkpoint", ckpt_text, "--data", unknown]).unwrap_err();
+    assert!(
+        err.contains("line 3: column 3: label `rosa` is not a class of the checkpoint (`virginica`, `setosa`, `versicolor`)"),
+        "{err}"
+    );
+    let err = run::<Net>(&with(&train, &["alphabetical", "--force"])).unwrap_err();
+    assert!(
+        err.contains("--label-order must be sorted or first-seen, found `alphabetical`"),
+        "{err}"
+    );
+
+    // Two names for a network of three outputs, and a checkpoint trained on indices, refuse names.
+    let two = dir.join("two.csv");
+    std::fs::write(&two, "1,2,a\n3,4,b\n".repeat(40)).unwrap();
+    let two = two.to_str().unwrap();
+    let err = run::<Net>(&["train", "--data", two, "--no-checkpoint"]).unwrap_err();
+    assert!(
+        err.contains("the label column names 2 classes (`a`, `b`), the network has 3 outputs"),
+        "{err}"
+    );
+    let numbered = dir.join("numbered.safetensors");
+    let numbered = numbered.to_str().unwrap();
+    let far = far_classes(&dir);
+    run::<Net>(&[
+        "train",
+        "--data",
+        far.to_str().unwrap(),
+        "--checkpoint",
+        numbered,
+        "--epochs",
+        "1",
+    ])
+    .unwrap();
+    let err = run::<Net>(&["eval", "--checkpoint", numbered, "--data", data]).unwrap_err();
+    assert!(
+        err.contains(
+            "label `virginica` is a class name, but the checkpoint records no class names"
+        ),
+        "{err}"
+    );
+}

@@ -1,6 +1,9 @@
 //! The data's shape against the spec, checked before a trainer is built: a CSV file's columns
 //! (its first line) or MNIST's 784 pixels. Anything this cannot read is left to the trainer,
-//! which reads the data whole and reports it.
+//! which reads the data whole and reports it. Only the count of columns is read, never their
+//! values: a header has as many columns as a data row, and a label column as many whether it
+//! holds class indices or class names, so the runtime's header and label rules need no copy
+//! here.
 
 use mlp_compiler::model::network::{Loss, Network};
 use std::io::{BufRead, Read};

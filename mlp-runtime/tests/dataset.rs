@@ -2,8 +2,8 @@
 //! normalization.
 
 use mlp_runtime::dataset::{
-    Batch, CsvOptions, CsvTargets, Dataset, Header, LabelColumn, Preprocessing, Targets, read_csv,
-    read_csv_with,
+    Batch, ClassNames, CsvOptions, CsvTargets, Dataset, Header, LabelColumn, LabelOrder,
+    Preprocessing, Targets, read_csv, read_csv_classes, read_csv_with,
 };
 use std::path::PathBuf;
 
@@ -275,4 +275,67 @@ fn preprocessing_applies_statistics_and_checks_widths() {
         "{err}"
     );
     assert!(Preprocessing::default().apply(&mut narrow).is_ok());
+}
+
+/// An empty field is an error naming its line and column, in a first row too: a row with a
+/// number in it is data, never a header guessed from one empty field.
+#[test]
+fn an_empty_field_in_a_first_data_row_is_an_error_not_a_header() {
+    let path = file("hole.csv", "5.1,,1.4,0.2,0\n4.9,3.0,1.4,0.2,0\n");
+    let err = read_csv(&path, labels_last()).unwrap_err().to_string();
+    assert!(
+        err.contains("hole.csv: line 1: column 2: the field is empty"),
+        "{err}"
+    );
+    let path = file("hole-named.csv", "5.1,3.5,1.4,0.2,\n");
+    let err = read_csv(&path, labels_last()).unwrap_err().to_string();
+    assert!(
+        err.contains("line 1: column 5: the label is empty"),
+        "{err}"
+    );
+}
+
+/// Class names in the label column (first or last, under a header) become class indices in
+/// sorted order, or first-seen order when asked; the names come back in that order.
+#[test]
+fn class_names_are_mapped_to_indices() {
+    let text = "species,x\nvirginica,1\nsetosa,2\nversicolor,3\nsetosa,4\n";
+    let path = file("names-first.csv", text);
+    let options = CsvOptions {
+        classes: Some(3),
+        ..CsvOptions::new(CsvTargets::Label(LabelColumn::First))
+    };
+    let sorted = ClassNames::New(LabelOrder::Sorted);
+    let (d, names) = read_csv_classes(&path, &options, sorted).unwrap();
+    assert_eq!(d.inputs, [1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(d.targets, Targets::Labels(vec![2, 0, 1, 0]));
+    assert_eq!(names.unwrap(), ["setosa", "versicolor", "virginica"]);
+    let first_seen = ClassNames::New(LabelOrder::FirstSeen);
+    let (d, names) = read_csv_classes(&path, &options, first_seen).unwrap();
+    assert_eq!(d.targets, Targets::Labels(vec![0, 1, 2, 1]));
+    assert_eq!(names.unwrap(), ["virginica", "setosa", "versicolor"]);
+    // Indices read as before, with no names.
+    let path = file("indices.csv", "1,2\n3,0\n");
+    let (d, names) = read_csv_classes(&path, &CsvOptions::new(labels_last()), sorted).unwrap();
+    assert_eq!((d.targets, names), (Targets::Labels(vec![2, 0]), None));
+}
+
+#[test]
+fn class_names_mixed_with_indices_or_too_few_are_errors_naming_the_file() {
+    let path = file("mixed.csv", "1,setosa\n2,versicolor\n3,2\n");
+    let err = read_csv(&path, labels_last()).unwrap_err().to_string();
+    assert!(
+        err.contains("mixed.csv: line 3: column 2: label `2` is a class index, but the label on line 1 (`setosa`) is a class name"),
+        "{err}"
+    );
+    let path = file("two.csv", "1,setosa\n2,versicolor\n");
+    let options = CsvOptions {
+        classes: Some(3),
+        ..CsvOptions::new(labels_last())
+    };
+    let err = read_csv_with(&path, &options).unwrap_err().to_string();
+    assert!(
+        err.contains("two.csv: the label column names 2 classes (`setosa`, `versicolor`), the network has 3 outputs"),
+        "{err}"
+    );
 }

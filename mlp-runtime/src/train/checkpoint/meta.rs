@@ -6,6 +6,9 @@
 //! same `f32`. Metadata rather than tensors: PyTorch's `load_state_dict` (strict by default)
 //! refuses tensors that are not parameters, and these statistics are not; in Python they read
 //! as `json.loads(safe_open(path, "pt").metadata()["mlp.standardize.mean"])`.
+//!
+//! The class names of a classifier trained on named labels are `mlp.classes`, a JSON array of
+//! strings (JSON, so that a name may hold any character): name `k` is class `k`.
 
 use super::Training;
 use crate::optim::State;
@@ -14,6 +17,7 @@ use std::collections::HashMap;
 
 const MEAN: &str = "mlp.standardize.mean";
 const STD: &str = "mlp.standardize.std";
+const CLASSES: &str = "mlp.classes";
 
 /// The metadata of a checkpoint of network `spec`.
 pub(super) fn write(
@@ -35,7 +39,43 @@ pub(super) fn write(
         metadata.insert(MEAN.into(), array(&s.mean));
         metadata.insert(STD.into(), array(&s.std));
     }
+    if let Some(names) = &preprocessing.classes {
+        let json = serde_json::to_string(names).expect("strings always encode");
+        metadata.insert(CLASSES.into(), json);
+    }
     metadata
+}
+
+/// The class names in `metadata` (none when it records none), checked: distinct, not empty,
+/// one per output of a network of `outputs` outputs.
+pub(super) fn classes(
+    metadata: &HashMap<String, String>,
+    outputs: usize,
+    problems: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let text = metadata.get(CLASSES)?;
+    let Ok(names) = serde_json::from_str::<Vec<String>>(text) else {
+        problems.push(format!(
+            "metadata `{CLASSES}` must be a JSON array of strings"
+        ));
+        return None;
+    };
+    let mut sorted: Vec<&String> = names.iter().collect();
+    sorted.sort();
+    let problem = if names.len() != outputs {
+        format!(
+            "names {} classes, the network has {outputs} outputs",
+            names.len()
+        )
+    } else if names.iter().any(String::is_empty) {
+        "holds an empty name".to_string()
+    } else if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        format!("names `{}` twice", w[0])
+    } else {
+        return Some(names);
+    };
+    problems.push(format!("metadata `{CLASSES}` {problem}"));
+    None
 }
 
 /// The numbers of a JSON array of numbers, each read straight into an `f32` (through an

@@ -5,8 +5,8 @@
 //!
 //! A training checkpoint adds the optimizer's buffers as `optimizer.<name>` tensors (one value
 //! per parameter, flat) and the epoch and step in the metadata; PyTorch users drop those keys.
-//! The metadata also holds the network (`mlp.spec`) and the preprocessing of its inputs
-//! ([`Preprocessing`]). Loading reads the header first and no more than it promises, checks
+//! The metadata also holds the network (`mlp.spec`), the preprocessing of its inputs and the
+//! names of its classes ([`Preprocessing`]). Loading reads the header first and no more than it promises, checks
 //! the network against `mlp.spec` when the file has it, every tensor's name, shape and dtype
 //! against the network, every value for being finite, and every optimizer buffer's length
 //! against the parameters, and reports each problem by name. Writing is atomic: a temporary
@@ -206,7 +206,11 @@ pub fn load(path: &Path, layout: &[Tensor], spec: &str) -> Result<Loaded, Checkp
     let inputs = layout
         .first()
         .map_or(0, |t| t.shape.last().copied().unwrap_or(0));
-    let preprocessing = meta::preprocessing(&metadata, inputs, &mut problems);
+    let mut preprocessing = meta::preprocessing(&metadata, inputs, &mut problems);
+    let outputs = layout
+        .last()
+        .map_or(0, |t| t.shape.first().copied().unwrap_or(0));
+    preprocessing.classes = meta::classes(&metadata, outputs, &mut problems);
     if !problems.is_empty() {
         return Err(CheckpointError {
             path: path.to_path_buf(),

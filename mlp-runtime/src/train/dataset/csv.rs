@@ -5,8 +5,10 @@
 //! every row has as many fields as the first. Whether the first row is a header is
 //! [`Header`]'s choice: by default ([`Header::Auto`]) it is a header exactly when none of its
 //! fields is a number, so that a first data row with a typo (`O.2`) is an error, not a header
-//! silently dropped. A label is checked against the class count when one is given.
+//! silently dropped. A label column holds class indices, checked against the class count
+//! when one is given, or class names, mapped to indices as [`ClassNames`] says.
 
+use super::labels::{ClassNames, LabelOrder, Labels};
 use super::set::{Dataset, Targets};
 use crate::train::data::DataError;
 use std::io::{BufRead, BufReader, Read};
@@ -28,7 +30,8 @@ pub enum LabelColumn {
 /// How to read a CSV file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CsvTargets {
-    /// One integer class label per row, in this column.
+    /// One class label per row, in this column: a class index, or a class name (see
+    /// [`read_csv_classes`]).
     Label(LabelColumn),
     /// The last `n` columns are target values.
     LastValues(usize),
@@ -56,7 +59,7 @@ pub struct CsvOptions {
     /// Whether the first row is a header.
     pub header: Header,
     /// For labels: the number of classes; a label outside `0..classes` is an error naming its
-    /// line.
+    /// line, and new class names must be exactly this many.
     pub classes: Option<u32>,
 }
 
@@ -77,9 +80,22 @@ pub fn read_csv(path: &Path, targets: CsvTargets) -> Result<Dataset, DataError> 
     read_csv_with(path, &CsvOptions::new(targets))
 }
 
-/// Reads a CSV file of numbers by the rules of this module. Errors name the file and the line
-/// (and column) of the problem.
+/// Reads a CSV file of numbers by the rules of this module, class names in sorted order (see
+/// [`read_csv_classes`] for the names). Errors name the file and the line (and column) of the
+/// problem.
 pub fn read_csv_with(path: &Path, options: &CsvOptions) -> Result<Dataset, DataError> {
+    let names = ClassNames::New(LabelOrder::Sorted);
+    read_csv_classes(path, options, names).map(|(data, _)| data)
+}
+
+/// Reads a CSV file as [`read_csv_with`] does, class names in a label column mapped to indices
+/// as `names` says; returns the samples and, when the labels were names, the class names
+/// (name `k` is class `k`), which a checkpoint records ([`super::Preprocessing::classes`]).
+pub fn read_csv_classes(
+    path: &Path,
+    options: &CsvOptions,
+    names: ClassNames<'_>,
+) -> Result<(Dataset, Option<Vec<String>>), DataError> {
     let file = std::fs::File::open(path).map_err(|e| DataError {
         path: path.to_owned(),
         offset: None,
@@ -91,7 +107,7 @@ pub fn read_csv_with(path: &Path, options: &CsvOptions) -> Result<Dataset, DataE
         started: false,
         fields: None,
         inputs: Vec::new(),
-        labels: Vec::new(),
+        labels: Labels::new(names),
         values: Vec::new(),
     };
     let mut reader = BufReader::new(file);
@@ -136,7 +152,7 @@ fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> Result<bool, Stri
 }
 
 /// The rows read so far.
-struct Rows<'a> {
+struct Rows<'a, 'n> {
     path: &'a Path,
     options: &'a CsvOptions,
     /// Whether a line other than a blank one was read (the first may be a header).
@@ -144,11 +160,11 @@ struct Rows<'a> {
     /// Fields per row, once the first data row is read.
     fields: Option<usize>,
     inputs: Vec<f32>,
-    labels: Vec<u32>,
+    labels: Labels<'n>,
     values: Vec<f32>,
 }
 
-impl Rows<'_> {
+impl Rows<'_, '_> {
     fn error(&self, line: usize, message: String) -> DataError {
         DataError {
             path: self.path.to_owned(),
@@ -173,9 +189,11 @@ impl Rows<'_> {
             let found = fields.len();
             return Err(self.error(number, format!("{found} fields, expected {expected}")));
         }
+        let label = self.label_column(number, fields.len())?;
         let mut row = Vec::with_capacity(fields.len());
         for (c, field) in fields.iter().enumerate() {
             match field.parse::<f32>() {
+                _ if Some(c) == label => {}
                 Ok(v) if v.is_finite() => row.push(v),
                 _ => {
                     let hint = if first && self.options.header == Header::Auto {
@@ -183,13 +201,29 @@ impl Rows<'_> {
                     } else {
                         ""
                     };
-                    let message =
-                        format!("column {}: `{field}` is not a finite number{hint}", c + 1);
+                    let what = match field.is_empty() {
+                        true => "the field is empty".to_string(),
+                        false => format!("`{field}` is not a finite number"),
+                    };
+                    let message = format!("column {}: {what}{hint}", c + 1);
                     return Err(self.error(number, message));
                 }
             }
         }
-        self.targets(number, &fields, row)
+        self.targets(number, &fields, row, label)
+    }
+
+    /// The column (from 0) of the label in a row of `fields` fields, if the rows have labels.
+    fn label_column(&self, number: usize, fields: usize) -> Result<Option<usize>, DataError> {
+        match self.options.targets {
+            CsvTargets::Label(_) if fields < 2 => {
+                let message = "1 field cannot hold a label and an input".to_string();
+                Err(self.error(number, message))
+            }
+            CsvTargets::Label(LabelColumn::First) => Ok(Some(0)),
+            CsvTargets::Label(LabelColumn::Last) => Ok(Some(fields - 1)),
+            _ => Ok(None),
+        }
     }
 
     fn is_header(&self, fields: &[&str]) -> bool {
@@ -200,25 +234,21 @@ impl Rows<'_> {
         }
     }
 
-    /// Splits a data row into inputs and targets.
+    /// Splits a data row into inputs (`row`, the numbers of the fields but the label) and
+    /// targets (the label in field `label`, or the row's last values).
     fn targets(
         &mut self,
         number: usize,
         fields: &[&str],
         mut row: Vec<f32>,
+        label: Option<usize>,
     ) -> Result<(), DataError> {
         match self.options.targets {
-            CsvTargets::Label(_) if row.len() < 2 => {
-                let message = "1 field cannot hold a label and an input".to_string();
-                return Err(self.error(number, message));
-            }
-            CsvTargets::Label(column) => {
-                let at = match column {
-                    LabelColumn::First => 0,
-                    LabelColumn::Last => row.len() - 1,
-                };
-                let label = self.label(number, at, fields[at], row.remove(at))?;
-                self.labels.push(label);
+            CsvTargets::Label(_) => {
+                let at = label.unwrap_or(0);
+                let classes = self.options.classes;
+                let pushed = self.labels.push(number, at + 1, fields[at], classes);
+                pushed.map_err(|m| self.error(number, m))?;
             }
             CsvTargets::None => {}
             CsvTargets::LastValues(n) => {
@@ -236,36 +266,18 @@ impl Rows<'_> {
         Ok(())
     }
 
-    /// The label in column `at` (from 0), checked to be a class index in range.
-    fn label(&self, number: usize, at: usize, field: &str, v: f32) -> Result<u32, DataError> {
-        let column = at + 1;
-        if v < 0.0 || v.fract() != 0.0 || v > u32::MAX as f32 {
-            let message = format!("column {column}: label `{field}` is not a class index");
-            return Err(self.error(number, message));
-        }
-        let label = v as u32;
-        match self.options.classes {
-            Some(classes) if label >= classes => Err(self.error(
-                number,
-                format!(
-                    "column {column}: label {label} is out of range: the network has {classes} classes (0 to {})",
-                    classes.saturating_sub(1)
-                ),
-            )),
-            _ => Ok(label),
-        }
-    }
-
-    fn finish(self) -> Result<Dataset, DataError> {
-        let Some(fields) = self.fields else {
-            return Err(DataError {
-                path: self.path.to_owned(),
-                offset: None,
-                message: "no data rows".into(),
-            });
+    fn finish(self) -> Result<(Dataset, Option<Vec<String>>), DataError> {
+        let fail = |message: String| DataError {
+            path: self.path.to_owned(),
+            offset: None,
+            message,
         };
+        let Some(fields) = self.fields else {
+            return Err(fail("no data rows".into()));
+        };
+        let (labels, names) = self.labels.finish(self.options.classes).map_err(fail)?;
         let (width, targets) = match self.options.targets {
-            CsvTargets::Label(_) => (fields - 1, Targets::Labels(self.labels)),
+            CsvTargets::Label(_) => (fields - 1, Targets::Labels(labels)),
             CsvTargets::LastValues(n) => (
                 fields - n,
                 Targets::Values {
@@ -281,10 +293,11 @@ impl Rows<'_> {
                 },
             ),
         };
-        Ok(Dataset {
+        let data = Dataset {
             inputs: self.inputs,
             width,
             targets,
-        })
+        };
+        Ok((data, names))
     }
 }

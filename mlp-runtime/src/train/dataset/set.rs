@@ -152,16 +152,21 @@ impl Dataset {
     }
 }
 
-/// How inputs are transformed before they reach a network: what a checkpoint records, so that
-/// `eval`, `predict` and `load_with_preprocessing` feed the network what it was trained on.
-/// Stored in the checkpoint's metadata (`mlp.standardize.mean` and `mlp.standardize.std`,
-/// JSON arrays), not as tensors, so that PyTorch's `load_state_dict` sees only parameters.
+/// How inputs are transformed before they reach a network, and what its outputs' classes are
+/// named: what a checkpoint records, so that `eval`, `predict` and `load_with_preprocessing`
+/// feed the network what it was trained on and name its classes as training did. Stored in
+/// the checkpoint's metadata (`mlp.standardize.mean` and `mlp.standardize.std`, JSON arrays of
+/// numbers; `mlp.classes`, a JSON array of strings), not as tensors, so that PyTorch's
+/// `load_state_dict` sees only parameters.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Preprocessing {
     /// Per-feature standardization by the training set's statistics, if the inputs were
     /// standardized. (A plain scaling, `x · f`, is the standardization with mean 0 and
     /// deviation `1/f`.)
     pub standardization: Option<Standardization>,
+    /// The class names of a classifier trained on named labels (name `k` is class `k`); none
+    /// for one trained on class indices, whose classes are their indices.
+    pub classes: Option<Vec<String>>,
 }
 
 impl Preprocessing {
@@ -169,10 +174,19 @@ impl Preprocessing {
     pub fn standardize(statistics: Standardization) -> Self {
         Preprocessing {
             standardization: Some(statistics),
+            classes: None,
         }
     }
 
-    /// True when inputs go to the network as they are.
+    /// The name of class `k`: its recorded name, else its index.
+    pub fn class_name(&self, k: usize) -> String {
+        match self.classes.as_ref().and_then(|c| c.get(k)) {
+            Some(name) => name.clone(),
+            None => k.to_string(),
+        }
+    }
+
+    /// True when inputs go to the network as they are (whatever the class names).
     pub fn is_none(&self) -> bool {
         self.standardization.is_none()
     }

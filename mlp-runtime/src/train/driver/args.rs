@@ -84,6 +84,11 @@ pub(super) struct DataArgs {
     /// In a CSV file: the label column (first or last), for a network trained on labels.
     #[arg(long, default_value = "last")]
     pub label: String,
+    /// In a CSV file whose labels are class names: their class indices in sorted order
+    /// (`sorted`) or in the order the file first writes them (`first-seen`); the checkpoint
+    /// records them, and eval, predict and a resumed run use its mapping.
+    #[arg(long, default_value = "sorted", value_name = "ORDER")]
+    pub label_order: String,
     /// In a CSV file for a network trained on values: the number of target columns (last).
     #[arg(long)]
     pub targets: Option<usize>,

@@ -9,6 +9,7 @@
 
 mod args;
 mod classes;
+mod labels;
 mod report;
 mod testset;
 mod world;
@@ -18,7 +19,8 @@ use crate::optim::{Choice, Optimizer};
 use crate::train::checkpoint::Training;
 use crate::train::data::{DataError, read_mnist};
 use crate::train::dataset::{
-    CsvOptions, CsvTargets, Dataset, LabelColumn, Preprocessing, read_csv_with,
+    ClassNames, CsvOptions, CsvTargets, Dataset, LabelColumn, Preprocessing, read_csv_classes,
+    read_csv_with,
 };
 use crate::train::options;
 use crate::train::replicas::{Replicas, agree, fingerprint};
@@ -209,7 +211,9 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
         mut config,
         recorded,
     } = plan::<M>(&args, world)?;
-    let (mut train, mut held) = sets::<M>(&args.data, args.validation, args.seed, root)?;
+    let names = labels::names(&args.data, recorded.as_ref())?;
+    let (mut train, mut held, classes) =
+        sets::<M>(&args.data, names, args.validation, args.seed, root)?;
     let what = match args.validation {
         _ if args.data.data.is_dir() => "the data holds".to_string(),
         Some(v) => format!("--validation {v} leaves"),
@@ -217,6 +221,9 @@ fn train_on<M: Model>(world: &World, args: TrainArgs) -> Result<(), Error> {
     };
     options::one_batch(&what, train.len(), args.batch)?;
     config.preprocessing = preprocessing(args.standardize, recorded, &train, root)?;
+    if classes.is_some() {
+        config.preprocessing.classes = classes;
+    }
     config.preprocessing.apply(&mut train)?;
     config.preprocessing.apply(&mut held)?;
     let test = testset::read::<M>(&args, &config.preprocessing)?;
@@ -293,18 +300,20 @@ fn announce<M: Model>(args: &TrainArgs, ranks: usize, (train, held): (usize, usi
     }
 }
 
-/// The training and held-out sets: MNIST's own split for a folder, a seeded split of a CSV.
+/// The training and held-out sets: MNIST's own split for a folder, a seeded split of a CSV
+/// (after its class names are mapped, so both sets map them alike); and the class names.
 fn sets<M: Model>(
     data: &DataArgs,
+    names: ClassNames<'_>,
     validation: Option<f32>,
     seed: u64,
     root: bool,
-) -> Result<(Dataset, Dataset), Error> {
+) -> Result<(Dataset, Dataset, Option<Vec<String>>), Error> {
     if data.data.is_dir() {
         let (train, test) = read_mnist(&data.data)?;
-        return Ok((train.into(), test.into()));
+        return Ok((train.into(), test.into(), None));
     }
-    let all = read_one::<M>(data)?;
+    let (all, classes) = read_one::<M>(data, names)?;
     let fraction = match validation {
         Some(v) => {
             let held = (all.len() as f64 * v as f64).round();
@@ -318,7 +327,8 @@ fn sets<M: Model>(
         }
         None => default_fraction(all.len()),
     };
-    Ok(all.split(fraction, seed))
+    let (train, held) = all.split(fraction, seed);
+    Ok((train, held, classes))
 }
 
 /// Samples a validation set needs for its accuracy to mean something (a step of 3.3%).
@@ -331,11 +341,15 @@ fn default_fraction(n: usize) -> f32 {
     held as f32 / n.max(1) as f32
 }
 
-/// The one dataset of `eval`: MNIST's test set for a folder, else the CSV file.
-fn read_one<M: Model>(data: &DataArgs) -> Result<Dataset, Error> {
+/// The one dataset of `eval`: MNIST's test set for a folder, else the CSV file, its class
+/// names mapped as `names` says; and the class names.
+fn read_one<M: Model>(
+    data: &DataArgs,
+    names: ClassNames<'_>,
+) -> Result<(Dataset, Option<Vec<String>>), Error> {
     if data.data.is_dir() {
         let (_, test) = read_mnist(&data.data)?;
-        return Ok(test.into());
+        return Ok((test.into(), None));
     }
     let targets = if M::LABELS {
         match data.label.as_str() {
@@ -351,7 +365,7 @@ fn read_one<M: Model>(data: &DataArgs) -> Result<Dataset, Error> {
         header: data.header.header(),
         classes: M::LABELS.then(|| M::OUTPUTS.try_into().unwrap_or(u32::MAX)),
     };
-    Ok(read_csv_with(&data.data, &options)?)
+    Ok(read_csv_classes(&data.data, &options, names)?)
 }
 
 /// The network in `checkpoint` and its preprocessing; `--standardize` (not needed) is an
@@ -386,13 +400,15 @@ fn fits<M: Model>(set: &Dataset, path: &Path) -> Result<(), Error> {
 
 fn eval<M: Model>(checkpoint: &Path, data: &DataArgs, standardize: bool) -> Result<(), Error> {
     let (net, preprocessing) = open::<M>(checkpoint, standardize)?;
-    let mut set = read_one::<M>(data)?;
+    let names = labels::names(data, Some(&preprocessing))?;
+    let (mut set, _) = read_one::<M>(data, names)?;
     fits::<M>(&set, &data.data)?;
     preprocessing.apply(&mut set)?;
-    print!(
-        "{}",
-        eval_report(&net, &set, &classes::default_names::<M>())?
-    );
+    let names = match &preprocessing.classes {
+        Some(names) => names.clone(),
+        None => classes::default_names::<M>(),
+    };
+    print!("{}", eval_report(&net, &set, &names)?);
     Ok(())
 }
 
@@ -417,7 +433,8 @@ fn predict<M: Model>(
     preprocessing.apply(&mut set)?;
     let mut out = vec![0.0; set.len() * M::OUTPUTS];
     net.outputs(&set.inputs, &mut out);
-    report::predictions(M::spec(), M::LABELS, M::OUTPUTS, &out);
+    let classes = preprocessing.classes.as_deref();
+    report::predictions(M::spec(), M::LABELS, M::OUTPUTS, &out, classes);
     Ok(())
 }
 

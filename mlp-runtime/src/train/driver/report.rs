@@ -64,20 +64,41 @@ pub(super) fn summary(reports: &[EpochReport]) {
 
 /// `predict`'s table, a header first: for a classifier the class and its probabilities
 /// (softmax; `nll`), for `ce` probabilities (softmax), for `bce` probabilities (sigmoid), else
-/// the outputs.
-pub(super) fn predictions(spec: &str, labels: bool, width: usize, outputs: &[f32]) {
+/// the outputs. Classes are named by `classes` when the checkpoint records names (a column
+/// per name, the predicted name in each row), else by their indices (`p0`, `p1`, …).
+pub(super) fn predictions(
+    spec: &str,
+    labels: bool,
+    width: usize,
+    outputs: &[f32],
+    classes: Option<&[String]>,
+) {
+    for line in table(spec, labels, width, outputs, classes) {
+        println!("{line}");
+    }
+}
+
+/// The lines of [`predictions`]' table.
+fn table(
+    spec: &str,
+    labels: bool,
+    width: usize,
+    outputs: &[f32],
+    classes: Option<&[String]>,
+) -> Vec<String> {
     let loss = spec.rsplit_once(':').map_or("", |(_, l)| l.trim());
-    let names = |prefix: &str| {
-        (0..width)
-            .map(|k| format!("{prefix}{k}"))
-            .collect::<Vec<_>>()
+    let names = |prefix: &str| -> Vec<String> {
+        match classes.filter(|c| c.len() == width && prefix == "p") {
+            Some(c) => c.iter().map(|n| field(n)).collect(),
+            None => (0..width).map(|k| format!("{prefix}{k}")).collect(),
+        }
     };
     let header = match (labels, loss) {
         (true, _) => [vec!["class".to_string()], names("p")].concat(),
         (_, "ce" | "bce") => names("p"),
         _ => names("y"),
     };
-    println!("{}", header.join(","));
+    let mut lines = vec![header.join(",")];
     for row in outputs.chunks(width) {
         let values: Vec<f32> = match (labels, loss) {
             (true, _) | (_, "ce") => softmax(row),
@@ -89,9 +110,24 @@ pub(super) fn predictions(spec: &str, labels: bool, width: usize, outputs: &[f32
             let class = (0..row.len())
                 .max_by(|a, b| row[*a].total_cmp(&row[*b]))
                 .unwrap_or(0);
-            cells.insert(0, class.to_string());
+            let name = match classes.and_then(|c| c.get(class)) {
+                Some(name) => field(name),
+                None => class.to_string(),
+            };
+            cells.insert(0, name);
         }
-        println!("{}", cells.join(","));
+        lines.push(cells.join(","));
+    }
+    lines
+}
+
+/// `text` as a CSV field: quoted (its quotes doubled) when it holds a comma, a quote or a line
+/// break.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
 
@@ -105,7 +141,33 @@ fn softmax(row: &[f32]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{duration, softmax};
+    use super::{duration, field, softmax, table};
+
+    #[test]
+    fn predictions_name_the_classes_the_checkpoint_records() {
+        let names: Vec<String> = ["setosa", "a,b"].map(String::from).to_vec();
+        let out = [0.0, 1000.0, 1000.0, 0.0];
+        let spec = "4 -> 2 : nll";
+        assert_eq!(
+            table(spec, true, 2, &out, Some(&names)),
+            ["class,setosa,\"a,b\"", "\"a,b\",0,1", "setosa,1,0"]
+        );
+        assert_eq!(
+            table(spec, true, 2, &out, None),
+            ["class,p0,p1", "1,0,1", "0,1,0"]
+        );
+        let bce = table("4 -> 2 : bce", false, 2, &[0.0, 0.0], Some(&names));
+        assert_eq!(bce, ["setosa,\"a,b\"", "0.5,0.5"]);
+        let mse = table("4 -> 2 : mse", false, 2, &[1.5, -2.0], Some(&names));
+        assert_eq!(mse, ["y0,y1", "1.5,-2"]);
+    }
+
+    #[test]
+    fn names_are_quoted_as_csv_fields_when_they_must_be() {
+        assert_eq!(field("setosa"), "setosa");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
 
     #[test]
     fn softmax_sums_to_one_and_survives_large_logits() {

@@ -4,7 +4,7 @@
 //! epoch too (by the training loop, [`crate::train::Config::test`]).
 
 use super::args::{DataArgs, TrainArgs};
-use super::{Error, fits, read_one};
+use super::{Error, fits, labels, read_one};
 use crate::train::dataset::{Dataset, Preprocessing};
 use crate::train::{self, Model};
 use std::sync::Arc;
@@ -25,7 +25,9 @@ pub(super) fn read<M: Model>(
         data: path.clone(),
         ..args.data.clone()
     };
-    let mut set = read_one::<M>(&data).map_err(|e| format!("--test: {e}"))?;
+    // The training run's mapping of class names (none when it was trained on indices).
+    let names = labels::names(&data, Some(preprocessing))?;
+    let (mut set, _) = read_one::<M>(&data, names).map_err(|e| format!("--test: {e}"))?;
     fits::<M>(&set, path)?;
     if set.is_empty() {
         return Err(format!("--test {}: no samples", path.display()).into());
