@@ -73,17 +73,43 @@ pub fn marked(points: usize) -> bool {
     points <= MARKED_EPOCHS
 }
 
-type Points = Vec<(f64, f64)>;
+/// Points `(epoch, value)`.
+pub type Points = Vec<(f64, f64)>;
 
-/// Writes the curves of `reports` (each evaluated on the test set) to `path` as SVG.
-pub fn plot(
-    path: &Path,
-    run: &Run<'_>,
-    reports: &[EpochReport],
-) -> Result<(), Box<dyn std::error::Error>> {
-    let (Some(first), Some(last)) = (reports.first(), reports.last()) else {
+/// The series drawn: train and test loss, and test accuracy in percent, per epoch.
+#[derive(Default)]
+pub struct Curves {
+    /// Mean train loss.
+    pub train: Points,
+    /// Test loss.
+    pub test: Points,
+    /// Test accuracy, percent.
+    pub accuracy: Points,
+}
+
+impl Curves {
+    /// The series of a run's epochs; an epoch without a test evaluation has no test points.
+    pub fn of(reports: &[EpochReport]) -> Curves {
+        let series = |f: &dyn Fn(&EpochReport) -> Option<f64>| -> Points {
+            reports
+                .iter()
+                .filter_map(|r| Some((r.epoch as f64, f(r)?)))
+                .collect()
+        };
+        Curves {
+            train: series(&|r| Some(r.train_loss as f64)),
+            test: series(&|r| Some(r.validation.as_ref()?.loss as f64)),
+            accuracy: series(&|r| Some(100.0 * r.validation.as_ref()?.accuracy? as f64)),
+        }
+    }
+}
+
+/// Writes `curves` to `path` as SVG; nothing without a train point.
+pub fn plot(path: &Path, run: &Run<'_>, curves: &Curves) -> Result<(), Box<dyn std::error::Error>> {
+    let (Some(first), Some(last)) = (curves.train.first(), curves.train.last()) else {
         return Ok(());
     };
+    let (first, last) = (first.0.max(0.0) as u64, last.0.max(0.0) as u64);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -91,20 +117,16 @@ pub fn plot(
     root.fill(&WHITE)?;
     let root = root.titled(&title(run), ("sans-serif", 20))?;
     let (left, right) = root.split_horizontally(500);
-    let ticks: Vec<f64> = epoch_ticks(first.epoch, last.epoch)
+    let ticks: Vec<f64> = epoch_ticks(first, last)
         .into_iter()
         .map(|e| e as f64)
         .collect();
-    let epochs = (first.epoch as f64 - 0.5)..(last.epoch as f64 + 0.5);
-    let series = |f: &dyn Fn(&EpochReport) -> Option<f64>| -> Points {
-        reports
-            .iter()
-            .filter_map(|r| Some((r.epoch as f64, f(r)?)))
-            .collect()
-    };
-    let train = series(&|r| Some(r.train_loss as f64));
-    let test = series(&|r| Some(r.validation.as_ref()?.loss as f64));
-    let accuracy = series(&|r| Some(100.0 * r.validation.as_ref()?.accuracy? as f64));
+    let epochs = (first as f64 - 0.5)..(last as f64 + 0.5);
+    let Curves {
+        train,
+        test,
+        accuracy,
+    } = curves;
     let top = train
         .iter()
         .chain(&test)
@@ -113,8 +135,8 @@ pub fn plot(
         .fold(0.0, f64::max);
     let top = if top > 0.0 { top * 1.1 } else { 1.0 };
     let mut losses = chart(&left, "loss", epochs.clone(), &ticks, 0.0..top)?;
-    line(&mut losses, train, BLUE, Some("train"))?;
-    line(&mut losses, test, RED, Some("test"))?;
+    line(&mut losses, train.clone(), BLUE, Some("train"))?;
+    line(&mut losses, test.clone(), RED, Some("test"))?;
     losses
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -123,16 +145,13 @@ pub fn plot(
         .draw()?;
     let range = fitted(&accuracy.iter().map(|p| p.1).collect::<Vec<_>>());
     let mut right = chart(&right, "test accuracy (%)", epochs, &ticks, range)?;
-    line(&mut right, accuracy, RED, None)?;
+    line(&mut right, accuracy.clone(), RED, None)?;
     root.present()?;
     Ok(())
 }
 
-type Chart<'a, 'b> = ChartContext<
-    'a,
-    SVGBackend<'b>,
-    Cartesian2d<WithKeyPoints<RangedCoordf64>, RangedCoordf64>,
->;
+type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<WithKeyPoints<RangedCoordf64>, RangedCoordf64>>;
 
 /// One panel: whole-epoch ticks at `ticks`, the y axis described as `y`.
 fn chart<'a, 'b>(
@@ -191,18 +210,56 @@ mod tests {
         assert_eq!(epoch_ticks(1, 12), [2, 4, 6, 8, 10, 12]);
         assert_eq!(epoch_ticks(1, 30), [5, 10, 15, 20, 25, 30]);
         assert_eq!(epoch_ticks(4, 6), [4, 5, 6]);
-        assert_eq!(epoch_ticks(1, 100), (1..=10).map(|k| 10 * k).collect::<Vec<_>>());
+        assert_eq!(
+            epoch_ticks(1, 100),
+            (1..=10).map(|k| 10 * k).collect::<Vec<_>>()
+        );
         assert_eq!(epoch_ticks(1, 250).len(), 5);
+    }
+
+    /// Whether `fitted(values)` is `low..high`, to rounding.
+    fn fits(values: &[f64], low: f64, high: f64) -> bool {
+        let r = fitted(values);
+        (r.start - low).abs() < 1e-9 && (r.end - high).abs() < 1e-9
     }
 
     #[test]
     fn accuracy_axis_fits_the_data() {
-        assert_eq!(fitted(&[97.0, 98.0]), 96.5..98.5);
-        assert_eq!(fitted(&[90.0, 98.0]), 89.2..98.8);
-        assert_eq!(fitted(&[99.8]), 99.3..100.0);
-        assert_eq!(fitted(&[0.2]), 0.0..0.7);
-        assert_eq!(fitted(&[]), 0.0..100.0);
-        assert_eq!(fitted(&[f64::NAN, 50.0]), 49.5..50.5);
+        assert!(fits(&[97.0, 98.0], 96.5, 98.5));
+        assert!(fits(&[90.0, 98.0], 89.2, 98.8));
+        assert!(fits(&[99.8], 99.3, 100.0));
+        assert!(fits(&[0.2], 0.0, 0.7));
+        assert!(fits(&[], 0.0, 100.0));
+        assert!(fits(&[f64::NAN, 50.0], 49.5, 50.5));
+    }
+
+    /// Draws made-up curves to `target/curves-test.svg`: it is written and carries the title
+    /// and the axes' descriptions.
+    #[test]
+    fn curves_are_drawn() {
+        let accuracy = [91.2, 95.6, 96.9, 97.4, 97.8];
+        let curves = Curves {
+            train: (1..=5).map(|e| (e as f64, 1.0 / e as f64)).collect(),
+            test: (1..=5).map(|e| (e as f64, 0.8 / e as f64)).collect(),
+            accuracy: (1..=5).map(|e| (e as f64, accuracy[e - 1])).collect(),
+        };
+        let run = Run {
+            spec: "784 -> relu 512 -> relu 512 -> 10 : nll",
+            optimizer: "sgd",
+            lr: 0.1,
+            batch: 64,
+        };
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/curves-test.svg");
+        plot(&path, &run, &curves).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for text in [
+            "sgd, lr 0.1, batch 64",
+            "epoch",
+            "loss",
+            "test accuracy (%)",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
     }
 
     #[test]

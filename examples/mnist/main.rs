@@ -256,7 +256,7 @@ fn run(world: &World, args: Args) -> Result<(), Box<dyn std::error::Error>> {
             lr: args.lr,
             batch: args.batch,
         };
-        curves::plot(&args.plot, &run, &reports)?;
+        curves::plot(&args.plot, &run, &curves::Curves::of(&reports))?;
         say!("curves: {}", args.plot.display());
     }
     Ok(())
