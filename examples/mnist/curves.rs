@@ -4,6 +4,8 @@
 //! the accuracy axis is fitted to the data (its range with a margin, not padded to 100%).
 
 use mlp_runtime::train::EpochReport;
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
 use plotters::prelude::*;
 use std::ops::Range;
 use std::path::Path;
@@ -117,11 +119,13 @@ pub fn plot(path: &Path, run: &Run<'_>, curves: &Curves) -> Result<(), Box<dyn s
     root.fill(&WHITE)?;
     let root = root.titled(&title(run), ("sans-serif", 20))?;
     let (left, right) = root.split_horizontally(500);
-    let ticks: Vec<f64> = epoch_ticks(first, last)
+    // The x axis counts half epochs, an integer axis, so that its ticks can be whole epochs
+    // alone with half an epoch of room each side.
+    let ticks: Vec<i64> = epoch_ticks(first, last)
         .into_iter()
-        .map(|e| e as f64)
+        .map(|e| 2 * e as i64)
         .collect();
-    let epochs = (first as f64 - 0.5)..(last as f64 + 0.5);
+    let epochs = (2 * first as i64 - 1)..(2 * last as i64 + 1);
     let Curves {
         train,
         test,
@@ -129,7 +133,7 @@ pub fn plot(path: &Path, run: &Run<'_>, curves: &Curves) -> Result<(), Box<dyn s
     } = curves;
     let top = train
         .iter()
-        .chain(&test)
+        .chain(test.iter())
         .map(|p| p.1)
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
@@ -151,14 +155,14 @@ pub fn plot(path: &Path, run: &Run<'_>, curves: &Curves) -> Result<(), Box<dyn s
 }
 
 type Chart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<WithKeyPoints<RangedCoordf64>, RangedCoordf64>>;
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<WithKeyPoints<RangedCoordi64>, RangedCoordf64>>;
 
 /// One panel: whole-epoch ticks at `ticks`, the y axis described as `y`.
 fn chart<'a, 'b>(
     area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
     y: &str,
-    epochs: Range<f64>,
-    ticks: &[f64],
+    epochs: Range<i64>,
+    ticks: &[i64],
     values: Range<f64>,
 ) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
     let mut chart = ChartBuilder::on(area)
@@ -170,7 +174,7 @@ fn chart<'a, 'b>(
         .configure_mesh()
         .x_desc("epoch")
         .y_desc(y)
-        .x_label_formatter(&|e| format!("{e:.0}"))
+        .x_label_formatter(&|e| format!("{}", e / 2))
         .axis_desc_style(("sans-serif", 15))
         .draw()?;
     Ok(chart)
@@ -183,6 +187,10 @@ fn line(
     color: RGBColor,
     name: Option<&str>,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let points: Vec<(i64, f64)> = points
+        .into_iter()
+        .map(|(e, v)| ((2.0 * e) as i64, v))
+        .collect();
     let marks = if marked(points.len()) {
         points.clone()
     } else {
