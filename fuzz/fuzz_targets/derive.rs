@@ -54,7 +54,7 @@ fn after_derivation(c: &Plan) -> Result<TokenStream, mlp_compiler::LimitError> {
         .derivation
         .with_rewrites(None, mlp_compiler::ir::notation::Style::Text);
     let _ = c.derivation.html(None, true);
-    let _ = c.graph();
+    let _ = mlp_compiler::emit::graph::graph(c);
     let _ = c.svg();
     let name = Ident::new("Net", Span::call_site());
     mlp_compiler::emit::network_item(c, TokenStream::new(), TokenStream::new(), &name)

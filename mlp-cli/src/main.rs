@@ -321,7 +321,7 @@ fn graph(source: &SpecSource, output: Option<&std::path::Path>) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let text = compiled.graph();
+    let text = mlp_compiler::emit::graph::graph(&compiled);
     match output {
         None => {
             print!("{text}");

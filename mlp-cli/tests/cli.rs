@@ -164,7 +164,12 @@ fn graph_prints_dot_of_both_passes() {
         dot.contains(r#""z3_bar" -> "a2_bar" [label="GEMM"];"#),
         "{dot}"
     );
-    assert!(dot.contains(r#""z3_bar" [label="Δ³""#), "{dot}");
+    // Each tensor with its shape; the activation by name, in the GEMM's epilogue.
+    assert!(dot.contains(r#""z3_bar" [label="Δ³ · batch×10""#), "{dot}");
+    assert!(
+        dot.contains(r#""z1" -> "a1" [label="relu (GEMM epilogue)"];"#),
+        "{dot}"
+    );
     // Every node an edge names is declared.
     for line in dot
         .lines()

@@ -208,7 +208,7 @@ fn check_pipeline(text: &str) {
         Ok(c) => {
             let _ = c.derivation.text(None);
             let _ = c.derivation.latex(None);
-            let _ = c.graph();
+            let _ = mlp_compiler::emit::graph::graph(&c);
             match mlp_compiler::emit::network_item(&c, quote::quote!(), quote::quote!(pub), &name) {
                 Ok(tokens) => assert!(
                     syn::parse2::<syn::File>(tokens).is_ok(),

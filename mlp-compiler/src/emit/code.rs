@@ -19,6 +19,18 @@ pub fn equations<'e>(
     layout: &Layout<'_>,
     eqs: impl IntoIterator<Item = &'e Equation>,
 ) -> Vec<TokenStream> {
+    statements(layout, eqs)
+        .into_iter()
+        .map(|(eq, then)| statement(layout, eq, then))
+        .collect()
+}
+
+/// The statements of a pass over `eqs`, in order: each equation, with the elementwise
+/// equation that follows it in its product's epilogue, if one does ([`fusable`]).
+pub fn statements<'e>(
+    layout: &Layout<'_>,
+    eqs: impl IntoIterator<Item = &'e Equation>,
+) -> Vec<(&'e Equation, Option<&'e Equation>)> {
     let eqs: Vec<&Equation> = eqs.into_iter().collect();
     let mut out = Vec::new();
     let mut at = 0;
@@ -27,7 +39,7 @@ pub fn equations<'e>(
             .get(at + 1)
             .copied()
             .filter(|n| fusable(layout, eqs[at], n));
-        out.push(statement(layout, eqs[at], next));
+        out.push((eqs[at], next));
         at += if next.is_some() { 2 } else { 1 };
     }
     out

@@ -2,10 +2,14 @@
 //! README.md documents). Every statement of the forward and backward passes comes from an
 //! equation of the derivation ([`code::equation`]); [`network`](self) only assembles them.
 //!
+//! [`graph::graph`] draws the same passes as Graphviz DOT, each edge labelled with the kernel
+//! that computes it here.
+//!
 //! The caller supplies the struct's attributes, visibility and name as tokens, so that the
 //! macro can pass the user's own tokens (and their spans) through untouched.
 
 pub mod code;
+pub mod graph;
 pub mod io;
 pub mod layout;
 pub mod loops;

@@ -6,7 +6,7 @@ use super::code::{equation, equations};
 use super::layout::{Cache, Layout, buffer, lse_buffer, lse_rows};
 use super::{io, model, update};
 use crate::autodiff::forward::{L, Role};
-use crate::ir::Var;
+use crate::ir::{Equation, Var};
 use crate::model::network::Loss;
 use crate::pipeline::Plan;
 use proc_macro2::{Ident, TokenStream};
@@ -145,29 +145,56 @@ fn passes(c: &Plan) -> Passes {
     let mut fields: Vec<Ident> = buffers.iter().map(|(v, a)| buffer(*v, *a)).collect();
     let mut sizes: Vec<TokenStream> = buffers.iter().map(|(v, _)| layout.len(*v)).collect();
 
-    let forward = equations(&layout, c.derived.forward.iter().filter(|e| e.lhs.var != L));
-    let loss_equation = c.derived.forward.iter().find(|e| e.lhs.var == L);
-    let kept = loss_equation.map(lse_rows).unwrap_or_default();
+    let order = PassOrder::of(c);
+    let kept = order.kept.clone();
     // One kept normalizer per sample and kept tensor.
     fields.extend(kept.iter().map(|v| lse_buffer(*v)));
     sizes.extend(kept.iter().map(|_| quote!(batch)));
-    let with_cache = |cache| Layout {
-        lse_rows: (kept.clone(), Some(cache)),
-        backward: cache == Cache::Load,
-        ..Layout::new(program, &c.lowering)
-    };
-    let loss = loss_equation.map(|e| equation(&with_cache(Cache::Store), e));
-    let backward_layout = with_cache(Cache::Load);
-    let backward = equations(
-        &backward_layout,
-        update::updates_last(&backward_layout, c.derived.live_adjoints()),
-    );
+    let forward = equations(&order.forward.0, order.forward.1);
+    let loss = order.loss.1.map(|e| equation(&order.loss.0, e));
+    let backward = equations(&order.backward.0, order.backward.1);
     Passes {
         fields,
         sizes,
         forward,
         loss,
         backward,
+    }
+}
+
+/// The three passes as emitted: each with the layout its code is emitted with and its
+/// equations in the order of its statements. Emission and the data-flow graph both read it.
+pub(super) struct PassOrder<'p> {
+    /// The forward pass, the loss excepted.
+    pub(super) forward: (Layout<'p>, Vec<&'p Equation>),
+    /// The loss, one statement (never fused).
+    pub(super) loss: (Layout<'p>, Option<&'p Equation>),
+    /// The backward pass, each parameter's gradient after the last read of the parameter.
+    pub(super) backward: (Layout<'p>, Vec<&'p Equation>),
+    /// The tensors whose row normalizers the loss keeps for the backward pass.
+    pub(super) kept: Vec<Var>,
+}
+
+impl<'p> PassOrder<'p> {
+    /// The passes of `c`.
+    pub(super) fn of(c: &'p Plan) -> PassOrder<'p> {
+        let program = &c.derived.program;
+        let forward = c.derived.forward.iter().filter(|e| e.lhs.var != L);
+        let loss_equation = c.derived.forward.iter().find(|e| e.lhs.var == L);
+        let kept = loss_equation.map(lse_rows).unwrap_or_default();
+        let with_cache = |cache| Layout {
+            lse_rows: (kept.clone(), Some(cache)),
+            backward: cache == Cache::Load,
+            ..Layout::new(program, &c.lowering)
+        };
+        let backward_layout = with_cache(Cache::Load);
+        let backward = update::updates_last(&backward_layout, c.derived.live_adjoints());
+        PassOrder {
+            forward: (Layout::new(program, &c.lowering), forward.collect()),
+            loss: (with_cache(Cache::Store), loss_equation),
+            backward: (backward_layout, backward),
+            kept,
+        }
     }
 }
 

@@ -46,6 +46,20 @@ pub(super) struct Product<'e> {
     pub(super) bias: Option<&'e Ref>,
 }
 
+/// The shape `(m, n, k)` of the product `p`: its output's rows and columns, and the size of
+/// the contracted index.
+pub(super) fn dims(layout: &Layout<'_>, p: &Product<'_>) -> (Dim, Dim, Dim) {
+    let out_shape = layout.shape(p.eq.lhs.var);
+    let k_dim =
+        p.a.tensor
+            .ix
+            .iter()
+            .position(|x| *x == Ix::Var(p.k))
+            .map(|q| layout.shape(p.a.tensor.var)[q])
+            .expect("the contracted index indexes A");
+    (out_shape[0], out_shape[1], k_dim)
+}
+
 /// The product `p`, into `out`, unrolled when it is small enough ([`super::small`]).
 fn unrolled(
     layout: &Layout<'_>,
@@ -83,13 +97,7 @@ pub(super) fn gemm(
     let (eq, a, b) = (p.eq, p.a, p.b);
     let out_shape = layout.shape(eq.lhs.var);
     let (m, n) = (layout.dim(out_shape[0]), layout.dim(out_shape[1]));
-    let k_dim = a
-        .tensor
-        .ix
-        .iter()
-        .position(|x| *x == Ix::Var(p.k))
-        .map(|q| layout.shape(a.tensor.var)[q])
-        .expect("the contracted index indexes A");
+    let (_, _, k_dim) = dims(layout, p);
     let k_tokens = layout.dim(k_dim);
     let mat = |o: &crate::lower::Operand| {
         let data = slice(layout, o.tensor.var, o.tensor.adjoint, false);

@@ -68,8 +68,20 @@ fn take(count: usize, budget: &Cell<usize>) -> bool {
     ok
 }
 
+/// Whether a product of shape `(m, n, k)` (`C[m×n]`, `A` of `m×k`), with a bias or not, is
+/// unrolled: its shape has a loop form below and the pass's `budget` still holds its
+/// multiply-adds, which are then taken from it. [`product`] decides by this alone, and so does
+/// the data-flow graph, which walks the passes in the same order.
+pub fn unrolls((m, n, k): (Dim, Dim, Dim), bias: bool, budget: &Cell<usize>) -> bool {
+    match (m, n, k) {
+        (Dim::Batch, Dim::Fixed(n), Dim::Fixed(k)) => take(n * k, budget),
+        (Dim::Fixed(m), Dim::Fixed(n), Dim::Batch) if !bias => take(m * n, budget),
+        _ => false,
+    }
+}
+
 /// `C[m×n] = A·B (+ bias)`, with `A` of `m×k`, unrolled, if the shape and the pass's `budget` of unrolled
-/// multiply-adds allow: `None` otherwise.
+/// multiply-adds allow ([`unrolls`]): `None` otherwise.
 pub fn product(
     (m, n, k): (Dim, Dim, Dim),
     a: &Stored,
@@ -78,9 +90,12 @@ pub fn product(
     bias: Option<&TokenStream>,
     budget: &Cell<usize>,
 ) -> Option<TokenStream> {
+    if !unrolls((m, n, k), bias.is_some(), budget) {
+        return None;
+    }
     match (m, n, k) {
         // Forward, or an input gradient: a loop over the samples, each row unrolled.
-        (Dim::Batch, Dim::Fixed(n), Dim::Fixed(k)) if take(n * k, budget) => {
+        (Dim::Batch, Dim::Fixed(n), Dim::Fixed(k)) => {
             let cells: Vec<TokenStream> = (0..n)
                 .map(|q| {
                     let terms: Vec<TokenStream> = (0..k)
@@ -105,7 +120,7 @@ pub fn product(
             })
         }
         // A weight gradient: the sum over the samples in unrolled accumulators.
-        (Dim::Fixed(m), Dim::Fixed(n), Dim::Batch) if bias.is_none() && take(m * n, budget) => {
+        (Dim::Fixed(m), Dim::Fixed(n), Dim::Batch) => {
             let updates: Vec<TokenStream> = (0..m)
                 .flat_map(|r| (0..n).map(move |q| (r, q)))
                 .map(|(r, q)| {

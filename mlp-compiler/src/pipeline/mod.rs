@@ -7,7 +7,7 @@ pub mod report;
 use crate::autodiff::forward;
 use crate::autodiff::reverse::{self, TooLarge};
 use crate::diag::Diagnostics;
-use crate::explain::{graph, trace};
+use crate::explain::trace;
 use crate::ir::notation::with_written;
 use crate::limits;
 use crate::lower::Lowering;
@@ -31,11 +31,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The forward and backward data flow as Graphviz DOT (`mlp graph`).
-    pub fn graph(&self) -> String {
-        graph::dot(&self.derived, &self.lowering, &self.network.spec())
-    }
-
     /// The same data flow drawn as SVG, for the HTML page (`mlp explain --html`).
     pub fn svg(&self) -> String {
         crate::explain::svg::svg(&self.derived)

@@ -16,11 +16,12 @@ use clap::Parser;
 use mlp_runtime::dataset::Dataset;
 use mlp_runtime::optim::Choice;
 use mlp_runtime::train::replicas::{Replicas, agree, fingerprint};
-use mlp_runtime::train::{self, Config, EpochReport, Schedule, Start, Stop};
+use mlp_runtime::train::{self, Config, Schedule, Start, Stop};
 use mlp_runtime::{Init, data::read_mnist, options};
-use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod curves;
 
 mlp_runtime::mlp! {
     /// The network from PyTorch's quickstart tutorial.
@@ -249,59 +250,14 @@ fn run(world: &World, args: Args) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     if root && !reports.is_empty() {
-        plot(&args.plot, &reports)?;
+        let run = curves::Run {
+            spec: Mnist::SPEC,
+            optimizer: &args.optimizer,
+            lr: args.lr,
+            batch: args.batch,
+        };
+        curves::plot(&args.plot, &run, &curves::Curves::of(&reports))?;
         say!("curves: {}", args.plot.display());
     }
-    Ok(())
-}
-
-/// Train and test loss (left) and test accuracy (right) per epoch, as SVG.
-fn plot(path: &Path, reports: &[EpochReport]) -> Result<(), Box<dyn std::error::Error>> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(480);
-    let epochs =
-        (reports[0].epoch as f64 - 0.5)..(reports.last().expect("not empty").epoch as f64 + 0.5);
-    let val = |r: &EpochReport| r.validation.clone().expect("evaluated");
-    let top = reports
-        .iter()
-        .flat_map(|r| [r.train_loss, val(r).loss])
-        .fold(0.0f32, f32::max) as f64;
-    let mut losses = ChartBuilder::on(&left)
-        .caption("loss", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(50)
-        .build_cartesian_2d(epochs.clone(), 0.0..top * 1.1)?;
-    losses.configure_mesh().x_desc("epoch").draw()?;
-    let series = |f: &dyn Fn(&EpochReport) -> f64| -> Vec<(f64, f64)> {
-        reports.iter().map(|r| (r.epoch as f64, f(r))).collect()
-    };
-    losses
-        .draw_series(LineSeries::new(series(&|r| r.train_loss as f64), &BLUE))?
-        .label("train")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-    losses
-        .draw_series(LineSeries::new(series(&|r| val(r).loss as f64), &RED))?
-        .label("test")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-    losses
-        .configure_series_labels()
-        .border_style(BLACK)
-        .draw()?;
-    let acc = series(&|r| 100.0 * val(r).accuracy.unwrap_or(0.0) as f64);
-    let low = acc.iter().map(|p| p.1).fold(100.0, f64::min);
-    let mut accuracy = ChartBuilder::on(&right)
-        .caption("test accuracy (%)", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(50)
-        .build_cartesian_2d(epochs, (low - 1.0).max(0.0)..100.0)?;
-    accuracy.configure_mesh().x_desc("epoch").draw()?;
-    accuracy.draw_series(LineSeries::new(acc, &RED))?;
-    root.present()?;
     Ok(())
 }
