@@ -52,12 +52,9 @@ pub(super) fn items(c: &Plan, attrs: TokenStream, vis: TokenStream, name: &Ident
 
         #attrs
         #vis struct #name {
-            #[doc(hidden)]
-            params: ::mlp_runtime::Aligned,
-            #[doc(hidden)]
-            grad: ::mlp_runtime::Aligned,
-            #[doc(hidden)]
-            workspace: ::std::sync::Mutex<#workspace>,
+            #[doc(hidden)] params: ::mlp_runtime::Aligned,
+            #[doc(hidden)] grad: ::mlp_runtime::Aligned,
+            #[doc(hidden)] workspace: ::std::sync::Mutex<#workspace>,
         }
 
         #[doc(hidden)]
