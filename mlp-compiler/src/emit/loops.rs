@@ -406,12 +406,14 @@ pub(super) fn function(layout: &Layout<'_>, f: &Function) -> TokenStream {
     );
     quote! {
         #[doc = #doc]
+        #[doc(hidden)]
         #[inline]
         fn #name(x: f32) -> f32 {
             #value
         }
 
         #[doc = #doc_prime]
+        #[doc(hidden)]
         #[inline]
         fn #prime(x: f32) -> f32 {
             #slope

@@ -52,9 +52,9 @@ pub(super) fn items(c: &Plan, attrs: TokenStream, vis: TokenStream, name: &Ident
 
         #attrs
         #vis struct #name {
-            params: ::mlp_runtime::Aligned,
-            grad: ::mlp_runtime::Aligned,
-            workspace: ::std::sync::Mutex<#workspace>,
+            #[doc(hidden)] params: ::mlp_runtime::Aligned,
+            #[doc(hidden)] grad: ::mlp_runtime::Aligned,
+            #[doc(hidden)] workspace: ::std::sync::Mutex<#workspace>,
         }
 
         #[doc(hidden)]
@@ -238,6 +238,7 @@ fn constants(c: &Plan, api: &Api<'_>) -> TokenStream {
     let spec = c.network.spec();
     let derivation = c.derivation.text(None);
     let latex = c.derivation.latex(None);
+    let summary = derivation_summary(c, &spec, &derivation);
     quote! {
         /// Width of one input sample.
         pub const INPUTS: usize = #inputs;
@@ -247,14 +248,38 @@ fn constants(c: &Plan, api: &Api<'_>) -> TokenStream {
         pub const PARAMS: usize = #params;
         /// The network in canonical DSL text.
         pub const SPEC: &'static str = #spec;
-        /// How the backward pass was derived, as plain text.
-        pub const DERIVATION: &'static str = #derivation;
+        #[doc = #summary]
+        // Read through a call, so that rustdoc shows the summary above rather than the text.
+        pub const DERIVATION: &'static str = ::std::convert::identity(Self::DERIVATION_TEXT);
+        #[doc(hidden)]
+        const DERIVATION_TEXT: &'static str = #derivation;
 
         /// How the backward pass was derived, as LaTeX.
         pub fn derivation_latex() -> &'static str {
             #latex
         }
     }
+}
+
+/// The doc line of `DERIVATION`: what the text holds, in place of the text itself.
+fn derivation_summary(c: &Plan, spec: &str, text: &str) -> String {
+    let d = &c.derivation;
+    let is_param = |v| d.params.iter().any(|p| p.param == v);
+    let adjoints = d.steps.iter().filter(|s| !is_param(s.var)).count();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        " How the backward pass of `{spec}` was derived: the forward pass, {} from the loss \
+         down, then {}; {} lines of plain text. Print it to read it; \
+         [`Self::derivation_latex`] is the same as LaTeX.",
+        plural(adjoints, "adjoint", "adjoints"),
+        plural(
+            d.params.len(),
+            "parameter's gradient",
+            "parameters' gradients"
+        ),
+        text.lines().count(),
+    )
 }
 
 /// The constructors and the parameters' accessors.
@@ -419,6 +444,7 @@ fn private(api: &Api<'_>, passes: &Passes) -> TokenStream {
     };
     quote! {
         /// The batch size, after checking every length and label.
+        #[doc(hidden)]
         fn check(xs: &[f32], targets: &[#target]) -> usize {
             assert!(!xs.is_empty() && xs.len() % #inputs == 0, "the input needs a whole number of samples of {} values each, found {} values", #inputs, xs.len());
             let batch = xs.len() / #inputs;
@@ -429,6 +455,7 @@ fn private(api: &Api<'_>, passes: &Passes) -> TokenStream {
 
         // Each pass is compiled for AVX2 as well and runs so where the CPU has it, so that
         // its elementwise loops vectorize eight lanes wide.
+        #[doc(hidden)]
         fn run_forward(params: &[f32], ws: &mut #workspace, xs: &[f32], batch: usize) {
             ws.resize(batch);
             ::mlp_runtime::simd::vectorized(#[inline(always)] || {
@@ -436,6 +463,7 @@ fn private(api: &Api<'_>, passes: &Passes) -> TokenStream {
             })
         }
 
+        #[doc(hidden)]
         fn run_loss(params: &[f32], ws: &mut #workspace, targets: &[#target_elem], batch: usize) -> f32 {
             ::mlp_runtime::simd::vectorized(#[inline(always)] || {
                 #loss_eq
@@ -443,6 +471,7 @@ fn private(api: &Api<'_>, passes: &Passes) -> TokenStream {
             ws.l[0]
         }
 
+        #[doc(hidden)]
         fn run_backward(mut params: ::mlp_runtime::params::Params<'_>, ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) {
             ::mlp_runtime::simd::vectorized(#[inline(always)] || {
                 #(#backward)*
