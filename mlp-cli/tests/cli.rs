@@ -58,10 +58,18 @@ fn check_shows_errors_with_a_caret_and_fails() {
     assert!(stderr.contains(&caret), "{stderr}");
 }
 
+/// A fresh folder of this test alone: tests of one binary run in parallel
+/// threads of one process, so a folder named by the process id is shared.
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlp-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[test]
 fn check_reads_a_file_and_names_it_in_errors() {
-    let dir = std::env::temp_dir().join(format!("mlp-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("check");
     let good = dir.join("good.mlp");
     std::fs::write(
         &good,
@@ -282,8 +290,7 @@ fn ranks_must_be_a_count_and_only_for_train() {
 
 #[test]
 fn data_that_does_not_fit_the_spec_is_refused_before_building() {
-    let dir = std::env::temp_dir().join(format!("mlp-cli-fit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("fit");
     let csv = dir.join("three.csv");
     std::fs::write(&csv, "a,b,label\n0.5,1,0\n").unwrap();
     let out = mlp(&[
@@ -317,8 +324,7 @@ fn data_that_does_not_fit_the_spec_is_refused_before_building() {
 
 #[test]
 fn a_test_file_that_is_missing_or_does_not_fit_is_refused_before_building() {
-    let dir = std::env::temp_dir().join(format!("mlp-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("test-file");
     let data = dir.join("data.csv");
     std::fs::write(&data, "a,b,label\n0.5,1,0\n").unwrap();
     let narrow = dir.join("narrow.csv");
@@ -354,4 +360,5 @@ fn a_test_file_that_is_missing_or_does_not_fit_is_refused_before_building() {
         "{err}"
     );
     assert!(!err.contains("building the trainer for"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
