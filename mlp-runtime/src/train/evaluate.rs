@@ -1,6 +1,7 @@
 //! Evaluation, and the checks that a dataset fits a network.
 
 use super::config::{Evaluation, TrainError};
+use super::metrics::argmax;
 use super::model::{Model, TargetsRef};
 use crate::train::dataset::{Batch, Dataset, Targets};
 
@@ -66,13 +67,7 @@ pub fn evaluate<M: Model>(
             let mean = model.loss_and_outputs(&b.inputs, targets(&b, true), &mut out);
             loss += mean as f64 * idx.len() as f64;
             for (row, label) in out.chunks_exact(M::OUTPUTS).zip(&b.labels) {
-                let predicted = row
-                    .iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (k, v)| {
-                        if *v > best.1 { (k, *v) } else { best }
-                    })
-                    .0;
+                let predicted = argmax(row);
                 correct += (predicted == *label as usize) as u64;
                 confusion[*label as usize][predicted] += 1;
             }
