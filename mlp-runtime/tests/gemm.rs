@@ -115,6 +115,43 @@ fn dot_tiles_on_edge_shapes() {
     }
 }
 
+/// The dot-product tiles read A's rows in place when they start cache lines, and copy a
+/// block of them first when they do not (a caller's `Vec`, or a row length that is not a
+/// multiple of 16): both give the bits of the other, and the f64 sums.
+#[test]
+fn dot_tiles_read_rows_in_place_or_copied() {
+    for isa in isas() {
+        for (m, n, k) in [(70, 60, 48), (300, 97, 784), (5, 48, 33)] {
+            let b = values(n * k, 2);
+            let mut first: Option<Vec<f32>> = None;
+            for offset in [0, 1, 4, 16] {
+                let mut a = mlp_runtime::Aligned::zeros(offset + m * k);
+                a[offset..].copy_from_slice(&values(m * k, 1));
+                let mut c = vec![0.0; m * n];
+                let (am, bm) = (Mat::rows(&a[offset..], k), Mat::transposed(&b, k));
+                gemm_on(isa, m, n, k, am, bm, &mut c, n, false);
+                for (i, &got) in c.iter().enumerate() {
+                    let (r, j) = (i / n, i % n);
+                    let want: f64 = (0..k)
+                        .map(|p| a[offset + r * k + p] as f64 * b[j * k + p] as f64)
+                        .sum();
+                    assert!(
+                        (got as f64 - want).abs() <= 1e-5 * k as f64,
+                        "{isa:?} {m}×{n}×{k}, A {offset} values past a line: C[{r},{j}] = {got}, expected {want}"
+                    );
+                }
+                match &first {
+                    None => first = Some(c),
+                    Some(c0) => assert!(
+                        c0.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{isa:?} {m}×{n}×{k}: A {offset} values past a line changed the bits"
+                    ),
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn transposes_accumulation_and_threads() {
     for isa in isas() {

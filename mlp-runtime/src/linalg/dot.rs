@@ -10,9 +10,10 @@
 //! down the rows. A finished block goes through the epilogue while it is still in cache.
 
 use super::epilogue::Finish;
-use super::mat::{Out, Product};
-use crate::simd::Path;
+use super::mat::{Mat, Out, Product};
+use super::packs;
 use crate::simd::lanes::{Lanes, Portable};
+use crate::simd::{Path, prefetch_l2};
 
 /// Rows of C per tile. A 3×4 tile keeps 12 accumulators, 3 rows of A and one row of Bᵀ in the
 /// 16 AVX registers, and loads 7 vectors per 12 multiply-adds; measured here against 2×6
@@ -35,6 +36,8 @@ pub(crate) fn shape(path: Path) -> (usize, usize) {
 }
 /// Columns of C per block.
 const NB: usize = 48;
+/// Values per cache line.
+const LINE: usize = 16;
 /// Values of A per row block (rows × depth), about 256 KiB.
 const A_BLOCK: usize = 1 << 16;
 
@@ -47,6 +50,12 @@ pub(crate) fn suits(p: &Product<'_>) -> bool {
 /// Computes the product on this thread: `p` is rows `row0..` and columns `col0..` of the
 /// whole product, written to `out` at those places, each finished block through the
 /// epilogue.
+///
+/// Blocks of rows outside, column blocks inside: a block of A's rows stays in L2 while all of
+/// Bᵀ streams past it (the next tile column's rows asked for ahead, [`block`]). A's rows are
+/// read once per tile column; rows that do not start a cache line would make every other
+/// vector load span two lines, so such a block is first copied to rows that do (from a
+/// caller's `Vec`, say; the network's own buffers are [`Aligned`](crate::Aligned)).
 ///
 /// # Safety
 /// The part's rectangle of `out` must be inside the product's output and written by no other
@@ -62,27 +71,60 @@ pub(crate) unsafe fn serial<E>(
 {
     let tr = shape(fin.path).0;
     let mb = (A_BLOCK / p.k.max(1)).clamp(tr, 256) / tr * tr;
-    // The part's own corner of C: its rows and columns are `row0..` and `col0..`.
-    let corner = Corner { out, row0, col0 };
-    for jb in (0..p.n).step_by(NB) {
-        let nb = NB.min(p.n - jb);
+    // Rows of the copy: whole lines.
+    let depth = p.k.next_multiple_of(LINE);
+    let misaligned =
+        !p.a.data.as_ptr().addr().is_multiple_of(LINE * 4) || !p.a.rs.is_multiple_of(LINE);
+    let copy = misaligned && p.n >= NB && p.m.min(mb) * depth <= packs::B_LEN;
+    let blocks = |scratch: Option<&mut [f32]>| {
+        let mut scratch = scratch;
         for ib in (0..p.m).step_by(mb) {
             let rows = mb.min(p.m - ib);
-            let block = Block { ib, rows, jb, nb };
-            match fin.path {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: the token proves AVX-512F and VL, AVX2 and FMA; the block is inside
-                // the part.
-                Path::Avx512(t) => unsafe { block_avx512(t, p, corner, block) },
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: the token proves AVX2 and FMA; the block is inside the part.
-                Path::Avx2(t) => unsafe { block_avx2(t, p, corner, block) },
-                // SAFETY: the block is inside the part.
-                _ => unsafe { block_portable(p, corner, block) },
+            // The block's rows of A, and the first one's index in them.
+            let (a, first) = match scratch.as_deref_mut() {
+                Some(copy) => {
+                    for (r, row) in copy.chunks_exact_mut(depth).take(rows).enumerate() {
+                        row[..p.k].copy_from_slice(&p.a.data[(ib + r) * p.a.rs..][..p.k]);
+                    }
+                    (Mat::rows(&copy[..rows * depth], depth), 0)
+                }
+                None => (p.a, ib),
+            };
+            let part = Product { a, ..p };
+            // Row `first + i` of `a` is row `row0 + ib + i` of the product.
+            let corner = Corner {
+                out,
+                row0: row0 + ib - first,
+                col0,
+            };
+            for jb in (0..p.n).step_by(NB) {
+                let nb = NB.min(p.n - jb);
+                let block = Block {
+                    ib: first,
+                    rows,
+                    jb,
+                    nb,
+                };
+                match fin.path {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: the token proves AVX-512F and VL, AVX2 and FMA; the block is
+                    // inside the part.
+                    Path::Avx512(t) => unsafe { block_avx512(t, part, corner, block) },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: the token proves AVX2 and FMA; the block is inside the part.
+                    Path::Avx2(t) => unsafe { block_avx2(t, part, corner, block) },
+                    // SAFETY: the block is inside the part.
+                    _ => unsafe { block_portable(part, corner, block) },
+                }
+                // SAFETY: the block's sums are complete, and the block is inside the part.
+                unsafe { fin.rows(out, row0 + ib, col0 + jb, rows, nb) };
             }
-            // SAFETY: the block's sums are complete, and the block is inside the part.
-            unsafe { fin.rows(out, row0 + ib, col0 + jb, rows, nb) };
         }
+    };
+    if copy {
+        packs::with(|(_, scratch)| blocks(Some(&mut scratch[..])));
+    } else {
+        blocks(None);
     }
 }
 
@@ -154,11 +196,28 @@ unsafe fn block<V: Lanes, const TR: usize, const TC: usize>(
         p.a.data.len() >= (ib + rows - 1) * lda + k && p.b.data.len() >= (jb + nb - 1) * ldb + k,
         "dot: operands too short for the block"
     );
+    // Cache lines of a row of Bᵀ.
+    let line_count = k.div_ceil(LINE);
     for j in (jb..jb + nb).step_by(TC) {
         let cols = TC.min(jb + nb - j);
         let end = ib + rows;
         let mut i = ib;
+        // The next tile column's rows of Bᵀ go to L2 while this column's tiles run, a share
+        // before each tile, so that its first tile does not wait on L3 for all of them.
+        let next = (j + TC).min(p.n);
+        let ahead = TC.min(p.n - next) * line_count;
+        let per_tile = ahead.div_ceil(rows.div_ceil(TR).max(1));
+        // The next line to ask for: `line` of row `q` of Bᵀ; `left` lines not asked for yet.
+        let (mut q, mut line, mut left) = (next, 0, ahead);
         while i < end {
+            for _ in 0..per_tile.min(left) {
+                prefetch_l2(p.b.data.as_ptr().wrapping_add(q * ldb + line * LINE));
+                line += 1;
+                if line == line_count {
+                    (q, line) = (q + 1, 0);
+                }
+            }
+            left -= per_tile.min(left);
             // A last row alone would run at a fraction of the speed: the last TR + 1 go as two
             // tiles (2 + 2, or 2 + 3).
             let r = if end - i == TR + 1 {

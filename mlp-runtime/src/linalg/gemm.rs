@@ -23,6 +23,8 @@ const KC: usize = 256;
 const MC: usize = 72;
 /// Columns of B packed at once: a multiple of both kernels' tile width (16 and 48).
 const NC: usize = 1008;
+// The packing buffers hold a block of each.
+const _: () = assert!(MC * KC <= packs::A_LEN && NC * KC <= packs::B_LEN);
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_WORK: usize = 1 << 17;
 /// Blocks per thread a product is cut into (where it has that many tiles): every thread
@@ -240,9 +242,7 @@ where
         kernel::shape(path)
     };
     let threads = crate::threads::get();
-    if !dot {
-        packs::ensure(threads, MC * KC, NC * KC);
-    }
+    packs::ensure(threads);
     let blocks = threads * BLOCKS_PER_THREAD;
     let (by_cols, by_rows) = (
         blocks.min(n.div_ceil(tile_cols)),
@@ -386,7 +386,7 @@ where
 {
     let (m, n, k) = (p.m, p.n, p.k);
     let (mr, nr) = kernel::shape(fin.path);
-    packs::with(MC * KC, NC * KC, |(pa, pb)| {
+    packs::with(|(pa, pb)| {
         // Depth blocks of equal size (784 = 4 × 196, not 3 × 256 + 16): a thin last block
         // would pay a whole pass over C for little arithmetic.
         let kc_max = k.div_ceil(k.div_ceil(KC));

@@ -10,6 +10,12 @@ use std::cell::RefCell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Values of a packed A block: the most either path packs (`MC × KC` in `gemm`).
+pub(super) const A_LEN: usize = 72 * 256;
+/// Values of a packed B block (`NC × KC` in `gemm`); the dot-product tiles copy misaligned
+/// rows of A here.
+pub(super) const B_LEN: usize = 1008 * 256;
+
 /// The pairs no thread holds.
 static FREE: Mutex<Vec<Pair>> = Mutex::new(Vec::new());
 /// How many pairs were made in all.
@@ -34,38 +40,37 @@ impl Drop for Own {
     }
 }
 
-/// A new pair, made as large as a packed A and B block are on either path (`a` and `b`
-/// values), counted.
-fn make(a: usize, b: usize) -> Pair {
+/// A new pair, [`A_LEN`] and [`B_LEN`] values long, counted.
+fn make() -> Pair {
     MADE.fetch_add(1, Ordering::SeqCst);
-    (Aligned::zeros(a), Aligned::zeros(b))
+    (Aligned::zeros(A_LEN), Aligned::zeros(B_LEN))
 }
 
 /// A pair from the pool, or a new one when the pool is empty (a product from a caller thread
 /// beyond the team).
-fn take(a: usize, b: usize) -> Pair {
+fn take() -> Pair {
     let taken = FREE.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    taken.unwrap_or_else(|| make(a, b))
+    taken.unwrap_or_else(make)
 }
 
-/// Makes pairs of `a` and `b` values until `threads` were made.
-pub(super) fn ensure(threads: usize, a: usize, b: usize) {
+/// Makes pairs until `threads` were made.
+pub(super) fn ensure(threads: usize) {
     if MADE.load(Ordering::SeqCst) >= threads {
         return;
     }
     let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
     while MADE.load(Ordering::SeqCst) < threads {
-        free.push(make(a, b));
+        free.push(make());
     }
 }
 
 /// Runs `f` with this thread's pair (taken from the pool the first time). A product that
 /// runs inside another on the same thread (from an epilogue) borrows a pool pair meanwhile.
-pub(super) fn with<R>(a: usize, b: usize, f: impl FnOnce(&mut Pair) -> R) -> R {
+pub(super) fn with<R>(f: impl FnOnce(&mut Pair) -> R) -> R {
     OWN.with(|own| match own.try_borrow_mut() {
-        Ok(mut own) => f(own.0.get_or_insert_with(|| take(a, b))),
+        Ok(mut own) => f(own.0.get_or_insert_with(take)),
         Err(_) => {
-            let mut pair = take(a, b);
+            let mut pair = take();
             let out = f(&mut pair);
             FREE.lock().unwrap_or_else(|e| e.into_inner()).push(pair);
             out

@@ -170,6 +170,20 @@ pub(crate) fn prefetch_line(p: *const f32) {
     let _ = p;
 }
 
+/// Asks for the cache line holding `p` to be brought into L2 (not L1): for data needed a few
+/// thousand cycles later, which would crowd out what L1 holds now. A hint, as for
+/// [`prefetch_line`].
+#[inline(always)]
+pub(crate) fn prefetch_l2(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as for `prefetch_line`: a hint that reads nothing and never faults.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.cast::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Runs `f` compiled for the process's instruction set ([`isa`]): the one body of an
 /// elementwise kernel, for every instruction set. Pass the closure with `#[inline(always)]`
 /// so that its loops are compiled inside the function that enables the features.
