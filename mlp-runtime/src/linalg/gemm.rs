@@ -2,13 +2,14 @@
 //! row-major C, split over threads by column blocks (row blocks for few columns). Rows of A
 //! times a transposed B (every forward product: activations times a weight matrix as stored)
 //! run on dot-product tiles that read both operands in place (`dot.rs`); every other product
-//! is blocked and packed around the microkernel (`kernel.rs`). Splitting never changes the
+//! is blocked around the microkernel (`kernel.rs`), which reads contiguous rows or columns of A
+//! and rows of B in place and packs the rest. Splitting never changes the
 //! order of any sum, so results are bit-identical for every thread count. Products of a few
 //! rows skip packing.
 
 use super::dot;
 use super::epilogue::Finish;
-use super::kernel::{self, Tile};
+use super::kernel::{self, Lies, Tile};
 pub use super::mat::Mat;
 use super::mat::{Out, Product};
 use super::pack;
@@ -404,9 +405,13 @@ where
                 }
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
-                    // A's columns contiguous (a transposed operand): whole panels are read in
-                    // place, columns `a.cs` apart, and only a last, lower panel is packed.
-                    let whole_a = if p.a.rs == 1 { mc / mr * mr } else { 0 };
+                    // A's columns contiguous (a transposed operand) or its rows (row-major):
+                    // whole panels are read in place, and only a last, lower panel is packed.
+                    let whole_a = if p.a.rs == 1 || p.a.cs == 1 {
+                        mc / mr * mr
+                    } else {
+                        0
+                    };
                     if whole_a < mc {
                         pack::pack_a(fin.path, pa, p.a, ic + whole_a, mc - whole_a, pc, kc);
                     }
@@ -420,10 +425,14 @@ where
                                 accumulate: p.accumulate || pc > 0,
                                 scale: p.scale,
                             };
-                            let a_panel = if ir < whole_a {
-                                (p.a.data[pc * p.a.cs + ic + ir..].as_ptr(), p.a.cs)
+                            let (a_panel, a_lies) = if ir >= whole_a {
+                                ((pa[(ir - whole_a) * kc..].as_ptr(), mr), Lies::Columns)
+                            } else if p.a.rs == 1 {
+                                let first = pc * p.a.cs + ic + ir;
+                                ((p.a.data[first..].as_ptr(), p.a.cs), Lies::Columns)
                             } else {
-                                (pa[(ir - whole_a) * kc..].as_ptr(), mr)
+                                let first = (ic + ir) * p.a.rs + pc;
+                                ((p.a.data[first..].as_ptr(), p.a.rs), Lies::Rows)
                             };
                             let b_panel = if jr < whole {
                                 (p.b.data[pc * p.b.rs + jc + jr..].as_ptr(), p.b.rs)
@@ -432,11 +441,11 @@ where
                             };
                             // SAFETY: the A panel holds kc columns of mr values: packed (sized
                             // above, the path's shape), or columns pc..pc+kc of A, rows
-                            // ic+ir..ic+ir+mr ≤ m, inside A (`check_operands`); the B panel kc
-                            // rows of nr values: packed, or rows pc..pc+kc of B, columns
-                            // jc+jr..jc+jr+nr ≤ n, inside B; the tile is inside this part's
-                            // rectangle.
-                            unsafe { kernel::call(fin.path, kc, a_panel, b_panel, tile) }
+                            // ic+ir..ic+ir+mr ≤ m, inside A (`check_operands`), lying as
+                            // `a_lies` says; the B panel kc rows of nr values: packed, or rows
+                            // pc..pc+kc of B, columns jc+jr..jc+jr+nr ≤ n, inside B; the tile
+                            // is inside this part's rectangle.
+                            unsafe { kernel::call(fin.path, kc, (a_panel, a_lies), b_panel, tile) }
                         }
                     }
                     if last {

@@ -1,7 +1,9 @@
-//! The GEMM microkernel: `C[MR×NR] (+)= A_panel[MR×kc] · B_panel[kc×NR]` on packed panels.
+//! The GEMM microkernel: `C[MR×NR] (+)= A_panel[MR×kc] · B_panel[kc×NR]` on panels packed or
+//! read in place.
 //!
 //! Contract: `a` holds `kc` columns of MR values, `lda` apart (column `p` of the A panel:
-//! `lda = MR` when packed, A's own column stride when A's columns are read in place), `b` holds
+//! `lda = MR` when packed, A's own column stride when A's columns are read in place), or, when
+//! A's rows are read in place ([`Lies::Rows`]), MR rows of `kc` values, `lda` apart; `b` holds
 //! `kc` rows of NR values, `ldb` apart (row `p` of the B panel: `ldb = NR` when packed, B's own
 //! row stride when B is read in place); the kernel writes the top-left `mr×nr` corner of C at
 //! `c` with row stride `ldc`, each sum multiplied by `scale`, adding to it when `accumulate`.
@@ -33,6 +35,19 @@ pub(crate) fn shape(path: Path) -> (usize, usize) {
         _ => (MR, NR),
     }
 }
+/// How the A panel lies in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lies {
+    /// Each depth's MR values side by side, depths `lda` apart: packed, or A's columns read in
+    /// place (a transposed operand).
+    Columns,
+    /// Each row's `kc` values side by side, rows `lda` apart: a row-major A read in place.
+    /// Each multiply-add broadcasts one value, so reading it from one of MR rows costs what
+    /// reading it from a packed column does, and A is not copied (nor, on several threads,
+    /// copied once by every thread that computes a column block).
+    Rows,
+}
+
 /// Where a kernel call writes: the top-left `rows×cols` corner of an `MR×NR` block of C.
 #[derive(Clone, Copy, Debug)]
 pub struct Tile {
@@ -58,7 +73,7 @@ pub struct Tile {
 /// readable floats `ldb` apart, and the tile's `rows×cols` corner of C must be writable and
 /// written by no other thread meanwhile.
 #[inline(always)]
-unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
+unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
     t: V::Token,
     kc: usize,
     (a, lda): Panel,
@@ -77,12 +92,21 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
         }
     }
     let mut acc = [[V::zero(t); NV]; H];
+    // Rows read in place: where each starts.
+    let rows: [*const f32; H] = std::array::from_fn(|r| a.wrapping_add(r * lda));
     for p in 0..kc {
         // SAFETY: p < kc, and B holds kc rows of nr values, ldb apart.
         let row_b: [V; NV] = std::array::from_fn(|v| unsafe { V::load(t, b.add(p * ldb + v * w)) });
         for (r, row) in acc.iter_mut().enumerate() {
-            // SAFETY: p < kc and r < H, and A holds kc columns of H values, lda apart.
-            let a_r = V::splat(t, unsafe { *a.add(p * lda + r) });
+            // SAFETY: p < kc and r < H, and A holds kc columns of H values, lda apart (or H
+            // rows of kc values, lda apart, when ROWS).
+            let a_r = V::splat(t, unsafe {
+                *if ROWS {
+                    rows[r].add(p)
+                } else {
+                    a.add(p * lda + r)
+                }
+            });
             for (sum, b_v) in row.iter_mut().zip(row_b) {
                 *sum = a_r.mul_add(b_v, *sum);
             }
@@ -130,16 +154,21 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize>(
 /// floats `lda` apart, `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the
 /// tile's corner of C is writable and written by no other thread meanwhile.
 #[inline(always)]
-pub(crate) unsafe fn call(path: Path, kc: usize, a: Panel, b: Panel, tile: Tile) {
+pub(crate) unsafe fn call(path: Path, kc: usize, (a, lies): (Panel, Lies), b: Panel, tile: Tile) {
     // SAFETY: the caller's promise is each kernel's; a SIMD kernel is called with its path's
     // token, which exists only where the CPU has the kernel's features.
     unsafe {
-        match path {
+        match (path, lies) {
             #[cfg(target_arch = "x86_64")]
-            Path::Avx512(t) => avx512(t, kc, a, b, tile),
+            (Path::Avx512(t), Lies::Columns) => avx512::<false>(t, kc, a, b, tile),
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2(t) => avx2(t, kc, a, b, tile),
-            _ => portable(kc, a, b, tile),
+            (Path::Avx512(t), Lies::Rows) => avx512::<true>(t, kc, a, b, tile),
+            #[cfg(target_arch = "x86_64")]
+            (Path::Avx2(t), Lies::Columns) => avx2::<false>(t, kc, a, b, tile),
+            #[cfg(target_arch = "x86_64")]
+            (Path::Avx2(t), Lies::Rows) => avx2::<true>(t, kc, a, b, tile),
+            (_, Lies::Columns) => portable::<false>(kc, a, b, tile),
+            (_, Lies::Rows) => portable::<true>(kc, a, b, tile),
         }
     }
 }
@@ -148,9 +177,9 @@ pub(crate) unsafe fn call(path: Path, kc: usize, a: Panel, b: Panel, tile: Tile)
 ///
 /// # Safety
 /// As for [`call`].
-unsafe fn portable(kc: usize, a: Panel, b: Panel, tile: Tile) {
+unsafe fn portable<const ROWS: bool>(kc: usize, a: Panel, b: Panel, tile: Tile) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<Portable, MR, 2>((), kc, a, b, tile) }
+    unsafe { body::<Portable, MR, 2, ROWS>((), kc, a, b, tile) }
 }
 
 /// The AVX2+FMA microkernel.
@@ -159,9 +188,15 @@ unsafe fn portable(kc: usize, a: Panel, b: Panel, tile: Tile) {
 /// As for [`call`]; the CPU must have AVX2 and FMA (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: Panel, b: Panel, tile: Tile) {
+unsafe fn avx2<const ROWS: bool>(
+    t: crate::simd::Avx2Token,
+    kc: usize,
+    a: Panel,
+    b: Panel,
+    tile: Tile,
+) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<crate::simd::lanes::avx2::Avx2, MR, 2>(t, kc, a, b, tile) }
+    unsafe { body::<crate::simd::lanes::avx2::Avx2, MR, 2, ROWS>(t, kc, a, b, tile) }
 }
 
 /// The AVX-512 microkernel.
@@ -170,7 +205,13 @@ unsafe fn avx2(t: crate::simd::Avx2Token, kc: usize, a: Panel, b: Panel, tile: T
 /// As for [`call`]; the CPU must have AVX-512F and VL (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn avx512(t: crate::simd::Avx512Token, kc: usize, a: Panel, b: Panel, tile: Tile) {
+unsafe fn avx512<const ROWS: bool>(
+    t: crate::simd::Avx512Token,
+    kc: usize,
+    a: Panel,
+    b: Panel,
+    tile: Tile,
+) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512, 3>(t, kc, a, b, tile) }
+    unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512, 3, ROWS>(t, kc, a, b, tile) }
 }
