@@ -217,6 +217,7 @@ pub struct ReadmeDoctests;
 /// Grows `buffer` to at least `len` values (never shrinks it) and returns its first `len`:
 /// how generated code keeps its workspace without allocating on every step.
 #[doc(hidden)]
+#[inline]
 pub fn scratch(buffer: &mut Aligned, len: usize) -> &mut [f32] {
     if buffer.len() < len {
         buffer.resize(len);

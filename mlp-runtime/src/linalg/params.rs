@@ -42,6 +42,7 @@ impl std::fmt::Debug for Params<'_> {
 
 impl Params<'_> {
     /// All the parameters.
+    #[inline]
     pub fn get(&self) -> &[f32] {
         match self {
             Params::Read(values) => values,
@@ -51,6 +52,7 @@ impl Params<'_> {
 
     /// The parameters in `range` with the learning rate, for `gemm_descend` to
     /// update as their gradient's product finishes; `None` when only reading.
+    #[inline]
     pub fn descend(&mut self, range: Range<usize>) -> Option<(&mut [f32], f32)> {
         match self {
             Params::Descend { values, lr } => Some((&mut values[range], *lr)),
@@ -61,6 +63,7 @@ impl Params<'_> {
     /// Updates the parameters in `range`, whose gradient `grad` is finished (a bias's, or a
     /// small product's): `θ ← θ − lr·g`, or the optimizer's step on them; nothing when only
     /// reading.
+    #[inline]
     pub fn finish(&mut self, range: Range<usize>, grad: &[f32]) {
         match self {
             Params::Read(_) => {}
@@ -72,6 +75,7 @@ impl Params<'_> {
     /// After a weight gradient's product (`gemm_descend`, given [`Params::descend`]): the
     /// optimizer's step on the parameters in `range`, unless the product applied plain
     /// descent itself.
+    #[inline]
     pub fn finish_product(&mut self, range: Range<usize>, grad: &[f32]) {
         if let Params::Update { .. } = self {
             self.finish(range, grad);
@@ -81,6 +85,7 @@ impl Params<'_> {
 
 /// `θ ← θ − lr·g`: a plain loop (the vectors it gets are short, or a product's fallback); no
 /// multiply-add is fused on any path, so this is bit for bit `Sgd::step`'s update.
+#[inline]
 pub(crate) fn descend(values: &mut [f32], grad: &[f32], lr: f32) {
     assert_eq!(values.len(), grad.len(), "a gradient for every parameter");
     for (v, g) in values.iter_mut().zip(grad) {

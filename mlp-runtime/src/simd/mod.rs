@@ -117,6 +117,7 @@ pub fn isa() -> Isa {
 }
 
 /// The path of the process's instruction set ([`isa`]), with its proof, once.
+#[inline]
 pub(crate) fn path() -> Path {
     static PATH: OnceLock<Path> = OnceLock::new();
     *PATH.get_or_init(|| Path::of(isa()))
@@ -129,6 +130,7 @@ fn bit(isa: Isa) -> u8 {
 }
 
 /// Records that a kernel of `isa` ran.
+#[inline]
 pub(crate) fn record(isa: Isa) {
     let bit = bit(isa);
     // A read, not a locked write, once the bit is set: this runs several times per step.
