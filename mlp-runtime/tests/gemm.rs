@@ -117,10 +117,11 @@ fn dot_tiles_on_edge_shapes() {
 
 /// The dot-product tiles read A's rows in place when they start cache lines, and copy a
 /// block of them first when they do not (a caller's `Vec`, or a row length that is not a
-/// multiple of 16): both give the bits of the other, and the f64 sums.
+/// multiple of 16), on 1, 2 and 3 threads: both give the bits of the other, and the f64 sums.
 #[test]
 fn dot_tiles_read_rows_in_place_or_copied() {
-    for isa in isas() {
+    for (isa, threads) in isas().into_iter().flat_map(|i| [(i, 1), (i, 2), (i, 3)]) {
+        mlp_runtime::set_num_threads(threads);
         for (m, n, k) in [(70, 60, 48), (300, 97, 784), (5, 48, 33)] {
             let b = values(n * k, 2);
             let mut first: Option<Vec<f32>> = None;
@@ -137,14 +138,14 @@ fn dot_tiles_read_rows_in_place_or_copied() {
                         .sum();
                     assert!(
                         (got as f64 - want).abs() <= 1e-5 * k as f64,
-                        "{isa:?} {m}×{n}×{k}, A {offset} values past a line: C[{r},{j}] = {got}, expected {want}"
+                        "{isa:?} {threads} threads {m}×{n}×{k}, A {offset} values past a line: C[{r},{j}] = {got}, expected {want}"
                     );
                 }
                 match &first {
                     None => first = Some(c),
                     Some(c0) => assert!(
                         c0.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()),
-                        "{isa:?} {m}×{n}×{k}: A {offset} values past a line changed the bits"
+                        "{isa:?} {threads} threads {m}×{n}×{k}: A {offset} values past a line changed the bits"
                     ),
                 }
             }
@@ -172,28 +173,30 @@ fn transposes_accumulation_and_threads() {
     }
 }
 
-/// Column blocks (a wide product) and row blocks (an output layer) on 1, 2 and 3 threads, on
-/// both instruction sets: the same bits.
+/// Column blocks (a wide product) and row blocks (an output layer, or A the larger operand)
+/// on 1, 2 and 3 threads, on every instruction set, on the dot tiles (B transposed) and on the
+/// packed kernel reading a row-major A in place (B row-major): the same bits.
 #[test]
 fn threads_do_not_change_results() {
     for isa in isas() {
-        for (m, n, k) in [(64, 512, 784), (300, 10, 512)] {
+        for (m, n, k, tb) in [
+            (64, 512, 784, true),
+            (300, 10, 512, true),
+            (1000, 128, 784, true),
+            (64, 512, 512, false),
+            (300, 200, 300, false),
+        ] {
             let a = values(m * k, 5);
             let b = values(k * n, 6);
+            let bm = if tb {
+                Mat::transposed(&b, k)
+            } else {
+                Mat::rows(&b, n)
+            };
             let run = |threads| {
                 mlp_runtime::set_num_threads(threads);
                 let mut c = vec![0.0; m * n];
-                gemm_on(
-                    isa,
-                    m,
-                    n,
-                    k,
-                    Mat::rows(&a, k),
-                    Mat::transposed(&b, k),
-                    &mut c,
-                    n,
-                    false,
-                );
+                gemm_on(isa, m, n, k, Mat::rows(&a, k), bm, &mut c, n, false);
                 c
             };
             let one = run(1);

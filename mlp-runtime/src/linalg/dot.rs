@@ -2,12 +2,15 @@
 //! activations (row `n` of A is a sample) times a weight matrix stored as PyTorch stores it
 //! (row `i` of Bᵀ is output `i`'s weights), which is every forward product. Each tile of
 //! [`TR`]×[`TC`] sums (with AVX-512's sixteen lanes and 32 registers, [`TR_512`]×[`TC_512`])
-//! is vector-wide dot products straight from the stored rows, so nothing is packed or
-//! transposed, and the weights stream from memory once, in order, while the arithmetic runs.
+//! is vector-wide dot products straight from the stored rows, so nothing is transposed, and
+//! the weights stream past in order, once per block of rows, while the arithmetic runs.
 //!
-//! Blocking: [`NB`] columns of C (their rows of Bᵀ stay in L2) by as many rows of A as fit in
-//! about 256 KiB; within a block, one tile column's rows of Bᵀ stay in L1 while the tiles go
-//! down the rows. A finished block goes through the epilogue while it is still in cache.
+//! Blocking: as many rows of A as fit in about 256 KiB, the outer loop (they stay in L2), by
+//! [`NB`] columns of C; within a block, one tile column's rows of Bᵀ stay in L1 while the
+//! tiles go down the rows, and the next column's are asked into L2 meanwhile. Rows of A that
+//! do not start a cache line are copied first, a block at a time, to rows that do (every
+//! other vector load would otherwise span two lines). A finished block goes through the
+//! epilogue while it is still in cache.
 
 use super::epilogue::Finish;
 use super::mat::{Mat, Out, Product};
@@ -51,11 +54,9 @@ pub(crate) fn suits(p: &Product<'_>) -> bool {
 /// whole product, written to `out` at those places, each finished block through the
 /// epilogue.
 ///
-/// Blocks of rows outside, column blocks inside: a block of A's rows stays in L2 while all of
-/// Bᵀ streams past it (the next tile column's rows asked for ahead, [`block`]). A's rows are
-/// read once per tile column; rows that do not start a cache line would make every other
-/// vector load span two lines, so such a block is first copied to rows that do (from a
-/// caller's `Vec`, say; the network's own buffers are [`Aligned`](crate::Aligned)).
+/// A's rows are read once per tile column, so a block of them that does not start cache lines
+/// (from a caller's `Vec`, say; the network's own buffers are [`Aligned`](crate::Aligned)) is
+/// copied first into this thread's packing buffer ([`packs`]).
 ///
 /// # Safety
 /// The part's rectangle of `out` must be inside the product's output and written by no other
@@ -75,18 +76,17 @@ pub(crate) unsafe fn serial<E>(
     let depth = p.k.next_multiple_of(LINE);
     let misaligned =
         !p.a.data.as_ptr().addr().is_multiple_of(LINE * 4) || !p.a.rs.is_multiple_of(LINE);
-    let copy = misaligned && p.n >= NB && p.m.min(mb) * depth <= packs::B_LEN;
-    let blocks = |scratch: Option<&mut [f32]>| {
-        let mut scratch = scratch;
+    let copy_rows = misaligned && p.n >= NB && p.m.min(mb) * depth <= packs::B_LEN;
+    let blocks = |mut scratch: Option<&mut [f32]>| {
         for ib in (0..p.m).step_by(mb) {
             let rows = mb.min(p.m - ib);
             // The block's rows of A, and the first one's index in them.
             let (a, first) = match scratch.as_deref_mut() {
-                Some(copy) => {
-                    for (r, row) in copy.chunks_exact_mut(depth).take(rows).enumerate() {
+                Some(copied) => {
+                    for (r, row) in copied.chunks_exact_mut(depth).take(rows).enumerate() {
                         row[..p.k].copy_from_slice(&p.a.data[(ib + r) * p.a.rs..][..p.k]);
                     }
-                    (Mat::rows(&copy[..rows * depth], depth), 0)
+                    (Mat::rows(&copied[..rows * depth], depth), 0)
                 }
                 None => (p.a, ib),
             };
@@ -121,7 +121,7 @@ pub(crate) unsafe fn serial<E>(
             }
         }
     };
-    if copy {
+    if copy_rows {
         packs::with(|(_, scratch)| blocks(Some(&mut scratch[..])));
     } else {
         blocks(None);

@@ -1,11 +1,11 @@
 //! Matrix products: `C = A·B` or `C += A·B` for strided A and B (so a transpose is free) and
-//! row-major C, split over threads by column blocks (row blocks for few columns). Rows of A
-//! times a transposed B (every forward product: activations times a weight matrix as stored)
-//! run on dot-product tiles that read both operands in place (`dot.rs`); every other product
-//! is blocked around the microkernel (`kernel.rs`), which reads contiguous rows or columns of A
-//! and rows of B in place and packs the rest. Splitting never changes the
-//! order of any sum, so results are bit-identical for every thread count. Products of a few
-//! rows skip packing.
+//! row-major C, split over threads by column blocks (row blocks for few columns, or when A is
+//! the larger operand). Rows of A times a transposed B (every forward product: activations
+//! times a weight matrix as stored) run on dot-product tiles that read both operands in place
+//! (`dot.rs`); every other product is blocked around the microkernel (`kernel.rs`), which
+//! reads contiguous rows or columns of A and rows of B in place and packs the rest. Splitting
+//! never changes the order of any sum, so results are bit-identical for every thread count.
+//! Products of a few rows skip packing.
 
 use super::dot;
 use super::epilogue::Finish;
@@ -259,7 +259,8 @@ where
     // A column block reads all of A, a row block all of B: with A the larger (an evaluation
     // batch of more samples than the layer has outputs), row blocks, so that A is read once
     // (measured on predict at batch 1000 on two threads: 3–4% faster).
-    let a_larger = m > n && by_rows == blocks;
+    // Only where no row block would pack B again (measured on the dot tiles).
+    let a_larger = m > n && by_rows == blocks && (dot || b.cs == 1);
     let split = if by_cols >= by_rows && !a_larger {
         // Column blocks: each thread reads (and packs) its own part of B.
         Split::Columns(n.div_ceil(by_cols).div_ceil(tile_cols) * tile_cols)

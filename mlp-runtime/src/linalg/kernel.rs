@@ -11,8 +11,9 @@
 //! accumulators of the 16 AVX registers), 8×48 (three vectors) with AVX-512 (24 of its 32
 //! registers, and a height that divides the usual batch sizes; [`shape`]).
 //! One `#[inline(always)]` body, generic over the vector type
-//! ([`Lanes`](crate::simd::lanes::Lanes)) and the tile's height and width, serves every ISA;
-//! the `#[target_feature]` wrapper is the only difference between them.
+//! ([`Lanes`](crate::simd::lanes::Lanes)), the tile's height and width and how A lies
+//! (`ROWS`), serves every ISA; the `#[target_feature]` wrapper is the only difference between
+//! them.
 
 use crate::simd::Path;
 use crate::simd::lanes::{Lanes, Portable};
@@ -25,7 +26,8 @@ pub const NR: usize = 16;
 pub const MR_512: usize = 8;
 /// Columns of C per microkernel call with AVX-512 (three vectors of sixteen).
 pub const NR_512: usize = 48;
-/// A panel: its first value and the distance between its columns (A) or rows (B).
+/// A panel: its first value and the distance between its columns (A lying as
+/// [`Lies::Columns`]), its rows (A lying as [`Lies::Rows`]) or its rows (B).
 pub(crate) type Panel = (*const f32, usize);
 
 /// The tile `(MR, NR)` of a path's microkernel.
@@ -36,7 +38,7 @@ pub(crate) fn shape(path: Path) -> (usize, usize) {
     }
 }
 /// How the A panel lies in memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Lies {
     /// Each depth's MR values side by side, depths `lda` apart: packed, or A's columns read in
     /// place (a transposed operand).
@@ -69,9 +71,9 @@ pub struct Tile {
 /// The one kernel body: an `H`-row tile `NV` vectors (`NR = NV·WIDTH` columns) wide.
 ///
 /// # Safety
-/// `a` must hold `kc` columns of `H` readable floats `lda` apart, `b` `kc` rows of `NR`
-/// readable floats `ldb` apart, and the tile's `rows×cols` corner of C must be writable and
-/// written by no other thread meanwhile.
+/// `a` must hold `kc` columns of `H` readable floats `lda` apart (with `ROWS`: `H` rows of `kc`
+/// readable floats `lda` apart), `b` `kc` rows of `NR` readable floats `ldb` apart, and the
+/// tile's `rows×cols` corner of C must be writable and written by no other thread meanwhile.
 #[inline(always)]
 unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
     t: V::Token,
@@ -85,10 +87,13 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
         // C's lines are read at the end: ask for all of them now, while the sums run (a
         // weight matrix updated in place comes from L3; measured on the seed network's
         // weight steps, asking for every line rather than each row's first is 4–10% faster).
+        // A line every 16 values of the row, and the line of its last value.
         for r in 0..tile.rows {
-            for v in 0..NV {
-                V::prefetch(t, tile.c.wrapping_add(r * tile.ldc + v * w));
+            let row = tile.c.wrapping_add(r * tile.ldc);
+            for at in (0..tile.cols).step_by(16) {
+                V::prefetch(t, row.wrapping_add(at));
             }
+            V::prefetch(t, row.wrapping_add(tile.cols.saturating_sub(1)));
         }
     }
     let mut acc = [[V::zero(t); NV]; H];
@@ -151,7 +156,8 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
 ///
 /// # Safety
 /// As for the kernel contract in the module documentation: `a` holds `kc` columns of `MR`
-/// floats `lda` apart, `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the
+/// floats `lda` apart (lying as [`Lies::Columns`]) or `MR` rows of `kc` floats `lda` apart
+/// ([`Lies::Rows`]), `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the
 /// tile's corner of C is writable and written by no other thread meanwhile.
 #[inline(always)]
 pub(crate) unsafe fn call(path: Path, kc: usize, (a, lies): (Panel, Lies), b: Panel, tile: Tile) {

@@ -1,7 +1,7 @@
 //! Packing for the GEMM: copies of A's and B's blocks laid out as the path's microkernel reads
 //! them (A in panels of MR rows, B in panels of NR columns; [`kernel::shape`]), zero-padded.
-//! Contiguous runs are read whole; a transposed operand is transposed 8×8 at a time with AVX2
-//! (on the AVX-512 path too, which has it).
+//! Contiguous runs are read whole; a B whose columns are contiguous is transposed 8×8 at a time
+//! with AVX2 (on the AVX-512 path too, which has it).
 
 use super::kernel;
 use super::mat::Mat;
@@ -20,15 +20,14 @@ pub(crate) fn pack_a(
     kc: usize,
 ) {
     match kernel::shape(path).0 {
-        kernel::MR => pack_a_rows::<{ kernel::MR }>(path, out, a, ic, mc, pc, kc),
-        _ => pack_a_rows::<{ kernel::MR_512 }>(path, out, a, ic, mc, pc, kc),
+        kernel::MR => pack_a_rows::<{ kernel::MR }>(out, a, ic, mc, pc, kc),
+        _ => pack_a_rows::<{ kernel::MR_512 }>(out, a, ic, mc, pc, kc),
     }
 }
 
 /// [`pack_a`] for panels of `MR` rows, a constant, so that copies of a panel's column are
 /// inline moves.
 fn pack_a_rows<const MR: usize>(
-    path: Path,
     out: &mut [f32],
     a: Mat<'_>,
     ic: usize,
@@ -44,20 +43,12 @@ fn pack_a_rows<const MR: usize>(
         }
         let first = ic + q * MR;
         if a.cs == 1 {
-            // Rows contiguous: each row of the panel is one run of A, and the panel is their
-            // transpose, 8 depths at a time with AVX2.
-            let done = match path.avx2() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: the token proves AVX2, the only requirement of calling it.
-                Some(_) if rows == MR => unsafe {
-                    transpose_rows(&a.data[first * a.rs + pc..], a.rs, MR, kc, panel)
-                },
-                _ => 0,
-            };
+            // Rows contiguous: each row of the panel is one run of A. (The product reads whole
+            // panels of such an A in place; only a last, lower one comes here.)
             for r in 0..rows {
-                let src = &a.data[(first + r) * a.rs + pc + done..][..kc - done];
+                let src = &a.data[(first + r) * a.rs + pc..][..kc];
                 for (p, v) in src.iter().enumerate() {
-                    panel[(done + p) * MR + r] = *v;
+                    panel[p * MR + r] = *v;
                 }
             }
         } else if a.rs == 1 {
@@ -228,60 +219,6 @@ fn transpose_runs(
             for (p, v) in transpose8(rows).into_iter().enumerate() {
                 // SAFETY: the panel holds depth p0 + p's NR values (asserted above).
                 unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add((p0 + p) * nr + j0), v) };
-            }
-        }
-    }
-    full
-}
-
-/// Transposes the first `kc − kc % 8` values of the `mr` rows of an A panel (row `r` at
-/// `src[r·rs..]`, `mr` 6, 8 or 12) into the panel (`panel[p·mr + r]`), 8×8 blocks, the rows past
-/// `mr` in the last block zero. For each depth the blocks are stored in order, 8 lanes each at
-/// `p·mr + 8g`; the last one's lanes past `mr` are overwritten by the next depth's first
-/// store, except at the panel's last depth, which is stored through a buffer. Returns the
-/// depths done.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn transpose_rows(src: &[f32], rs: usize, mr: usize, kc: usize, panel: &mut [f32]) -> usize {
-    use std::arch::x86_64::*;
-    let groups = mr.div_ceil(8);
-    if !matches!(mr, 6 | 8 | 12) {
-        return 0;
-    }
-    let full = kc - kc % 8;
-    assert!(src.len() >= (mr - 1) * rs + kc && panel.len() >= kc * mr);
-    for p0 in (0..full).step_by(8) {
-        let mut blocks = [[_mm256_setzero_ps(); 8]; 2];
-        for (g, block) in blocks.iter_mut().enumerate().take(groups) {
-            let rows = std::array::from_fn(|i| {
-                let r = 8 * g + i;
-                // SAFETY: the CPU has AVX2 (this function's feature), and row r < mr holds
-                // values p0..p0+8 (asserted above).
-                unsafe {
-                    if r < mr {
-                        _mm256_loadu_ps(src.as_ptr().add(r * rs + p0))
-                    } else {
-                        _mm256_setzero_ps()
-                    }
-                }
-            });
-            *block = transpose8(rows);
-        }
-        for p in 0..8 {
-            let depth = p0 + p;
-            for (g, block) in blocks.iter().enumerate().take(groups) {
-                let at = depth * mr + 8 * g;
-                if at + 8 <= kc * mr {
-                    // SAFETY: the 8-lane store ends at `at + 8` ≤ kc·mr, inside the panel
-                    // (asserted above).
-                    unsafe { _mm256_storeu_ps(panel.as_mut_ptr().add(at), block[p]) };
-                } else {
-                    let mut last = [0.0f32; 8];
-                    // SAFETY: `last` holds 8 floats.
-                    unsafe { _mm256_storeu_ps(last.as_mut_ptr(), block[p]) };
-                    let n = (depth + 1) * mr - at;
-                    panel[at..at + n].copy_from_slice(&last[..n]);
-                }
             }
         }
     }

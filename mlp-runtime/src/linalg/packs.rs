@@ -1,6 +1,7 @@
-//! Packing buffers: an A block and a B block, each as large as either path needs. Each thread
-//! that runs packed products keeps one pair for its life, taken from a shared pool the first
-//! time it needs one and given back when it ends. The caller of a product first makes sure
+//! Packing buffers: an A block and a B block, each as large as either path needs (the dot
+//! tiles copy misaligned rows of A into the B block). Each thread that runs products keeps one
+//! pair for its life, taken from a shared pool the first time it needs one and given back
+//! when it ends: about 1.1 MB per thread of the team, made when a product first runs. The caller of a product first makes sure
 //! the pool made a pair for every thread of the team, so a helper that joins a product late
 //! never allocates in it, and no step allocates after the first. A product reaches its pair
 //! through a thread-local, without a lock.
@@ -25,7 +26,7 @@ static MADE: AtomicUsize = AtomicUsize::new(0);
 pub(super) type Pair = (Aligned, Aligned);
 
 thread_local! {
-    /// This thread's pair, once it has run a packed product.
+    /// This thread's pair, once it has needed one.
     static OWN: RefCell<Own> = const { RefCell::new(Own(None)) };
 }
 
