@@ -1,10 +1,10 @@
 //! Packing buffers: an A block and a B block, each as large as either path needs (the dot
 //! tiles copy misaligned rows of A into the B block). Each thread that runs products keeps one
 //! pair for its life, taken from a shared pool the first time it needs one and given back
-//! when it ends: about 1.1 MB per thread of the team, made when a product first runs. The caller of a product first makes sure
-//! the pool made a pair for every thread of the team, so a helper that joins a product late
-//! never allocates in it, and no step allocates after the first. A product reaches its pair
-//! through a thread-local, without a lock.
+//! when it ends: about 1.1 MB per thread of the team, made when a product first runs. The
+//! caller of a product first makes sure the pool made a pair for every thread of the team, so
+//! a helper that joins a product late never allocates in it, and no step allocates after the
+//! first. A product reaches its pair through a thread-local, without a lock.
 
 use crate::aligned::Aligned;
 use std::cell::RefCell;

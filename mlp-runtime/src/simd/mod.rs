@@ -158,32 +158,33 @@ pub(crate) fn prefetch(data: &[f32]) {
     }
 }
 
-/// Asks for the cache line holding `p`: a hint that reads nothing and never faults, so any
-/// address will do (nothing off x86-64).
+/// Asks for the cache line holding `p` into L1: a hint that reads nothing and never faults, so
+/// any address will do (nothing off x86-64).
 #[inline(always)]
 pub(crate) fn prefetch_line(p: *const f32) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not fault,
-    // whatever the address; SSE is part of x86-64.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>())
-    };
+    prefetch_hint::<{ std::arch::x86_64::_MM_HINT_T0 }>(p);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
 }
 
-/// Asks for the cache line holding `p` to be brought into L2 (not L1): for data needed a few
-/// thousand cycles later, which would crowd out what L1 holds now. A hint, as for
-/// [`prefetch_line`].
+/// Asks for the cache line holding `p` into L2 (not L1): for data needed a few thousand cycles
+/// later, which would crowd out what L1 holds now. A hint, as for [`prefetch_line`].
 #[inline(always)]
 pub(crate) fn prefetch_l2(p: *const f32) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: as for `prefetch_line`: a hint that reads nothing and never faults.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.cast::<i8>())
-    };
+    prefetch_hint::<{ std::arch::x86_64::_MM_HINT_T1 }>(p);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// `prefetch` with the locality hint `HINT` (`_MM_HINT_T0`, `_MM_HINT_T1`, …).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_hint<const HINT: i32>(p: *const f32) {
+    // SAFETY: a prefetch is a hint: it reads nothing architecturally and does not fault,
+    // whatever the address; SSE is part of x86-64.
+    unsafe { std::arch::x86_64::_mm_prefetch::<HINT>(p.cast::<i8>()) };
 }
 
 /// Runs `f` compiled for the process's instruction set ([`isa`]): the one body of an
