@@ -116,6 +116,24 @@ pub fn sign(x: f32) -> f32 {
     }
 }
 
+/// `row` followed by zeros, `W` values in all: a short row of odd length copied so that a loop
+/// over it runs a whole number of vectors (generated code drops the padding lanes' results).
+///
+/// # Panics
+///
+/// When `row` is longer than `W`, which generated code never asks.
+#[inline(always)]
+pub fn padded<const W: usize>(row: &[f32]) -> [f32; W] {
+    assert!(
+        row.len() <= W,
+        "a row of {} values padded to {W}",
+        row.len()
+    );
+    let mut out = [0.0; W];
+    out[..row.len()].copy_from_slice(row);
+    out
+}
+
 /// `log Σᵢ exp(row[i])`, with the maximum subtracted.
 #[inline]
 pub fn log_sum_exp(row: impl Iterator<Item = f32> + Clone) -> f32 {

@@ -3,6 +3,7 @@
 //! read along the innermost index sliced ahead of the innermost loop.
 
 use super::layout::{Cache, Layout, f32_constant, lse_buffer, product, slice};
+use super::rows::{Rows, loop_var, position, row_offset};
 use crate::autodiff::forward::T;
 use crate::ir::{Equation, Expr, Function, Idx, Ix, Prim, Ref};
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -35,33 +36,26 @@ pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
     // writes) are sliced once ahead of the innermost loop, which then indexes them without
     // bounds arithmetic and vectorizes.
     let inner = *idx.last().expect("not empty");
-    let range = layout.dim(*shape.last().expect("not empty"));
-    let mut rows = Vec::new();
-    let mut row_of = |r: &Ref, mutable: bool, name: Ident| {
-        let start = row_start(layout, r, inner, &idx)?;
-        let data = slice(layout, r.var, r.adjoint, mutable);
-        let inner_var = loop_var(inner);
-        rows.push(if mutable {
-            quote!(let #name = &mut #data[#start..][..#range];)
-        } else {
-            quote!(let #name = &#data[#start..][..#range];)
+    let mut rows = Rows::new(inner, *shape.last().expect("not empty"));
+    let target = rows
+        .add(layout, &eq.lhs, &idx, true, format_ident!("out"))
+        .unwrap_or_else(|| {
+            let flat = flat_index(layout, &eq.lhs);
+            quote!(#out[#flat])
         });
-        Some(quote!(#name[#inner_var]))
-    };
-    let target = row_of(&eq.lhs, true, format_ident!("out")).unwrap_or_else(|| {
-        let flat = flat_index(layout, &eq.lhs);
-        quote!(#out[#flat])
-    });
     rhs.visit(&mut |e| {
         if let Expr::Ref(r) = e
             && r.var != T
             && !(r.var == eq.lhs.var && r.adjoint == eq.lhs.adjoint)
             && !cx.substitute.iter().any(|(s, _)| s == r)
-            && let Some(code) = row_of(r, false, format_ident!("s{}", cx.substitute.len()))
         {
-            cx.substitute.push((r.clone(), code));
+            let name = format_ident!("s{}", cx.substitute.len());
+            if let Some(code) = rows.add(layout, r, &idx, false, name) {
+                cx.substitute.push((r.clone(), code));
+            }
         }
     });
+    rows.pad_if_costly(&rhs);
     let mut body = {
         let value = cx.expr(&rhs);
         quote! { #target = #value; }
@@ -70,48 +64,26 @@ pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
     for level in (0..idx.len()).rev() {
         let bound: Vec<Idx> = idx[..level].to_vec();
         let mut hoist = cx.take_hoistable(&bound);
-        if level + 1 == idx.len() {
-            hoist.append(&mut rows);
-        }
         let var = loop_var(idx[level]);
-        let range = layout.dim(shape[level]);
+        let mut after = Vec::new();
+        let range = if level + 1 == idx.len() {
+            hoist.append(&mut rows.ahead(layout));
+            after = rows.after(layout);
+            rows.range(layout)
+        } else {
+            layout.dim(shape[level])
+        };
         // What depends only on the outer indices is computed once, ahead of this loop.
         body = quote! {
             #(#hoist)*
             for #var in 0..#range {
                 #body
             }
+            #(#after)*
         };
     }
     let top = cx.take_hoistable(&[]);
     quote! { #(#top)* #body }
-}
-
-/// Where the row of `r` along `inner` starts, when `r` is indexed by `inner` last and by
-/// loop indices of `idx` (not `inner`) before: `((i₀·d₁ + i₁)·d₂ + …)·d_last`.
-fn row_start(layout: &Layout<'_>, r: &Ref, inner: Idx, idx: &[Idx]) -> Option<TokenStream> {
-    let (last, outer) = r.ix.split_last()?;
-    let loop_index = |x: &Ix| matches!(x, Ix::Var(o) if *o != inner && idx.contains(o));
-    if *last != Ix::Var(inner) || !outer.iter().all(loop_index) {
-        return None;
-    }
-    Some(row_offset(layout, r))
-}
-
-/// Where the row of `r` along its last axis starts, row-major: `((i₀·d₁ + i₁)·d₂ + …)·d_last`
-/// over its other positions.
-fn row_offset(layout: &Layout<'_>, r: &Ref) -> TokenStream {
-    let shape = layout.shape(r.var);
-    let outer = &r.ix[..r.ix.len().saturating_sub(1)];
-    let mut start: Option<TokenStream> = None;
-    for (x, next) in outer.iter().zip(&shape[1..]) {
-        let (p, size) = (position(*x), layout.dim(*next));
-        start = Some(match start {
-            None => quote!(#p * #size),
-            Some(s) => quote!((#s + #p) * #size),
-        });
-    }
-    start.unwrap_or_else(|| quote!(0usize))
 }
 
 /// `softmaxⱼ(e)ₖ = exp(e[j:=k] − lseⱼ(e))`: the normalizer becomes a reduction that is the
@@ -128,23 +100,6 @@ fn expand_softmax(e: &Expr) -> Expr {
         }
         other => {
             crate::simplify::map_children(other, &mut |c| Some(expand_softmax(c))).expect("total")
-        }
-    }
-}
-
-pub(super) fn loop_var(i: Idx) -> Ident {
-    format_ident!("i_{}{}", i.letter, i.primes)
-}
-
-fn position(x: Ix) -> TokenStream {
-    match x {
-        Ix::Var(i) => {
-            let v = loop_var(i);
-            quote!(#v)
-        }
-        Ix::Label(i) => {
-            let v = loop_var(i);
-            quote!((targets[#v] as usize))
         }
     }
 }

@@ -4,7 +4,8 @@
 //! GEMM's epilogue, which runs on each finished block of the product while it is in cache.
 
 use super::layout::{Layout, slice};
-use super::loops::{Code, loop_var};
+use super::loops::Code;
+use super::rows::loop_var;
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref};
 use crate::lower::Kernel;
 use proc_macro2::TokenStream;

@@ -1,0 +1,210 @@
+//! The rows an equation's innermost loop reads and writes along its index: sliced once ahead
+//! of the loop, which then indexes them without bounds arithmetic and vectorizes; and, for a
+//! short row of costly elements, copied into a row padded to whole vectors.
+
+use super::layout::{Layout, slice};
+use crate::ir::{Dim, Expr, Idx, Ix, Prim, Ref};
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+
+/// The loop variable of an index: `i_n0` for `n`.
+pub(super) fn loop_var(i: Idx) -> Ident {
+    format_ident!("i_{}{}", i.letter, i.primes)
+}
+
+/// A position in a tensor: a loop variable, or the target label of one (`targets[i_n0]`).
+pub(super) fn position(x: Ix) -> TokenStream {
+    match x {
+        Ix::Var(i) => {
+            let v = loop_var(i);
+            quote!(#v)
+        }
+        Ix::Label(i) => {
+            let v = loop_var(i);
+            quote!((targets[#v] as usize))
+        }
+    }
+}
+
+/// Where the row of `r` along its last axis starts, row-major: `((i₀·d₁ + i₁)·d₂ + …)·d_last`
+/// over its other positions.
+pub(super) fn row_offset(layout: &Layout<'_>, r: &Ref) -> TokenStream {
+    let shape = layout.shape(r.var);
+    let outer = &r.ix[..r.ix.len().saturating_sub(1)];
+    let mut start: Option<TokenStream> = None;
+    for (x, next) in outer.iter().zip(&shape[1..]) {
+        let (p, size) = (position(*x), layout.dim(*next));
+        start = Some(match start {
+            None => quote!(#p * #size),
+            Some(s) => quote!((#s + #p) * #size),
+        });
+    }
+    start.unwrap_or_else(|| quote!(0usize))
+}
+
+/// One row: its name in the loop, the tensor's data, where the row starts, and whether the
+/// loop writes it.
+struct Row {
+    name: Ident,
+    data: TokenStream,
+    start: TokenStream,
+    written: bool,
+}
+
+/// The rows of an innermost loop over `inner`, whose range is `width` elements.
+pub(super) struct Rows {
+    inner: Idx,
+    width: Dim,
+    list: Vec<Row>,
+    /// The tensors' references read as rows.
+    read: Vec<Ref>,
+    /// The width the loop runs over, when the rows are padded to whole vectors.
+    padded: Option<usize>,
+}
+
+impl Rows {
+    /// No rows yet, for a loop over `inner` of `width` elements.
+    pub(super) fn new(inner: Idx, width: Dim) -> Self {
+        Rows {
+            inner,
+            width,
+            list: Vec::new(),
+            read: Vec::new(),
+            padded: None,
+        }
+    }
+
+    /// When `r` is indexed by `inner` last and by loop indices of `idx` (not `inner`) before,
+    /// its row named `name`: the code that reads or writes its element in the loop.
+    pub(super) fn add(
+        &mut self,
+        layout: &Layout<'_>,
+        r: &Ref,
+        idx: &[Idx],
+        written: bool,
+        name: Ident,
+    ) -> Option<TokenStream> {
+        let (last, outer) = r.ix.split_last()?;
+        let loop_index = |x: &Ix| matches!(x, Ix::Var(o) if *o != self.inner && idx.contains(o));
+        if *last != Ix::Var(self.inner) || !outer.iter().all(loop_index) {
+            return None;
+        }
+        let (start, data) = (
+            row_offset(layout, r),
+            slice(layout, r.var, r.adjoint, written),
+        );
+        let v = loop_var(self.inner);
+        let code = quote!(#name[#v]);
+        if !written {
+            self.read.push(r.clone());
+        }
+        self.list.push(Row {
+            name,
+            data,
+            start,
+            written,
+        });
+        Some(code)
+    }
+
+    /// Pads the rows to a whole number of vectors where that pays and is safe:
+    /// - the rows' width is fixed, not a multiple of 8, above 4 (fewer run as fast one by one)
+    ///   and at most 256;
+    /// - the body calls a costly function: LLVM unrolls a short loop of odd length completely
+    ///   and then computes it one lane at a time (10 scalar `exp`s for a softmax over 10
+    ///   logits), where a padded loop runs as one or two vectors;
+    /// - the loop writes a row, and reads along `inner` only through its rows, so that the
+    ///   padding lanes read the zeros of the padded copies, never past a tensor. Their
+    ///   results are dropped.
+    pub(super) fn pad_if_costly(&mut self, body: &Expr) {
+        let Dim::Fixed(width) = self.width else {
+            return;
+        };
+        let written = self.list.iter().any(|r| r.written);
+        if width <= 4 || width % 8 == 0 || width > 256 || !written || !costly(body) {
+            return;
+        }
+        let mut through_rows = true;
+        body.visit(&mut |e| {
+            if let Expr::Ref(r) = e
+                && r.ix.iter().any(|x| x.idx() == self.inner)
+            {
+                through_rows &= self.read.contains(r);
+            }
+        });
+        if through_rows {
+            // Eight lanes (one AVX2 vector, half an AVX-512 one) for 5 to 7 values.
+            let lanes = if width < 8 { 8 } else { 16 };
+            self.padded = Some(width.next_multiple_of(lanes));
+        }
+    }
+
+    /// The loop's range: the rows' width, or the padded width.
+    pub(super) fn range(&self, layout: &Layout<'_>) -> TokenStream {
+        match self.padded {
+            Some(w) => {
+                let w = Literal::usize_unsuffixed(w);
+                quote!(#w)
+            }
+            None => layout.dim(self.width),
+        }
+    }
+
+    /// The statements ahead of the loop: each row sliced, or copied into its padded row.
+    pub(super) fn ahead(&self, layout: &Layout<'_>) -> Vec<TokenStream> {
+        let range = layout.dim(self.width);
+        let rows = self.list.iter().map(
+            |Row {
+                 name,
+                 data,
+                 start,
+                 written,
+             }| {
+                match (self.padded.map(Literal::usize_unsuffixed), written) {
+                    (None, true) => quote!(let #name = &mut #data[#start..][..#range];),
+                    (None, false) => quote!(let #name = &#data[#start..][..#range];),
+                    (Some(w), true) => quote!(let mut #name = [0.0f32; #w];),
+                    (Some(w), false) => quote! {
+                        let #name = ::mlp_runtime::scalar::padded::<#w>(&#data[#start..][..#range]);
+                    },
+                }
+            },
+        );
+        rows.collect()
+    }
+
+    /// The statements after the loop: a padded row written back, its padding dropped.
+    pub(super) fn after(&self, layout: &Layout<'_>) -> Vec<TokenStream> {
+        if self.padded.is_none() {
+            return Vec::new();
+        }
+        let range = layout.dim(self.width);
+        let written = self.list.iter().filter(|r| r.written);
+        written
+            .map(
+                |Row {
+                     name, data, start, ..
+                 }| {
+                    quote!(#data[#start..][..#range].copy_from_slice(&#name[..#range]);)
+                },
+            )
+            .collect()
+    }
+}
+
+/// Whether `e` calls a function whose loop LLVM vectorizes only over whole vectors: the
+/// runtime's polynomial `exp`, `tanh` and the like, and a user's functions.
+fn costly(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |e| {
+        found |= match e {
+            Expr::Call(f, _) => !matches!(
+                f,
+                Prim::Sqrt | Prim::Abs | Prim::Max | Prim::Min | Prim::Step | Prim::Sign
+            ),
+            Expr::Lse(..) => true,
+            _ => false,
+        }
+    });
+    found
+}
