@@ -108,11 +108,12 @@ impl Rows {
     }
 
     /// Pads the rows to a whole number of vectors where that pays and is safe:
-    /// - the rows' width is fixed, not a multiple of 8, above 4 (fewer run as fast one by one)
-    ///   and at most 256;
-    /// - the body calls a costly function: LLVM unrolls a short loop of odd length completely
-    ///   and then computes it one lane at a time (10 scalar `exp`s for a softmax over 10
-    ///   logits), where a padded loop runs as one or two vectors;
+    /// - the rows' width is fixed, above 4 (fewer run as fast one by one), at most 256, and
+    ///   below 16 or not a multiple of 8;
+    /// - the body calls a costly function: LLVM unrolls a loop of fewer than 16 trips
+    ///   completely and then computes it one lane at a time (10 scalar `exp`s for a softmax
+    ///   over 10 logits, 8 scalar `tanh`s for a layer of 8), and leaves the last values of a
+    ///   longer row of odd length to a scalar loop; a padded loop runs as whole vectors;
     /// - the loop writes a row, and reads along `inner` only through its rows, so that the
     ///   padding lanes read the zeros of the padded copies, never past a tensor. Their
     ///   results are dropped.
@@ -121,7 +122,8 @@ impl Rows {
             return;
         };
         let written = self.list.iter().any(|r| r.written);
-        if width <= 4 || width % 8 == 0 || width > 256 || !written || !costly(body) {
+        let odd = width < 16 || !width.is_multiple_of(8);
+        if width <= 4 || !odd || width > 256 || !written || !costly(body) {
             return;
         }
         let mut through_rows = true;
@@ -133,9 +135,7 @@ impl Rows {
             }
         });
         if through_rows {
-            // Eight lanes (one AVX2 vector, half an AVX-512 one) for 5 to 7 values.
-            let lanes = if width < 8 { 8 } else { 16 };
-            self.padded = Some(width.next_multiple_of(lanes));
+            self.padded = Some(width.next_multiple_of(16));
         }
     }
 
