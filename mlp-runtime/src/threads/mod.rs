@@ -7,7 +7,9 @@
 //! each job (the next product of a training step follows within microseconds) before it
 //! parks. Every thread, the caller included, claims parts one at a time until none is left,
 //! so a thread that is first done takes the next unclaimed part rather than waiting for a
-//! helper that has not woken yet. One product uses the team at a time; a second caller
+//! helper that has not woken yet. The caller claims from the front, helpers from the back: on
+//! an idle machine a core runs the same parts of a product step after step, and the weights
+//! they read stay in its own L2. One product uses the team at a time; a second caller
 //! meanwhile runs its parts alone, with the same results (parts never change the order of a
 //! sum).
 //!
@@ -36,8 +38,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
+mod claims;
 mod judge;
 
+use claims::Claims;
 use judge::{ALONE_UNTIL, Judge, alone, since_start};
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -150,8 +154,8 @@ struct Team {
     /// The current job. Written only by the caller holding `busy`, while the previous job is
     /// closed and no helper is inside it; read only by helpers inside the current job.
     job: UnsafeCell<Job>,
-    /// The next part of the current job nobody has claimed.
-    next: AtomicUsize,
+    /// The parts of the current job claimed so far.
+    next: Claims,
     /// The first panic of the current job's parts on a helper.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
     /// Per helper: parked, or about to park.
@@ -182,7 +186,7 @@ impl Team {
         let team = Arc::new(Team {
             state: AtomicU64::new(0),
             job: UnsafeCell::new(Job::NONE),
-            next: AtomicUsize::new(0),
+            next: Claims::default(),
             panic: Mutex::new(None),
             sleeping: (0..helpers).map(|_| AtomicBool::new(false)).collect(),
             threads: OnceLock::new(),
@@ -215,7 +219,7 @@ impl Team {
                 // SAFETY: joined, so the job of this generation is published and its closure
                 // outlives our stay (see `unsafe impl Sync for Team`).
                 let job = unsafe { *self.job.get() };
-                if let (Some(payload), _) = self.claim(job) {
+                if let (Some(payload), _) = self.claim(job, true) {
                     let mut first = self.panic.lock().unwrap_or_else(|e| e.into_inner());
                     first.get_or_insert(payload);
                 }
@@ -272,16 +276,15 @@ impl Team {
     }
 
     /// Runs the parts of `job` nobody has claimed yet, one at a time: a thread that finishes
-    /// early takes more, so a slow core holds up the others by one part at most. A part that
-    /// panics does not stop the others; the first panic is returned.
-    fn claim(&self, job: Job) -> (Option<Box<dyn Any + Send>>, usize) {
+    /// early takes more, so a slow core holds up the others by one part at most. The caller
+    /// takes them from the front, helpers from the back, so that on an idle machine each
+    /// thread runs the same parts job after job (a product's parts are its blocks of C, or
+    /// of a weight matrix, which then stay in that core's L2). A part that panics does not
+    /// stop the others; the first panic is returned.
+    fn claim(&self, job: Job, from_back: bool) -> (Option<Box<dyn Any + Send>>, usize) {
         let mut first = None;
         let mut ran = 0;
-        loop {
-            let part = self.next.fetch_add(1, Ordering::Relaxed);
-            if part >= job.parts {
-                return (first, ran);
-            }
+        while let Some(part) = self.next.take(job.parts, from_back) {
             ran += 1;
             let ran = catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: the caller of `run` keeps the closure alive until every helper
@@ -292,24 +295,30 @@ impl Team {
                 first.get_or_insert(payload);
             }
         }
+        (first, ran)
     }
 
     /// Runs parts `0..parts` of `run` on this thread and the helpers; returns when all are
     /// done, raising the first panic of any part once every helper has left the job. The
     /// caller holds `busy`.
     fn run<F: Fn(usize) + Sync>(&self, parts: usize, run: &F) {
+        // Each end's count is 32 bits wide.
+        assert!(
+            parts < 1 << 32,
+            "split: {parts} parts, more than a job counts"
+        );
         let job = Job::new(run, parts);
         // SAFETY: this caller holds `busy`, and the previous job is closed with no helper
         // inside (its caller waited for that before returning), so nobody reads `job` now.
         unsafe { *self.job.get() = job };
-        self.next.store(0, Ordering::Relaxed);
+        self.next.reset();
         let state = State(self.state.load(Ordering::Relaxed));
         debug_assert!(!state.open() && state.users() == 0);
         // Publishes the job and `next` to helpers that join (their `Acquire` exchange).
         self.state.store(state.next().0, Ordering::SeqCst);
         self.wake();
         let started = Instant::now();
-        let (mine, ran) = self.claim(job);
+        let (mine, ran) = self.claim(job, false);
         // Every part is claimed: close the job, so helpers that did not join never will, and
         // wait for those inside to leave.
         self.state.fetch_and(!State::OPEN, Ordering::SeqCst);
