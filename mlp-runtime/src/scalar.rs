@@ -116,8 +116,9 @@ pub fn sign(x: f32) -> f32 {
     }
 }
 
-/// `row` followed by zeros, `W` values in all: a short row of odd length copied so that a loop
-/// over it runs a whole number of vectors (generated code drops the padding lanes' results).
+/// `row` followed by zeros, `W` values in all: a row shorter than 16 or of a length that is not
+/// a multiple of 8, copied so that a loop over it runs a whole number of vectors (generated
+/// code drops the padding lanes' results).
 ///
 /// # Panics
 ///

@@ -1,6 +1,7 @@
 //! An equation compiled from its index expression into loops, with reductions that do not
 //! depend on the inner index (a row's `lse`, a row sum) computed once per row, and the rows
-//! read along the innermost index sliced ahead of the innermost loop.
+//! read along the innermost index sliced ahead of the innermost loop (or, for a short row of
+//! costly elements, copied into rows padded to whole vectors: [`super::rows`]).
 
 use super::layout::{Cache, Layout, f32_constant, lse_buffer, product, slice};
 use super::rows::{Rows, loop_var, position, row_offset};
@@ -34,7 +35,7 @@ pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
     }
     // Innermost: the element. The rows it reads along the innermost index (and the row it
     // writes) are sliced once ahead of the innermost loop, which then indexes them without
-    // bounds arithmetic and vectorizes.
+    // bounds arithmetic and vectorizes; short rows of costly elements are padded.
     let inner = *idx.last().expect("not empty");
     let mut rows = Rows::new(inner, *shape.last().expect("not empty"));
     let target = rows

@@ -16,7 +16,7 @@ pub mod loops;
 pub mod model;
 mod network;
 pub mod product;
-pub mod rows;
+mod rows;
 pub mod small;
 pub mod update;
 

@@ -110,13 +110,13 @@ impl Rows {
     /// Pads the rows to a whole number of vectors where that pays and is safe:
     /// - the rows' width is fixed, above 4 (fewer run as fast one by one), at most 256, and
     ///   below 16 or not a multiple of 8;
-    /// - the body calls a costly function: LLVM unrolls a loop of fewer than 16 trips
-    ///   completely and then computes it one lane at a time (10 scalar `exp`s for a softmax
-    ///   over 10 logits, 8 scalar `tanh`s for a layer of 8), and leaves the last values of a
-    ///   longer row of odd length to a scalar loop; a padded loop runs as whole vectors;
-    /// - the loop writes a row, and reads along `inner` only through its rows, so that the
-    ///   padding lanes read the zeros of the padded copies, never past a tensor. Their
-    ///   results are dropped.
+    /// - the body calls a costly function ([`costly`]): LLVM unrolls a loop of fewer than 16
+    ///   trips completely and then computes it one lane at a time (10 scalar `exp`s for a
+    ///   softmax over 10 logits, 8 scalar `tanh`s for a layer of 8), and leaves the last values
+    ///   of a longer row of odd length to a scalar loop; a padded loop runs as whole vectors;
+    /// - the loop writes a row, and reads along `inner` only through its rows (no label of it
+    ///   either), so that the padding lanes read the zeros of the padded copies, never past a
+    ///   tensor. Their results are dropped.
     pub(super) fn pad_if_costly(&mut self, body: &Expr) {
         let Dim::Fixed(width) = self.width else {
             return;
@@ -127,12 +127,14 @@ impl Rows {
             return;
         }
         let mut through_rows = true;
-        body.visit(&mut |e| {
-            if let Expr::Ref(r) = e
-                && r.ix.iter().any(|x| x.idx() == self.inner)
-            {
+        let label = Ix::Label(self.inner);
+        body.visit(&mut |e| match e {
+            Expr::Ref(r) if r.ix.iter().any(|x| x.idx() == self.inner) => {
                 through_rows &= self.read.contains(r);
             }
+            // `targets[i]` for the inner index i would read past the targets.
+            Expr::Delta(a, b) if *a == label || *b == label => through_rows = false,
+            _ => {}
         });
         if through_rows {
             self.padded = Some(width.next_multiple_of(16));
@@ -192,19 +194,32 @@ impl Rows {
     }
 }
 
-/// Whether `e` calls a function whose loop LLVM vectorizes only over whole vectors: the
-/// runtime's polynomial `exp`, `tanh` and the like, and a user's functions.
+/// Whether padding pays for `e`: it calls a function that LLVM computes one lane at a time in
+/// a short unrolled loop and as whole vectors in a padded one (the runtime's polynomial `exp`,
+/// `tanh` and `sigmoid`; a user's function counts by its body), and nothing the vectorizer
+/// cannot see into (libm's `log`, `erf`, `log1p` and `powf` stay scalar calls whatever the
+/// loop's shape, so padding would only add calls).
 fn costly(e: &Expr) -> bool {
-    let mut found = false;
-    e.visit(&mut |e| {
-        found |= match e {
-            Expr::Call(f, _) => !matches!(
-                f,
-                Prim::Sqrt | Prim::Abs | Prim::Max | Prim::Min | Prim::Step | Prim::Sign
-            ),
-            Expr::Lse(..) => true,
-            _ => false,
+    let (mut polynomial, mut opaque) = (false, false);
+    scan(e, &mut polynomial, &mut opaque);
+    polynomial && !opaque
+}
+
+/// Notes in `polynomial` and `opaque` what [`costly`] asks of `e` and of the bodies of the
+/// functions it calls.
+fn scan(e: &Expr, polynomial: &mut bool, opaque: &mut bool) {
+    e.visit(&mut |e| match e {
+        Expr::Call(f, _) => match f {
+            Prim::Exp | Prim::Tanh | Prim::Sigmoid => *polynomial = true,
+            Prim::Log | Prim::Erf | Prim::Softplus | Prim::LogAddExp => *opaque = true,
+            Prim::Apply(g) => scan(&g.body, &mut *polynomial, &mut *opaque),
+            Prim::Derivative(g) => scan(&g.derivative, &mut *polynomial, &mut *opaque),
+            Prim::Sqrt | Prim::Abs | Prim::Max | Prim::Min | Prim::Step | Prim::Sign => {}
+        },
+        // `powi` for a small whole exponent (multiplies), else `powf`.
+        Expr::Pow(_, p) if !matches!(**p, Expr::Num(v) if v.fract() == 0.0 && v.abs() < 64.0) => {
+            *opaque = true;
         }
+        _ => {}
     });
-    found
 }

@@ -71,4 +71,33 @@ mod tests {
         claims.reset();
         assert_eq!(claims.take(3, true), Some(2));
     }
+
+    /// Four threads, two at each end, racing for the parts of many jobs: each part is claimed
+    /// once (a claim that were not one atomic step would hand some part out twice).
+    #[test]
+    fn racing_threads_claim_every_part_once() {
+        use std::sync::atomic::AtomicUsize;
+        let claims = Claims::default();
+        for parts in [1, 2, 3, 1000, 10_000] {
+            for _ in 0..20 {
+                let runs: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+                claims.reset();
+                std::thread::scope(|s| {
+                    for t in 0..4 {
+                        let (claims, runs) = (&claims, &runs);
+                        s.spawn(move || {
+                            while let Some(p) = claims.take(parts, t % 2 == 1) {
+                                runs[p].fetch_add(1, Ordering::Relaxed);
+                            }
+                        });
+                    }
+                });
+                let twice = runs.iter().position(|r| r.load(Ordering::Relaxed) != 1);
+                assert_eq!(
+                    twice, None,
+                    "{parts} parts: a part not claimed exactly once"
+                );
+            }
+        }
+    }
 }

@@ -7,11 +7,12 @@
 //! each job (the next product of a training step follows within microseconds) before it
 //! parks. Every thread, the caller included, claims parts one at a time until none is left,
 //! so a thread that is first done takes the next unclaimed part rather than waiting for a
-//! helper that has not woken yet. The caller claims from the front, helpers from the back: on
-//! an idle machine a core runs the same parts of a product step after step, and the weights
-//! they read stay in its own L2. One product uses the team at a time; a second caller
-//! meanwhile runs its parts alone, with the same results (parts never change the order of a
-//! sum).
+//! helper that has not woken yet. The caller claims from the front, helpers from the back: with
+//! one helper on an idle machine, each thread runs mostly the same parts of a product step
+//! after step, and the weights they read stay in its core's L2 (the threads are not pinned;
+//! the scheduler mostly keeps them where they ran). One product uses the team at a time; a
+//! second caller meanwhile runs its parts alone, with the same results (parts never change the
+//! order of a sum).
 //!
 //! The guarantees are rayon's (`rayon_core::scope`):
 //! - a helper touches a job only after *joining* it, which it can do only while the job is
@@ -155,7 +156,7 @@ struct Team {
     /// closed and no helper is inside it; read only by helpers inside the current job.
     job: UnsafeCell<Job>,
     /// The parts of the current job claimed so far.
-    next: Claims,
+    claims: Claims,
     /// The first panic of the current job's parts on a helper.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
     /// Per helper: parked, or about to park.
@@ -186,7 +187,7 @@ impl Team {
         let team = Arc::new(Team {
             state: AtomicU64::new(0),
             job: UnsafeCell::new(Job::NONE),
-            next: Claims::default(),
+            claims: Claims::default(),
             panic: Mutex::new(None),
             sleeping: (0..helpers).map(|_| AtomicBool::new(false)).collect(),
             threads: OnceLock::new(),
@@ -277,14 +278,14 @@ impl Team {
 
     /// Runs the parts of `job` nobody has claimed yet, one at a time: a thread that finishes
     /// early takes more, so a slow core holds up the others by one part at most. The caller
-    /// takes them from the front, helpers from the back, so that on an idle machine each
-    /// thread runs the same parts job after job (a product's parts are its blocks of C, or
-    /// of a weight matrix, which then stay in that core's L2). A part that panics does not
-    /// stop the others; the first panic is returned.
+    /// takes them from the front, helpers from the back, so that with one helper on an idle
+    /// machine each thread runs mostly the same parts job after job (a product's parts are its
+    /// blocks of C, or of a weight matrix, which then stay in that core's L2). A part that
+    /// panics does not stop the others; the first panic is returned.
     fn claim(&self, job: Job, from_back: bool) -> (Option<Box<dyn Any + Send>>, usize) {
         let mut first = None;
         let mut ran = 0;
-        while let Some(part) = self.next.take(job.parts, from_back) {
+        while let Some(part) = self.claims.take(job.parts, from_back) {
             ran += 1;
             let ran = catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: the caller of `run` keeps the closure alive until every helper
@@ -304,17 +305,17 @@ impl Team {
     fn run<F: Fn(usize) + Sync>(&self, parts: usize, run: &F) {
         // Each end's count is 32 bits wide.
         assert!(
-            parts < 1 << 32,
+            u32::try_from(parts).is_ok(),
             "split: {parts} parts, more than a job counts"
         );
         let job = Job::new(run, parts);
         // SAFETY: this caller holds `busy`, and the previous job is closed with no helper
         // inside (its caller waited for that before returning), so nobody reads `job` now.
         unsafe { *self.job.get() = job };
-        self.next.reset();
+        self.claims.reset();
         let state = State(self.state.load(Ordering::Relaxed));
         debug_assert!(!state.open() && state.users() == 0);
-        // Publishes the job and `next` to helpers that join (their `Acquire` exchange).
+        // Publishes the job and `claims` to helpers that join (their `Acquire` exchange).
         self.state.store(state.next().0, Ordering::SeqCst);
         self.wake();
         let started = Instant::now();
