@@ -125,12 +125,18 @@ pub fn sign(x: f32) -> f32 {
 /// When `row` is longer than `W`, which generated code never asks.
 #[inline(always)]
 pub fn padded<const W: usize>(row: &[f32]) -> [f32; W] {
+    filled(row, 0.0)
+}
+
+/// `row` followed by `fill`, `W` values in all.
+#[inline(always)]
+fn filled<const W: usize>(row: &[f32], fill: f32) -> [f32; W] {
     assert!(
         row.len() <= W,
         "a row of {} values padded to {W}",
         row.len()
     );
-    let mut out = [0.0; W];
+    let mut out = [fill; W];
     out[..row.len()].copy_from_slice(row);
     out
 }
@@ -154,9 +160,7 @@ pub fn log_sum_exp_row(row: &[f32]) -> f32 {
     const B: usize = 16;
     let mut most = [f32::NEG_INFINITY; B];
     for block in row.chunks(B) {
-        let mut padded = [f32::NEG_INFINITY; B];
-        padded[..block.len()].copy_from_slice(block);
-        for (m, v) in most.iter_mut().zip(padded) {
+        for (m, v) in most.iter_mut().zip(filled::<B>(block, f32::NEG_INFINITY)) {
             *m = m.max(v);
         }
     }
@@ -166,9 +170,7 @@ pub fn log_sum_exp_row(row: &[f32]) -> f32 {
     }
     let mut sums = [0.0f32; B];
     for block in row.chunks(B) {
-        let mut padded = [f32::NEG_INFINITY; B];
-        padded[..block.len()].copy_from_slice(block);
-        for (s, v) in sums.iter_mut().zip(padded) {
+        for (s, v) in sums.iter_mut().zip(filled::<B>(block, f32::NEG_INFINITY)) {
             *s += exp(v - m);
         }
     }

@@ -42,9 +42,10 @@ pub(super) fn row_offset(layout: &Layout<'_>, r: &Ref) -> TokenStream {
     start.unwrap_or_else(|| quote!(0usize))
 }
 
-/// One row: its name in the loop, the tensor's data, where the row starts, and whether the
-/// loop writes it.
+/// One row: the reference it is of, its name in the loop, the tensor's data, where the row
+/// starts, and whether the loop writes it.
 struct Row {
+    of: Ref,
     name: Ident,
     data: TokenStream,
     start: TokenStream,
@@ -56,8 +57,6 @@ pub(super) struct Rows {
     inner: Idx,
     width: Dim,
     list: Vec<Row>,
-    /// The tensors' references read as rows.
-    read: Vec<Ref>,
     /// The width the loop runs over, when the rows are padded to whole vectors.
     padded: Option<usize>,
 }
@@ -69,7 +68,6 @@ impl Rows {
             inner,
             width,
             list: Vec::new(),
-            read: Vec::new(),
             padded: None,
         }
     }
@@ -95,10 +93,8 @@ impl Rows {
         );
         let v = loop_var(self.inner);
         let code = quote!(#name[#v]);
-        if !written {
-            self.read.push(r.clone());
-        }
         self.list.push(Row {
+            of: r.clone(),
             name,
             data,
             start,
@@ -130,7 +126,7 @@ impl Rows {
         let label = Ix::Label(self.inner);
         body.visit(&mut |e| match e {
             Expr::Ref(r) if r.ix.iter().any(|x| x.idx() == self.inner) => {
-                through_rows &= self.read.contains(r);
+                through_rows &= self.list.iter().any(|row| !row.written && row.of == *r);
             }
             // `targets[i]` for the inner index i would read past the targets.
             Expr::Delta(a, b) if *a == label || *b == label => through_rows = false,
@@ -155,24 +151,19 @@ impl Rows {
     /// The statements ahead of the loop: each row sliced, or copied into its padded row.
     pub(super) fn ahead(&self, layout: &Layout<'_>) -> Vec<TokenStream> {
         let range = layout.dim(self.width);
-        let rows = self.list.iter().map(
-            |Row {
-                 name,
-                 data,
-                 start,
-                 written,
-             }| {
-                match (self.padded.map(Literal::usize_unsuffixed), written) {
-                    (None, true) => quote!(let #name = &mut #data[#start..][..#range];),
-                    (None, false) => quote!(let #name = &#data[#start..][..#range];),
-                    (Some(w), true) => quote!(let mut #name = [0.0f32; #w];),
-                    (Some(w), false) => quote! {
-                        let #name = ::mlp_runtime::scalar::padded::<#w>(&#data[#start..][..#range]);
-                    },
-                }
-            },
-        );
-        rows.collect()
+        let padded = self.padded.map(Literal::usize_unsuffixed);
+        let ahead = |r: &Row| {
+            let (name, data, start) = (&r.name, &r.data, &r.start);
+            match (&padded, r.written) {
+                (None, true) => quote!(let #name = &mut #data[#start..][..#range];),
+                (None, false) => quote!(let #name = &#data[#start..][..#range];),
+                (Some(w), true) => quote!(let mut #name = [0.0f32; #w];),
+                (Some(w), false) => quote! {
+                    let #name = ::mlp_runtime::scalar::padded::<#w>(&#data[#start..][..#range]);
+                },
+            }
+        };
+        self.list.iter().map(ahead).collect()
     }
 
     /// The statements after the loop: a padded row written back, its padding dropped.
@@ -181,16 +172,11 @@ impl Rows {
             return Vec::new();
         }
         let range = layout.dim(self.width);
-        let written = self.list.iter().filter(|r| r.written);
-        written
-            .map(
-                |Row {
-                     name, data, start, ..
-                 }| {
-                    quote!(#data[#start..][..#range].copy_from_slice(&#name[..#range]);)
-                },
-            )
-            .collect()
+        let back = |r: &Row| {
+            let (name, data, start) = (&r.name, &r.data, &r.start);
+            quote!(#data[#start..][..#range].copy_from_slice(&#name[..#range]);)
+        };
+        self.list.iter().filter(|r| r.written).map(back).collect()
     }
 }
 
