@@ -166,6 +166,9 @@ fn transposes_accumulation_and_threads() {
             (7, 1030, 260),
             (300, 10, 512),
             (64, 3, 700),
+            // B's rows 1 KiB apart, crowding a few L1 sets, reused by more than one block of
+            // rows: packed rather than read in place.
+            (128, 256, 40),
         ] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 for threads in [1, 2, 3] {
@@ -367,6 +370,7 @@ fn descent_on(isa: Isa) {
             (37, 53, 7, true, false),
             (3, 100, 7, true, false),
             (64, 96, 300, true, false),
+            (128, 256, 40, true, false),
             (20, 30, 40, false, true),
             (9, 17, 0, true, false),
         ] {

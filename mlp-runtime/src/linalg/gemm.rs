@@ -402,8 +402,10 @@ where
                 let kc = kc_max.min(k - pc);
                 let last = pc + kc == k;
                 // B's rows contiguous: whole panels are read in place, rows `b.rs` apart, and
-                // only a last, narrower panel is packed (zero-padded), as panel 0 of `pb`.
-                let in_place = p.b.cs == 1;
+                // only a last, narrower panel is packed (zero-padded), as panel 0 of `pb`;
+                // unless the rows crowd into a few L1 sets and more than one block of rows
+                // reuses the panel (with fewer, packing a weight matrix cost what it saved).
+                let in_place = p.b.cs == 1 && !(m > MC && pack::crowded(p.b.rs, kc));
                 let whole = if in_place { nc / nr * nr } else { 0 };
                 if whole < nc {
                     pack::pack_b(fin.path, pb, p.b.skip_cols(whole), pc, kc, jc, nc - whole);
