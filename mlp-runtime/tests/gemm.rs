@@ -125,7 +125,7 @@ fn dot_tiles_read_rows_in_place_or_copied() {
         // Several row blocks (of 80 rows at k = 784) only outside valgrind, where they take
         // minutes.
         let large = (!small_shapes_only()).then_some((300, 97, 784));
-        for (m, n, k) in [(70, 60, 48), (5, 48, 33)].into_iter().chain(large) {
+        for (m, n, k) in [(70, 60, 80), (5, 48, 33)].into_iter().chain(large) {
             let b = values(n * k, 2);
             let mut first: Option<Vec<f32>> = None;
             for offset in [0, 1, 4, 16] {
@@ -169,6 +169,9 @@ fn transposes_accumulation_and_threads() {
             // B's rows 1 KiB apart, crowding a few L1 sets, reused by more than one block of
             // rows: packed rather than read in place.
             (128, 256, 40),
+            // Shallow: packed even with B transposed, a panel of 45 columns (40 transposed in
+            // 8×8 blocks, 5 one by one) and 33 depths (32 in blocks).
+            (20, 45, 33),
         ] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 for threads in [1, 2, 3] {
@@ -372,6 +375,8 @@ fn descent_on(isa: Isa) {
             (64, 96, 300, true, false),
             (128, 256, 40, true, false),
             (20, 30, 40, false, true),
+            // Shallow, B transposed: packed, not on the dot tiles.
+            (16, 32, 64, false, true),
             (9, 17, 0, true, false),
         ] {
             let a = values(m * k, 21);

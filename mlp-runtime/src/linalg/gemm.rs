@@ -2,7 +2,7 @@
 //! row-major C, split over threads by column blocks (row blocks for few columns, or when A is
 //! the larger operand). Rows of A times a transposed B (every forward product: activations
 //! times a weight matrix as stored) run on dot-product tiles that read both operands in place
-//! (`dot.rs`); every other product is blocked around the microkernel (`kernel.rs`), which
+//! (`dot.rs`), unless the product is shallow; every other product is blocked around the microkernel (`kernel.rs`), which
 //! reads contiguous rows or columns of A and rows of B in place and packs the rest. Splitting
 //! never changes the order of any sum, so results are bit-identical for every thread count.
 //! Products of a few rows skip packing.

@@ -131,18 +131,22 @@ fn pack_b_cols<const NR: usize>(
         if b.rs == 1 {
             // Columns contiguous (a transposed weight matrix): each column is one run, and the
             // panel is their transpose, 8×8 blocks at a time with AVX2.
+            // The first `blocked` columns' first `done` depths in 8×8 blocks (AVX2), the rest
+            // one value at a time.
+            let blocked = cols - cols % 8;
             let done = match path.avx2() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the token proves AVX2, the only requirement of calling it.
                 Some(_) => unsafe {
-                    transpose_runs(&b.data[first * b.cs + pc..], b.cs, NR, cols, kc, panel)
+                    transpose_runs(&b.data[first * b.cs + pc..], b.cs, NR, blocked, kc, panel)
                 },
                 _ => 0,
             };
             for j in 0..cols {
-                let src = &b.data[(first + j) * b.cs + pc + done..][..kc - done];
+                let from = if j < blocked { done } else { 0 };
+                let src = &b.data[(first + j) * b.cs + pc + from..][..kc - from];
                 for (p, v) in src.iter().enumerate() {
-                    panel[(done + p) * NR + j] = *v;
+                    panel[(from + p) * NR + j] = *v;
                 }
             }
         } else {
@@ -189,10 +193,10 @@ fn transpose8(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 
     ]
 }
 
-/// Transposes the first `kc − kc % 8` values of the `nr` runs of a B panel (run `j` at
-/// `src[j·cs..]`, `nr` a multiple of 8) into the panel (`panel[p·nr + j]`), 8×8 blocks at a
-/// time; returns how many depths it did (0 when the panel has fewer than `nr` columns, left to
-/// the scalar loop).
+/// Transposes the first `kc − kc % 8` values of the first `cols` runs of a B panel (run `j`
+/// at `src[j·cs..]`; `cols` a multiple of 8, at most `nr`) into the panel (`panel[p·nr + j]`),
+/// 8×8 blocks at a time; returns how many depths it did (0 when `cols` is no multiple of 8,
+/// left to the scalar loop).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn transpose_runs(
@@ -204,13 +208,13 @@ fn transpose_runs(
     panel: &mut [f32],
 ) -> usize {
     use std::arch::x86_64::*;
-    if cols != nr || !nr.is_multiple_of(8) {
+    if cols == 0 || !cols.is_multiple_of(8) || cols > nr {
         return 0;
     }
     let full = kc - kc % 8;
-    assert!(src.len() >= (nr - 1) * cs + kc && panel.len() >= kc * nr);
+    assert!(src.len() >= (cols - 1) * cs + kc && panel.len() >= kc * nr);
     for p0 in (0..full).step_by(8) {
-        for j0 in (0..nr).step_by(8) {
+        for j0 in (0..cols).step_by(8) {
             let rows = std::array::from_fn(|j| {
                 // SAFETY: the CPU has AVX2 (this function's feature), and run j0 + j holds
                 // values p0..p0+8 (asserted above).
