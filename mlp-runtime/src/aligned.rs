@@ -45,11 +45,22 @@ impl Aligned {
         self.len = 0;
     }
 
-    /// Appends `values`.
+    /// Appends `values` (written once: not zeroed first).
     pub fn extend_from_slice(&mut self, values: &[f32]) {
         let old = self.len;
-        self.resize(old + values.len());
+        self.resize_for_overwrite(old + values.len());
         self[old..].copy_from_slice(values);
+    }
+
+    /// Sets the length to `len` for a caller that writes every new value: values past the old
+    /// length hold what a longer length left there (or zeros), not zeros. Saves a pass over a
+    /// buffer that is filled again at once, such as a batch of gathered rows.
+    pub fn resize_for_overwrite(&mut self, len: usize) {
+        let lines = len.div_ceil(16);
+        if lines > self.lines.len() {
+            self.lines.resize(lines, ZERO);
+        }
+        self.len = len;
     }
 
     /// Sets the length to `len`; new values are zero. Never gives memory back, so a buffer
@@ -130,5 +141,13 @@ mod tests {
         a.extend_from_slice(&[5.0]);
         assert_eq!(a.len(), 21);
         assert_eq!((a[19], a[20]), (4.0, 5.0));
+        // Shorter, then as long again: the old values are back, not zeros; longer than it
+        // ever was: zeros.
+        a.resize_for_overwrite(1);
+        a.resize_for_overwrite(21);
+        assert_eq!((a[0], a[20]), (4.0, 5.0));
+        a.resize_for_overwrite(70);
+        assert!(a[48..].iter().all(|v| *v == 0.0), "{a:?}");
+        assert_eq!(a.as_ptr() as usize % 64, 0);
     }
 }

@@ -339,3 +339,42 @@ fn class_names_mixed_with_indices_or_too_few_are_errors_naming_the_file() {
         "{err}"
     );
 }
+
+/// A batch of 64 KiB or more is gathered in parts on the kernels' team: on 1, 2 and 3
+/// threads, every row lands in its place with its target values, and a smaller batch after
+/// a larger one holds only its own rows.
+#[test]
+fn large_batches_gather_every_row_on_any_thread_count() {
+    let (n, width) = (300, 200);
+    let d = Dataset {
+        inputs: (0..n * width).map(|v| v as f32).collect(),
+        width,
+        targets: Targets::Values {
+            values: (0..n * 2).map(|v| -(v as f32)).collect(),
+            width: 2,
+        },
+    };
+    let mut batch = Batch::default();
+    for threads in [1, 2, 3] {
+        mlp_runtime::set_num_threads(threads);
+        for size in [97, 300, 5, 130] {
+            // A new order each time, so that rows left from the last batch are wrong here.
+            let order = d.order(size as u64, threads as u64);
+            let idx = &order[..size];
+            batch.fill(&d, idx);
+            assert_eq!(batch.len(width), size);
+            for (row, &k) in batch.inputs.chunks_exact(width).zip(idx) {
+                assert_eq!(
+                    row,
+                    &d.inputs[k * width..(k + 1) * width],
+                    "{threads} threads"
+                );
+            }
+            let want: Vec<f32> = idx
+                .iter()
+                .flat_map(|&k| [-((2 * k) as f32), -((2 * k + 1) as f32)])
+                .collect();
+            assert_eq!(batch.values, want);
+        }
+    }
+}

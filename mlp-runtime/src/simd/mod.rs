@@ -149,15 +149,6 @@ pub fn kernels_run() -> Vec<Isa> {
         .collect()
 }
 
-/// Asks for every cache line of `data`: what a gather of scattered rows issues a few rows
-/// ahead, so that their memory latencies overlap instead of adding up.
-#[inline]
-pub(crate) fn prefetch(data: &[f32]) {
-    for line in data.chunks(16) {
-        prefetch_line(line.as_ptr());
-    }
-}
-
 /// Asks for the cache line holding `p` into L1: a hint that reads nothing and never faults, so
 /// any address will do (nothing off x86-64).
 #[inline(always)]
