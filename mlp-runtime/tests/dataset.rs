@@ -378,3 +378,33 @@ fn large_batches_gather_every_row_on_any_thread_count() {
         }
     }
 }
+
+/// More threads than a batch has parts (at most 8), fewer rows than parts, and labels: every
+/// row and label in its place.
+#[test]
+fn large_batches_of_few_wide_rows_and_labels() {
+    let (n, width) = (40, 20_000);
+    let d = Dataset {
+        inputs: (0..n * width).map(|v| v as f32).collect(),
+        width,
+        targets: Targets::Labels((0..n as u32).map(|k| k * 3).collect()),
+    };
+    let mut batch = Batch::default();
+    for threads in [2, 9] {
+        mlp_runtime::set_num_threads(threads);
+        for size in [3, 1, 40, 11] {
+            let order = d.order(size as u64, threads as u64);
+            let idx = &order[..size];
+            batch.fill(&d, idx);
+            for (row, &k) in batch.inputs.chunks_exact(width).zip(idx) {
+                assert_eq!(
+                    row,
+                    &d.inputs[k * width..(k + 1) * width],
+                    "{threads} threads"
+                );
+            }
+            let want: Vec<u32> = idx.iter().map(|&k| k as u32 * 3).collect();
+            assert_eq!(batch.labels, want, "{threads} threads");
+        }
+    }
+}

@@ -194,6 +194,8 @@ fn threads_do_not_change_results() {
             (400, 64, 256, true),
             (64, 256, 300, false),
             (200, 96, 100, false),
+            // Shallow, B transposed: the packed kernel, in column blocks.
+            (256, 100, 64, true),
         ] {
             let a = values(m * k, 5);
             let b = values(k * n, 6);
@@ -375,8 +377,10 @@ fn descent_on(isa: Isa) {
             (64, 96, 300, true, false),
             (128, 256, 40, true, false),
             (20, 30, 40, false, true),
-            // Shallow, B transposed: packed, not on the dot tiles.
+            // Shallow, B transposed: packed, not on the dot tiles; then large enough for
+            // blocks on two threads.
             (16, 32, 64, false, true),
+            (64, 128, 64, false, true),
             (9, 17, 0, true, false),
         ] {
             let a = values(m * k, 21);
@@ -413,5 +417,51 @@ fn descent_on(isa: Isa) {
             gemm_descend_on(isa, m, n, k, am, bm, &mut plain, n, None);
             assert_eq!(plain, g);
         }
+    }
+}
+
+/// A forward product (A's rows times a transposed B) runs on the dot tiles unless it is
+/// shallow (depth 64 or less, 16 rows or more, 32 columns or more): then on the packed kernel.
+/// The profile, which records from every thread, names the path each shape took (shapes no
+/// other test uses).
+#[test]
+fn shallow_forward_products_run_packed() {
+    use mlp_runtime::profile::{self, Kind};
+    let cases = [
+        (17, 33, 64, Kind::Packed),
+        (17, 33, 65, Kind::Dot),
+        (15, 33, 64, Kind::Dot),
+        (17, 31, 64, Kind::Dot),
+    ];
+    profile::enable(true);
+    for isa in isas() {
+        for (m, n, k, _) in cases {
+            let (a, b) = (values(m * k, 7), values(n * k, 8));
+            let mut c = vec![0.0; m * n];
+            gemm_on(
+                isa,
+                m,
+                n,
+                k,
+                Mat::rows(&a, k),
+                Mat::transposed(&b, k),
+                &mut c,
+                n,
+                false,
+            );
+        }
+    }
+    let log = profile::take();
+    profile::enable(false);
+    for (m, n, k, want) in cases {
+        let kinds: Vec<Kind> = log
+            .iter()
+            .filter(|e| (e.m, e.n, e.k) == (m, n, k))
+            .map(|e| e.kind)
+            .collect();
+        assert!(
+            !kinds.is_empty() && kinds.iter().all(|kind| *kind == want),
+            "{m}×{n}×{k}: ran {kinds:?}, expected {want:?}"
+        );
     }
 }

@@ -1,10 +1,10 @@
 //! Products `C = A·Bᵀ` whose two operands are read along contiguous rows: a batch of
 //! activations (row `n` of A is a sample) times a weight matrix stored as PyTorch stores it
 //! (row `i` of Bᵀ is output `i`'s weights), which is every forward product but a shallow one
-//! ([`suits`]). Each tile of
-//! [`TR`]×[`TC`] sums (with AVX-512's sixteen lanes and 32 registers, [`TR_512`]×[`TC_512`])
-//! is vector-wide dot products straight from the stored rows, so nothing is transposed, and
-//! the weights stream past in order, once per block of rows, while the arithmetic runs.
+//! ([`suits`]). Each tile of [`TR`]×[`TC`] sums (with AVX-512's sixteen lanes and 32 registers,
+//! [`TR_512`]×[`TC_512`]) is vector-wide dot products straight from the stored rows, so nothing
+//! is transposed, and the weights stream past in order, once per block of rows, while the
+//! arithmetic runs.
 //!
 //! Blocking: as many rows of A as fit in about 256 KiB, the outer loop (they stay in L2), by
 //! [`NB`] columns of C; within a block, one tile column's rows of Bᵀ stay in L1 while the

@@ -2,10 +2,10 @@
 //! row-major C, split over threads by column blocks (row blocks for few columns, or when A is
 //! the larger operand). Rows of A times a transposed B (every forward product: activations
 //! times a weight matrix as stored) run on dot-product tiles that read both operands in place
-//! (`dot.rs`), unless the product is shallow; every other product is blocked around the microkernel (`kernel.rs`), which
-//! reads contiguous rows or columns of A and rows of B in place and packs the rest. Splitting
-//! never changes the order of any sum, so results are bit-identical for every thread count.
-//! Products of a few rows skip packing.
+//! (`dot.rs`), unless the product is shallow; every other product is blocked around the
+//! microkernel (`kernel.rs`), which reads contiguous rows or columns of A and rows of B in
+//! place and packs the rest. Splitting never changes the order of any sum, so results are
+//! bit-identical for every thread count. Products of a few rows skip packing.
 
 use super::dot;
 use super::epilogue::Finish;
@@ -259,8 +259,10 @@ where
     // A column block reads all of A, a row block all of B: with A the larger (an evaluation
     // batch of more samples than the layer has outputs), row blocks, so that A is read once
     // (measured on predict at batch 1000 on two threads: 3–4% faster).
-    // Only where no row block would pack B again (measured on the dot tiles).
-    let a_larger = m > n && by_rows == blocks && (dot || b.cs == 1);
+    // Only where no row block would pack B again (measured on the dot tiles): B read in
+    // place, its rows not crowding the L1 (`pack::crowded`, which a taller block packs).
+    let in_place = b.cs == 1 && !pack::crowded(b.rs, k.min(KC));
+    let a_larger = m > n && by_rows == blocks && (dot || in_place);
     let split = if by_cols >= by_rows && !a_larger {
         // Column blocks: each thread reads (and packs) its own part of B.
         Split::Columns(n.div_ceil(by_cols).div_ceil(tile_cols) * tile_cols)

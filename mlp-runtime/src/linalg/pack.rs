@@ -195,8 +195,8 @@ fn transpose8(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 
 
 /// Transposes the first `kc − kc % 8` values of the first `cols` runs of a B panel (run `j`
 /// at `src[j·cs..]`; `cols` a multiple of 8, at most `nr`) into the panel (`panel[p·nr + j]`),
-/// 8×8 blocks at a time; returns how many depths it did (0 when `cols` is no multiple of 8,
-/// left to the scalar loop).
+/// 8×8 blocks at a time; returns how many depths it did (0, leaving the panel to the scalar
+/// loop, when `cols` is 0, no multiple of 8 or more than `nr`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn transpose_runs(
@@ -234,7 +234,9 @@ fn transpose_runs(
 /// L1 has 64 sets of 64-byte lines (32 KiB of 8 ways, or 48 KiB of 12), so runs whose stride
 /// is a multiple of 512 bytes share at most 8 of the 64 places a run can start at: a 512-wide
 /// matrix's rows (2 KiB apart) land in 2, and a 64-deep B panel of them (192 lines) in 6 sets
-/// that keep 48–72. Such a panel is packed into consecutive lines instead. Measured on weight
+/// that keep 48–72. A place's sets keep 8–12 lines each and a run of B takes 1 (eight lanes)
+/// to 3 (AVX-512) of them, so past 4 runs a place the panel is taken to crowd out. Such a
+/// panel is packed into consecutive lines instead. Measured on weight
 /// steps whose B is a batch of 64 activations 512 wide (512×512×64 and 784×512×64, pinned, in
 /// three alternating runs of 300): 0.72 of the FMA peak in place of 0.66–0.71; the same
 /// product with rows 528 wide ran at 0.71–0.72 either way.

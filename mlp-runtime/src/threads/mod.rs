@@ -1,5 +1,6 @@
 //! How many threads the kernels use (`MLP_THREADS` from the environment, else every core,
-//! unless [`set_num_threads`] says otherwise), and the team that runs a product's parts.
+//! unless [`set_num_threads`] says otherwise), and the team that runs a product's parts (and
+//! gathers a large batch's rows).
 //!
 //! The team is the calling thread plus `threads − 1` helpers that live as long as the thread
 //! count stays the same. Handing out work costs no allocation and, while helpers are awake, no
