@@ -165,6 +165,18 @@ pub(crate) mod avx2 {
             // floats at `p`.
             unsafe { _mm256_storeu_ps(p, self.0) }
         }
+        /// A masked load (`vmaskmovps`): lanes past `n` are not read, and are zero.
+        #[inline(always)]
+        unsafe fn load_first(_: Avx2Token, p: *const f32, n: usize) -> Self {
+            // SAFETY: the token proves AVX and AVX2; the masked load reads only the lanes
+            // whose mask is set, the first n, which the caller guarantees readable (masked-off
+            // lanes do not fault).
+            unsafe {
+                let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n.min(8) as i32), lanes);
+                Avx2(_mm256_maskload_ps(p, mask))
+            }
+        }
         #[inline(always)]
         fn mul_add(self, b: Self, c: Self) -> Self {
             // SAFETY: `self` exists, so the CPU has FMA.
