@@ -66,17 +66,11 @@ impl Aligned {
     /// Sets the length to `len`; new values are zero. Never gives memory back, so a buffer
     /// that has been as long once does not allocate again.
     pub fn resize(&mut self, len: usize) {
-        if len > self.len {
-            let lines = len.div_ceil(16);
-            if lines > self.lines.len() {
-                self.lines.resize(lines, ZERO);
-            }
+        let old = self.len;
+        self.resize_for_overwrite(len);
+        if len > old {
             // Values past the old length may hold what a longer length left there.
-            let old = self.len;
-            self.len = len;
             self[old..].fill(0.0);
-        } else {
-            self.len = len;
         }
     }
 }

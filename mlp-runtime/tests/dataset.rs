@@ -408,3 +408,25 @@ fn large_batches_of_few_wide_rows_and_labels() {
         }
     }
 }
+
+/// A batch asking for a sample the set does not have panics naming it, on one thread or in
+/// parts, before anything is copied.
+#[test]
+fn a_sample_past_the_set_is_named() {
+    let d = labeled(10);
+    for threads in [1, 2] {
+        mlp_runtime::set_num_threads(threads);
+        let mut batch = Batch::default();
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batch.fill(&d, &[3, 10, 2])));
+        let message = caught.expect_err("index 10 of 10 samples");
+        let text = message
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            text.contains("sample 10") && text.contains("10 samples"),
+            "{text}"
+        );
+    }
+}

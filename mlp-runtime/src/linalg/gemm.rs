@@ -259,10 +259,9 @@ where
     // A column block reads all of A, a row block all of B: with A the larger (an evaluation
     // batch of more samples than the layer has outputs), row blocks, so that A is read once
     // (measured on predict at batch 1000 on two threads: 3–4% faster).
-    // Only where no row block would pack B again (measured on the dot tiles): B read in
-    // place, its rows not crowding the L1 (`pack::crowded`, which a taller block packs).
-    let in_place = b.cs == 1 && !pack::crowded(b.rs, k.min(KC));
-    let a_larger = m > n && by_rows == blocks && (dot || in_place);
+    // Only where no row block would pack B again (measured on the dot tiles).
+    let height = m.div_ceil(by_rows);
+    let a_larger = m > n && by_rows == blocks && (dot || b_in_place(b, height, depth_block(k)));
     let split = if by_cols >= by_rows && !a_larger {
         // Column blocks: each thread reads (and packs) its own part of B.
         Split::Columns(n.div_ceil(by_cols).div_ceil(tile_cols) * tile_cols)
@@ -395,20 +394,20 @@ where
     let (m, n, k) = (p.m, p.n, p.k);
     let (mr, nr) = kernel::shape(fin.path);
     packs::with(|(pa, pb)| {
-        // Depth blocks of equal size (784 = 4 × 196, not 3 × 256 + 16): a thin last block
-        // would pay a whole pass over C for little arithmetic.
-        let kc_max = k.div_ceil(k.div_ceil(KC));
+        let kc_max = depth_block(k);
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(kc_max) {
                 let kc = kc_max.min(k - pc);
                 let last = pc + kc == k;
-                // B's rows contiguous: whole panels are read in place, rows `b.rs` apart, and
-                // only a last, narrower panel is packed (zero-padded), as panel 0 of `pb`;
-                // unless the rows crowd into a few L1 sets and more than one block of rows
-                // reuses the panel (with fewer, packing a weight matrix cost what it saved).
-                let in_place = p.b.cs == 1 && !(m > MC && pack::crowded(p.b.rs, kc));
-                let whole = if in_place { nc / nr * nr } else { 0 };
+                // Whole panels of B read in place (`b_in_place`), rows `b.rs` apart, and only
+                // a last, narrower panel packed (zero-padded), as panel 0 of `pb`; or all
+                // packed.
+                let whole = if b_in_place(p.b, m, kc) {
+                    nc / nr * nr
+                } else {
+                    0
+                };
                 if whole < nc {
                     pack::pack_b(fin.path, pb, p.b.skip_cols(whole), pc, kc, jc, nc - whole);
                 }
@@ -466,4 +465,18 @@ where
             }
         }
     });
+}
+
+/// The depth of a packed block of a product of depth `k`: blocks of equal size (784 = 4 × 196,
+/// not 3 × 256 + 16), since a thin last block would pay a whole pass over C for little
+/// arithmetic.
+fn depth_block(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(KC))
+}
+
+/// Whether a part of `rows` rows reads B's whole panels of depth `kc` in place: B's rows are
+/// contiguous, and do not crowd into a few L1 sets ([`pack::crowded`]) where more than one
+/// block of rows reuses a panel (with fewer, packing a weight matrix cost what it saved).
+fn b_in_place(b: Mat<'_>, rows: usize, kc: usize) -> bool {
+    b.cs == 1 && !(rows > MC && pack::crowded(b.rs, kc))
 }

@@ -236,10 +236,10 @@ fn transpose_runs(
 /// matrix's rows (2 KiB apart) land in 2, and a 64-deep B panel of them (192 lines) in 6 sets
 /// that keep 48–72. A place's sets keep 8–12 lines each and a run of B takes 1 (eight lanes)
 /// to 3 (AVX-512) of them, so past 4 runs a place the panel is taken to crowd out. Such a
-/// panel is packed into consecutive lines instead. Measured on weight
-/// steps whose B is a batch of 64 activations 512 wide (512×512×64 and 784×512×64, pinned, in
-/// three alternating runs of 300): 0.72 of the FMA peak in place of 0.66–0.71; the same
-/// product with rows 528 wide ran at 0.71–0.72 either way.
+/// panel is packed into consecutive lines instead. Measured on weight steps whose B is a batch
+/// of 64 activations 512 wide (512×512×64 and 784×512×64, pinned, in three alternating runs
+/// of 300): 0.72 of the FMA peak in place of 0.66–0.71; the same product with rows 528 wide
+/// ran at 0.71–0.72 either way.
 pub(crate) fn crowded(stride: usize, count: usize) -> bool {
     const SPAN: usize = 64 * 64;
     let gcd = |mut a: usize, mut b: usize| {

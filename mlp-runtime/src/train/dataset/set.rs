@@ -231,7 +231,14 @@ pub struct Batch {
 
 impl Batch {
     /// Copies the samples at `indices` of `data` into the buffers.
+    ///
+    /// # Panics
+    /// If an index is not a sample of `data` (naming it), before anything is copied.
     pub fn fill(&mut self, data: &Dataset, indices: &[usize]) {
+        let samples = data.len();
+        if let Some(k) = indices.iter().find(|&&k| k >= samples) {
+            panic!("batch: sample {k} asked of a set of {samples} samples");
+        }
         // Each input written once, by the copy (not zeroed first).
         self.inputs.resize_for_overwrite(indices.len() * data.width);
         gather(&mut self.inputs, &data.inputs, data.width, indices);
