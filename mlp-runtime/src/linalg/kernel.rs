@@ -9,7 +9,8 @@
 //! `c` with row stride `ldc`, each sum multiplied by `scale`, adding to it when `accumulate`.
 //! The tile is as large as the registers allow: 6×16 (two vectors) with eight lanes (12
 //! accumulators of the 16 AVX registers), 8×48 (three vectors) with AVX-512 (24 of its 32
-//! registers, and a height that divides the usual batch sizes; [`shape`]).
+//! registers, and a height that divides the usual batch sizes; [`shape`]); a narrower last
+//! panel runs a tile only as many vectors wide as its columns need ([`call`]).
 //! One `#[inline(always)]` body, generic over the vector type
 //! ([`Lanes`](crate::simd::lanes::Lanes)), the tile's height and width and how A lies
 //! (`ROWS`), serves every ISA; the `#[target_feature]` wrapper is the only difference between
@@ -152,7 +153,10 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
     }
 }
 
-/// The microkernel of `path`: the tile is [`shape`]`(path)`.
+/// The microkernel of `path`: the tile is [`shape`]`(path)`, of which only as many vectors
+/// of columns are computed as the tile's `cols` need. A product's last panel is often
+/// narrower than the tile (10 outputs, or 32 hidden units, of a 48-wide AVX-512 tile): its
+/// padding would otherwise be multiplied too, a third to four fifths of the tile's work.
 ///
 /// # Safety
 /// As for the kernel contract in the module documentation: `a` holds `kc` columns of `MR`
@@ -161,40 +165,54 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
 /// tile's corner of C is writable and written by no other thread meanwhile.
 #[inline(always)]
 pub(crate) unsafe fn call(path: Path, kc: usize, (a, lies): (Panel, Lies), b: Panel, tile: Tile) {
-    // SAFETY: the caller's promise is each kernel's; a SIMD kernel is called with its path's
-    // token, which exists only where the CPU has the kernel's features.
+    let rows = matches!(lies, Lies::Rows);
+    // SAFETY: the caller's promise is each kernel's (reading fewer vectors of B's rows than
+    // the shape's reads less); a SIMD kernel is called with its path's token, which exists
+    // only where the CPU has the kernel's features.
     unsafe {
-        match (path, lies) {
+        match path {
             #[cfg(target_arch = "x86_64")]
-            (Path::Avx512(t), Lies::Columns) => avx512::<false>(t, kc, a, b, tile),
+            Path::Avx512(t) => match (tile.cols.div_ceil(16), rows) {
+                (1, false) => avx512::<1, false>(t, kc, a, b, tile),
+                (1, true) => avx512::<1, true>(t, kc, a, b, tile),
+                (2, false) => avx512::<2, false>(t, kc, a, b, tile),
+                (2, true) => avx512::<2, true>(t, kc, a, b, tile),
+                (_, false) => avx512::<3, false>(t, kc, a, b, tile),
+                (_, true) => avx512::<3, true>(t, kc, a, b, tile),
+            },
             #[cfg(target_arch = "x86_64")]
-            (Path::Avx512(t), Lies::Rows) => avx512::<true>(t, kc, a, b, tile),
-            #[cfg(target_arch = "x86_64")]
-            (Path::Avx2(t), Lies::Columns) => avx2::<false>(t, kc, a, b, tile),
-            #[cfg(target_arch = "x86_64")]
-            (Path::Avx2(t), Lies::Rows) => avx2::<true>(t, kc, a, b, tile),
-            (_, Lies::Columns) => portable::<false>(kc, a, b, tile),
-            (_, Lies::Rows) => portable::<true>(kc, a, b, tile),
+            Path::Avx2(t) => match (tile.cols.div_ceil(8), rows) {
+                (1, false) => avx2::<1, false>(t, kc, a, b, tile),
+                (1, true) => avx2::<1, true>(t, kc, a, b, tile),
+                (_, false) => avx2::<2, false>(t, kc, a, b, tile),
+                (_, true) => avx2::<2, true>(t, kc, a, b, tile),
+            },
+            _ => match (tile.cols.div_ceil(8), rows) {
+                (1, false) => portable::<1, false>(kc, a, b, tile),
+                (1, true) => portable::<1, true>(kc, a, b, tile),
+                (_, false) => portable::<2, false>(kc, a, b, tile),
+                (_, true) => portable::<2, true>(kc, a, b, tile),
+            },
         }
     }
 }
 
-/// The portable microkernel.
+/// The portable microkernel, `NV` vectors wide.
 ///
 /// # Safety
 /// As for [`call`].
-unsafe fn portable<const ROWS: bool>(kc: usize, a: Panel, b: Panel, tile: Tile) {
+unsafe fn portable<const NV: usize, const ROWS: bool>(kc: usize, a: Panel, b: Panel, tile: Tile) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<Portable, MR, 2, ROWS>((), kc, a, b, tile) }
+    unsafe { body::<Portable, MR, NV, ROWS>((), kc, a, b, tile) }
 }
 
-/// The AVX2+FMA microkernel.
+/// The AVX2+FMA microkernel, `NV` vectors wide.
 ///
 /// # Safety
 /// As for [`call`]; the CPU must have AVX2 and FMA (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2<const ROWS: bool>(
+unsafe fn avx2<const NV: usize, const ROWS: bool>(
     t: crate::simd::Avx2Token,
     kc: usize,
     a: Panel,
@@ -202,16 +220,16 @@ unsafe fn avx2<const ROWS: bool>(
     tile: Tile,
 ) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<crate::simd::lanes::avx2::Avx2, MR, 2, ROWS>(t, kc, a, b, tile) }
+    unsafe { body::<crate::simd::lanes::avx2::Avx2, MR, NV, ROWS>(t, kc, a, b, tile) }
 }
 
-/// The AVX-512 microkernel.
+/// The AVX-512 microkernel, `NV` vectors wide.
 ///
 /// # Safety
 /// As for [`call`]; the CPU must have AVX-512F and VL (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn avx512<const ROWS: bool>(
+unsafe fn avx512<const NV: usize, const ROWS: bool>(
     t: crate::simd::Avx512Token,
     kc: usize,
     a: Panel,
@@ -219,5 +237,5 @@ unsafe fn avx512<const ROWS: bool>(
     tile: Tile,
 ) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512, 3, ROWS>(t, kc, a, b, tile) }
+    unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512, NV, ROWS>(t, kc, a, b, tile) }
 }
