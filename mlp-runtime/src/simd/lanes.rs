@@ -342,3 +342,47 @@ pub(crate) mod avx512 {
         }
     }
 }
+#[cfg(test)]
+mod tests {
+    use super::{Lanes, Portable};
+
+    /// `load_first` reads the first `n` values and zeros the other lanes; `store_first` writes
+    /// the first `n` and nothing past them, for every `n` below the width.
+    fn first_n<V: Lanes>(t: V::Token) {
+        let src: Vec<f32> = (1..=V::WIDTH).map(|v| v as f32).collect();
+        for n in 0..V::WIDTH {
+            let mut lanes = [f32::NAN; 16];
+            // SAFETY: `src` holds WIDTH ≥ n values; `lanes` holds 16 ≥ WIDTH.
+            unsafe { V::load_first(t, src.as_ptr(), n).store(lanes.as_mut_ptr()) };
+            let want: Vec<f32> = (0..V::WIDTH)
+                .map(|i| if i < n { src[i] } else { 0.0 })
+                .collect();
+            assert_eq!(lanes[..V::WIDTH], want[..], "load_first of {n}");
+            let mut out = [-1.0f32; 17];
+            // SAFETY: `src` holds WIDTH values; `out` holds 17 > n + 1.
+            unsafe { V::load(t, src.as_ptr()).store_first(out[1..].as_mut_ptr(), n) };
+            assert_eq!(out[0], -1.0, "store_first of {n} wrote before its start");
+            assert_eq!(out[1..=n], src[..n], "store_first of {n}");
+            assert!(
+                out[n + 1..].iter().all(|&v| v == -1.0),
+                "store_first of {n} wrote past n"
+            );
+        }
+    }
+
+    #[test]
+    fn first_lanes_on_every_path() {
+        first_n::<Portable>(());
+        #[cfg(target_arch = "x86_64")]
+        {
+            match crate::simd::avx2() {
+                Some(t) => first_n::<super::avx2::Avx2>(t),
+                None => eprintln!("skipped AVX2: the CPU lacks it"),
+            }
+            match crate::simd::avx512() {
+                Some(t) => first_n::<super::avx512::Avx512>(t),
+                None => eprintln!("skipped AVX-512: the CPU lacks it"),
+            }
+        }
+    }
+}
