@@ -78,10 +78,10 @@ fn check(
 
 #[test]
 fn edge_shapes_on_every_isa() {
-    // Around both kernels' tiles: 6×16 (eight lanes) and 8×48 (AVX-512), and the narrower
-    // tiles of a last panel (one vector of 8, or one or two of 16, wide).
+    // Around both kernels' tiles: 6×16 (eight lanes) and 8×48 (AVX-512), and the lower and
+    // narrower tiles of a last block (1, 2 or 4 rows; one vector of 8, or one or two of 16).
     let sizes = [
-        0, 1, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97,
+        0, 1, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 97,
     ];
     for isa in isas() {
         for &m in &sizes {

@@ -153,10 +153,11 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
     }
 }
 
-/// The microkernel of `path`: the tile is [`shape`]`(path)`, of which only as many vectors
-/// of columns are computed as the tile's `cols` need. A product's last panel is often
-/// narrower than the tile (10 outputs, or 32 hidden units, of a 48-wide AVX-512 tile): its
-/// padding would otherwise be multiplied too, a third to four fifths of the tile's work.
+/// The microkernel of `path`: the tile is [`shape`]`(path)`, of which only as many rows and
+/// vectors of columns are computed as the tile's `rows` and `cols` need. A product's last
+/// panel is often narrower than the tile (10 outputs, or 32 hidden units, of a 48-wide
+/// AVX-512 tile), and its last block of rows lower (the 2 of 10 outputs below 8, the 4 of 64
+/// samples below 60 with six rows): their padding would otherwise be multiplied too.
 ///
 /// # Safety
 /// As for the kernel contract in the module documentation: `a` holds `kc` columns of `MR`
@@ -166,53 +167,75 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
 #[inline(always)]
 pub(crate) unsafe fn call(path: Path, kc: usize, (a, lies): (Panel, Lies), b: Panel, tile: Tile) {
     let rows = matches!(lies, Lies::Rows);
-    // SAFETY: the caller's promise is each kernel's (reading fewer vectors of B's rows than
-    // the shape's reads less); a SIMD kernel is called with its path's token, which exists
-    // only where the CPU has the kernel's features.
+    // The height computed: the tile's, or the power of two at or above `tile.rows` below it.
+    let (mr, _) = shape(path);
+    let h = if tile.rows > 4 {
+        mr
+    } else {
+        tile.rows.next_power_of_two()
+    };
+    // The kernel of height $h for A lying as `rows` says and as many vectors as `cols` need.
+    macro_rules! pick {
+        ($w:literal, $h:literal, $kernel:ident($token:expr); $($nv:pat => $v:literal),*) => {
+            match (tile.cols.div_ceil($w), rows) {
+                $(
+                    ($nv, false) => $kernel::<$h, $v, false>($token, kc, a, b, tile),
+                    ($nv, true) => $kernel::<$h, $v, true>($token, kc, a, b, tile),
+                )*
+            }
+        };
+    }
+    // SAFETY: the caller's promise is each kernel's (reading fewer rows of A's panel, or fewer
+    // vectors of B's rows, than the shape's reads less); a SIMD kernel is called with its
+    // path's token, which exists only where the CPU has the kernel's features.
     unsafe {
-        match path {
+        match (path, h) {
             #[cfg(target_arch = "x86_64")]
-            Path::Avx512(t) => match (tile.cols.div_ceil(16), rows) {
-                (1, false) => avx512::<1, false>(t, kc, a, b, tile),
-                (1, true) => avx512::<1, true>(t, kc, a, b, tile),
-                (2, false) => avx512::<2, false>(t, kc, a, b, tile),
-                (2, true) => avx512::<2, true>(t, kc, a, b, tile),
-                (_, false) => avx512::<3, false>(t, kc, a, b, tile),
-                (_, true) => avx512::<3, true>(t, kc, a, b, tile),
-            },
+            (Path::Avx512(t), 1) => pick!(16, 1, avx512(t); 1 => 1, 2 => 2, _ => 3),
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2(t) => match (tile.cols.div_ceil(8), rows) {
-                (1, false) => avx2::<1, false>(t, kc, a, b, tile),
-                (1, true) => avx2::<1, true>(t, kc, a, b, tile),
-                (_, false) => avx2::<2, false>(t, kc, a, b, tile),
-                (_, true) => avx2::<2, true>(t, kc, a, b, tile),
-            },
-            _ => match (tile.cols.div_ceil(8), rows) {
-                (1, false) => portable::<1, false>(kc, a, b, tile),
-                (1, true) => portable::<1, true>(kc, a, b, tile),
-                (_, false) => portable::<2, false>(kc, a, b, tile),
-                (_, true) => portable::<2, true>(kc, a, b, tile),
-            },
+            (Path::Avx512(t), 2) => pick!(16, 2, avx512(t); 1 => 1, 2 => 2, _ => 3),
+            #[cfg(target_arch = "x86_64")]
+            (Path::Avx512(t), 4) => pick!(16, 4, avx512(t); 1 => 1, 2 => 2, _ => 3),
+            #[cfg(target_arch = "x86_64")]
+            (Path::Avx512(t), _) => pick!(16, 8, avx512(t); 1 => 1, 2 => 2, _ => 3),
+            #[cfg(target_arch = "x86_64")]
+            (Path::Avx2(t), 1) => pick!(8, 1, avx2(t); 1 => 1, _ => 2),
+            #[cfg(target_arch = "x86_64")]
+            (Path::Avx2(t), 2) => pick!(8, 2, avx2(t); 1 => 1, _ => 2),
+            #[cfg(target_arch = "x86_64")]
+            (Path::Avx2(t), 4) => pick!(8, 4, avx2(t); 1 => 1, _ => 2),
+            #[cfg(target_arch = "x86_64")]
+            (Path::Avx2(t), _) => pick!(8, 6, avx2(t); 1 => 1, _ => 2),
+            (_, 1) => pick!(8, 1, portable(()); 1 => 1, _ => 2),
+            (_, 2) => pick!(8, 2, portable(()); 1 => 1, _ => 2),
+            (_, 4) => pick!(8, 4, portable(()); 1 => 1, _ => 2),
+            (_, _) => pick!(8, 6, portable(()); 1 => 1, _ => 2),
         }
     }
 }
 
-/// The portable microkernel, `NV` vectors wide.
+/// The portable microkernel, `H` rows high and `NV` vectors wide.
 ///
 /// # Safety
 /// As for [`call`].
-unsafe fn portable<const NV: usize, const ROWS: bool>(kc: usize, a: Panel, b: Panel, tile: Tile) {
+unsafe fn portable<const H: usize, const NV: usize, const ROWS: bool>(
+    t: (),
+    kc: usize,
+    a: Panel,
+    b: Panel,
+    tile: Tile,
+) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<Portable, MR, NV, ROWS>((), kc, a, b, tile) }
+    unsafe { body::<Portable, H, NV, ROWS>(t, kc, a, b, tile) }
 }
 
-/// The AVX2+FMA microkernel, `NV` vectors wide.
+/// The AVX2+FMA microkernel, `H` rows high and `NV` vectors wide (`NV` ≤ 2: its tile's).
 ///
 /// # Safety
 /// As for [`call`]; the CPU must have AVX2 and FMA (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2<const NV: usize, const ROWS: bool>(
+unsafe fn avx2<const H: usize, const NV: usize, const ROWS: bool>(
     t: crate::simd::Avx2Token,
     kc: usize,
     a: Panel,
@@ -220,16 +243,16 @@ unsafe fn avx2<const NV: usize, const ROWS: bool>(
     tile: Tile,
 ) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<crate::simd::lanes::avx2::Avx2, MR, NV, ROWS>(t, kc, a, b, tile) }
+    unsafe { body::<crate::simd::lanes::avx2::Avx2, H, NV, ROWS>(t, kc, a, b, tile) }
 }
 
-/// The AVX-512 microkernel, `NV` vectors wide.
+/// The AVX-512 microkernel, `H` rows high and `NV` vectors wide.
 ///
 /// # Safety
 /// As for [`call`]; the CPU must have AVX-512F and VL (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn avx512<const NV: usize, const ROWS: bool>(
+unsafe fn avx512<const H: usize, const NV: usize, const ROWS: bool>(
     t: crate::simd::Avx512Token,
     kc: usize,
     a: Panel,
@@ -237,5 +260,5 @@ unsafe fn avx512<const NV: usize, const ROWS: bool>(
     tile: Tile,
 ) {
     // SAFETY: the caller's promise is the body's.
-    unsafe { body::<crate::simd::lanes::avx512::Avx512, MR_512, NV, ROWS>(t, kc, a, b, tile) }
+    unsafe { body::<crate::simd::lanes::avx512::Avx512, H, NV, ROWS>(t, kc, a, b, tile) }
 }
