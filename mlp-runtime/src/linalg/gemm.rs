@@ -414,9 +414,9 @@ where
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
                     // A's columns contiguous (a transposed operand) or its rows (row-major):
-                    // whole panels are read in place, and only a last, lower panel is packed.
+                    // read in place, but for a last, lower panel the kernel cannot read as is.
                     let whole_a = if p.a.rs == 1 || p.a.cs == 1 {
-                        mc / mr * mr
+                        in_place_rows(mc, mr)
                     } else {
                         0
                     };
@@ -447,10 +447,11 @@ where
                             } else {
                                 (pb[(jr - whole) * kc..].as_ptr(), nr)
                             };
-                            // SAFETY: the A panel holds kc columns of mr values: packed (sized
-                            // above, the path's shape), or columns pc..pc+kc of A, rows
-                            // ic+ir..ic+ir+mr ≤ m, inside A (`check_operands`), lying as
-                            // `a_lies` says; the B panel kc rows of nr values: packed, or rows
+                            // SAFETY: the A panel holds kc columns of mr values, packed (sized
+                            // above, the path's shape), or of the tile's rows, read in place:
+                            // columns pc..pc+kc of A, rows ic+ir..ic+ir+rows ≤ m, inside A
+                            // (`check_operands`), lying as `a_lies` says, where rows is mr or
+                            // 1, 2 or 4 (`in_place_rows`), the height the kernel reads; the B panel kc rows of nr values: packed, or rows
                             // pc..pc+kc of B, columns jc+jr..jc+jr+nr ≤ n, inside B; the tile
                             // is inside this part's rectangle.
                             unsafe { kernel::call(fin.path, kc, (a_panel, a_lies), b_panel, tile) }
@@ -465,6 +466,19 @@ where
             }
         }
     });
+}
+
+/// How many of a block's `mc` rows of A the kernel reads in place, when A's rows or columns
+/// are contiguous: whole panels of `mr` rows, and a last one of 1, 2 or 4 rows, which a
+/// kernel of that height reads ([`kernel::call`]); any other last panel is packed, zero-padded,
+/// since a kernel of the next height up would read rows past A's.
+fn in_place_rows(mc: usize, mr: usize) -> usize {
+    let rest = mc % mr;
+    if rest <= 4 && rest.is_power_of_two() {
+        mc
+    } else {
+        mc - rest
+    }
 }
 
 /// The depth of a packed block of a product of depth `k`: blocks of equal size (784 = 4 × 196,

@@ -162,7 +162,8 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
 /// # Safety
 /// As for the kernel contract in the module documentation: `a` holds `kc` columns of `MR`
 /// floats `lda` apart (lying as [`Lies::Columns`]) or `MR` rows of `kc` floats `lda` apart
-/// ([`Lies::Rows`]), `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the
+/// ([`Lies::Rows`]), or of only `tile.rows` where that is 1, 2 or 4 (the height computed),
+/// `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the
 /// tile's corner of C is writable and written by no other thread meanwhile.
 #[inline(always)]
 pub(crate) unsafe fn call(path: Path, kc: usize, (a, lies): (Panel, Lies), b: Panel, tile: Tile) {
