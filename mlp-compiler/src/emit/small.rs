@@ -23,34 +23,18 @@ pub struct Stored {
     pub transposed: bool,
 }
 
-/// A row or column position: a constant, or the sample loop's variable.
-#[derive(Clone, Copy)]
-enum Pos {
-    At(usize),
-    Sample,
-}
-
 impl Stored {
-    /// Element (r, c) of the operand as the product reads it; a constant index where both
-    /// positions are constants.
-    fn at(&self, r: Pos, c: Pos) -> TokenStream {
-        let data = &self.data;
+    /// The index of element (r, c) of the operand as the product reads it, in its storage.
+    fn at(&self, r: usize, c: usize) -> usize {
         let (row, col) = if self.transposed { (c, r) } else { (r, c) };
-        let index = match (row, col) {
-            (Pos::At(i), Pos::At(j)) => lit(i * self.cols + j),
-            (Pos::Sample, Pos::At(j)) => {
-                let (cols, j) = (lit(self.cols), lit(j));
-                quote!(sample * #cols + #j)
-            }
-            (Pos::At(i), Pos::Sample) => {
-                let (cols, i) = (lit(self.cols), lit(i));
-                quote!(#i * #cols + sample)
-            }
-            (Pos::Sample, Pos::Sample) => {
-                unreachable!("a product reads each operand at one sample index")
-            }
-        };
-        quote!(#data[#index])
+        row * self.cols + col
+    }
+
+    /// The operand's rows, one per sample, as arrays (`as_chunks`): stored matrices hold the
+    /// samples in their rows, since only their row count may be the batch.
+    fn sample_rows(&self, name: &str) -> TokenStream {
+        let (data, cols, name) = (&self.data, lit(self.cols), quote::format_ident!("{name}"));
+        quote!(let (#name, _) = #data.as_chunks::<#cols>();)
     }
 }
 
@@ -81,7 +65,8 @@ pub fn unrolls((m, n, k): (Dim, Dim, Dim), bias: bool, budget: &Cell<usize>) -> 
 }
 
 /// `C[m×n] = A·B (+ bias)`, with `A` of `m×k`, unrolled, if the shape and the pass's `budget` of unrolled
-/// multiply-adds allow ([`unrolls`]): `None` otherwise.
+/// multiply-adds allow ([`unrolls`]): `None` otherwise. The samples' rows of each operand are
+/// taken as arrays, one check per row, so that no value's index is checked.
 pub fn product(
     (m, n, k): (Dim, Dim, Dim),
     a: &Stored,
@@ -94,50 +79,71 @@ pub fn product(
         return None;
     }
     match (m, n, k) {
-        // Forward, or an input gradient: a loop over the samples, each row unrolled.
         (Dim::Batch, Dim::Fixed(n), Dim::Fixed(k)) => {
-            let cells: Vec<TokenStream> = (0..n)
-                .map(|q| {
-                    let terms: Vec<TokenStream> = (0..k)
-                        .map(|p| {
-                            let (x, y) =
-                                (a.at(Pos::Sample, Pos::At(p)), b.at(Pos::At(p), Pos::At(q)));
-                            quote!(#x * #y)
-                        })
-                        .collect();
-                    let bias = bias.map(|bias| {
-                        let q = lit(q);
-                        quote!(+ #bias[#q])
-                    });
-                    let (q, nn) = (lit(q), lit(n));
-                    quote!(#out[sample * #nn + #q] = #(#terms)+* #bias;)
-                })
-                .collect();
-            Some(quote! {
-                for sample in 0..batch {
-                    #(#cells)*
-                }
-            })
+            Some(rows_times_weights(n, k, a, b, out, bias))
         }
-        // A weight gradient: the sum over the samples in unrolled accumulators.
-        (Dim::Fixed(m), Dim::Fixed(n), Dim::Batch) => {
-            let updates: Vec<TokenStream> = (0..m)
-                .flat_map(|r| (0..n).map(move |q| (r, q)))
-                .map(|(r, q)| {
-                    let (x, y) = (a.at(Pos::At(r), Pos::Sample), b.at(Pos::Sample, Pos::At(q)));
-                    let cell = lit(r * n + q);
-                    quote!(acc[#cell] += #x * #y;)
-                })
-                .collect();
-            let cells = lit(m * n);
-            Some(quote! {
-                let mut acc = [0.0f32; #cells];
-                for sample in 0..batch {
-                    #(#updates)*
-                }
-                #out[..#cells].copy_from_slice(&acc);
-            })
-        }
+        (Dim::Fixed(m), Dim::Fixed(n), Dim::Batch) => Some(sum_over_samples(m, n, a, b, out)),
         _ => None,
+    }
+}
+
+/// A forward product or an input gradient, `C = A·B (+ bias)` with A's rows the samples: a
+/// loop over the samples, each output row unrolled, the weights and the bias bound once.
+fn rows_times_weights(
+    n: usize,
+    k: usize,
+    a: &Stored,
+    b: &Stored,
+    out: &TokenStream,
+    bias: Option<&TokenStream>,
+) -> TokenStream {
+    assert!(!a.transposed, "A's rows are the samples");
+    let cells = (0..n).map(|q| {
+        let terms = (0..k).map(|p| {
+            let (p, w) = (lit(p), lit(b.at(p, q)));
+            quote!(x[#p] * weights[#w])
+        });
+        let bias = bias.map(|_| {
+            let q = lit(q);
+            quote!(+ bias[#q])
+        });
+        let q = lit(q);
+        quote!(row[#q] = #(#terms)+* #bias;)
+    });
+    let (weights, xs_rows, nn) = (&b.data, a.sample_rows("xs_rows"), lit(n));
+    let bias = bias.map(|data| quote!(let bias = &#data;));
+    quote! {
+        let weights = &#weights;
+        #bias
+        #xs_rows
+        let (out_rows, _) = #out.as_chunks_mut::<#nn>();
+        for (row, x) in out_rows[..batch].iter_mut().zip(&xs_rows[..batch]) {
+            #(#cells)*
+        }
+    }
+}
+
+/// A weight gradient `C = Aᵀ·B` summed over the samples (A read transposed, both with the
+/// samples in their rows): unrolled accumulators, written to `out` at the end.
+fn sum_over_samples(m: usize, n: usize, a: &Stored, b: &Stored, out: &TokenStream) -> TokenStream {
+    assert!(
+        a.transposed && !b.transposed,
+        "both operands' rows are the samples"
+    );
+    let updates = (0..m)
+        .flat_map(|r| (0..n).map(move |q| (r, q)))
+        .map(|(r, q)| {
+            let (cell, r, q) = (lit(r * n + q), lit(r), lit(q));
+            quote!(acc[#cell] += x[#r] * y[#q];)
+        });
+    let (cells, a_rows, b_rows) = (lit(m * n), a.sample_rows("a_rows"), b.sample_rows("b_rows"));
+    quote! {
+        let mut acc = [0.0f32; #cells];
+        #a_rows
+        #b_rows
+        for (x, y) in a_rows[..batch].iter().zip(&b_rows[..batch]) {
+            #(#updates)*
+        }
+        #out[..#cells].copy_from_slice(&acc);
     }
 }
