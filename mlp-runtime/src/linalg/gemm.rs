@@ -400,14 +400,9 @@ where
             for pc in (0..k).step_by(kc_max) {
                 let kc = kc_max.min(k - pc);
                 let last = pc + kc == k;
-                // Whole panels of B read in place (`b_in_place`), rows `b.rs` apart, and only
-                // a last, narrower panel packed (zero-padded), as panel 0 of `pb`; or all
-                // packed.
-                let whole = if b_in_place(p.b, m, kc) {
-                    nc / nr * nr
-                } else {
-                    0
-                };
+                // B's panels read in place (`b_in_place`), rows `b.rs` apart, a last, narrower
+                // one too (the kernel reads only its columns); or all packed (zero-padded).
+                let whole = if b_in_place(p.b, m, kc) { nc } else { 0 };
                 if whole < nc {
                     pack::pack_b(fin.path, pb, p.b.skip_cols(whole), pc, kc, jc, nc - whole);
                 }
@@ -432,6 +427,7 @@ where
                                 cols: nr.min(nc - jr),
                                 accumulate: p.accumulate || pc > 0,
                                 scale: p.scale,
+                                b_edge: jr < whole,
                             };
                             let (a_panel, a_lies) = if ir >= whole_a {
                                 ((pa[(ir - whole_a) * kc..].as_ptr(), mr), Lies::Columns)
@@ -452,7 +448,8 @@ where
                             // columns pc..pc+kc of A, rows ic+ir..ic+ir+rows ≤ m, inside A
                             // (`check_operands`), lying as `a_lies` says, where rows is mr or
                             // 1, 2 or 4 (`in_place_rows`), the height the kernel reads; the B panel kc rows of nr values: packed, or rows
-                            // pc..pc+kc of B, columns jc+jr..jc+jr+nr ≤ n, inside B; the tile
+                            // pc..pc+kc of B, columns jc+jr..jc+jr+cols ≤ n, inside B, of which
+                            // the kernel reads no more (`b_edge`); the tile
                             // is inside this part's rectangle.
                             unsafe { kernel::call(fin.path, kc, (a_panel, a_lies), b_panel, tile) }
                         }

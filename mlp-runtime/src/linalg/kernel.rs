@@ -5,7 +5,8 @@
 //! `lda = MR` when packed, A's own column stride when A's columns are read in place), or, when
 //! A's rows are read in place ([`Lies::Rows`]), MR rows of `kc` values, `lda` apart; `b` holds
 //! `kc` rows of NR values, `ldb` apart (row `p` of the B panel: `ldb = NR` when packed, B's own
-//! row stride when B is read in place); the kernel writes the top-left `mr×nr` corner of C at
+//! row stride when B is read in place, where a last, narrower panel holds only the tile's
+//! columns: [`Tile::b_edge`]); the kernel writes the top-left `mr×nr` corner of C at
 //! `c` with row stride `ldc`, each sum multiplied by `scale`, adding to it when `accumulate`.
 //! The tile is as large as the registers allow: 6×16 (two vectors) with eight lanes (12
 //! accumulators of the 16 AVX registers), 8×48 (three vectors) with AVX-512 (24 of its 32
@@ -67,14 +68,17 @@ pub struct Tile {
     /// What the sums are multiplied by before they are stored or added (1 for a plain
     /// product, −lr for a descent step folded into a weight gradient's product).
     pub scale: f32,
+    /// B's panel is read in place, so its rows hold only the tile's `cols` values (a packed
+    /// panel's are zero-padded to NR): the last vector of a narrower tile is a masked load.
+    pub b_edge: bool,
 }
 
 /// The one kernel body: an `H`-row tile `NV` vectors (`NR = NV·WIDTH` columns) wide.
 ///
 /// # Safety
 /// `a` must hold `kc` columns of `H` readable floats `lda` apart (with `ROWS`: `H` rows of `kc`
-/// readable floats `lda` apart), `b` `kc` rows of `NR` readable floats `ldb` apart, and the
-/// tile's `rows×cols` corner of C must be writable and written by no other thread meanwhile.
+/// readable floats `lda` apart), `b` `kc` rows of `NV·WIDTH` readable floats `ldb` apart (with
+/// `tile.b_edge`, of `tile.cols`), and the tile's `rows×cols` corner of C must be writable and written by no other thread meanwhile.
 #[inline(always)]
 unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
     t: V::Token,
@@ -97,27 +101,22 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
             V::prefetch(t, row.wrapping_add(tile.cols.saturating_sub(1)));
         }
     }
-    let mut acc = [[V::zero(t); NV]; H];
-    // Rows read in place: where each starts.
-    let rows: [*const f32; H] = std::array::from_fn(|r| a.wrapping_add(r * lda));
-    for p in 0..kc {
-        // SAFETY: p < kc, and B holds kc rows of nr values, ldb apart.
-        let row_b: [V; NV] = std::array::from_fn(|v| unsafe { V::load(t, b.add(p * ldb + v * w)) });
-        for (r, row) in acc.iter_mut().enumerate() {
-            // SAFETY: p < kc and r < H, and A holds kc columns of H values, lda apart (or H
-            // rows of kc values, lda apart, when ROWS).
-            let a_r = V::splat(t, unsafe {
-                *if ROWS {
-                    rows[r].add(p)
-                } else {
-                    a.add(p * lda + r)
-                }
-            });
-            for (sum, b_v) in row.iter_mut().zip(row_b) {
-                *sum = a_r.mul_add(b_v, *sum);
-            }
+    // The values of B's last vector in each row: all of them, but for a narrower panel read
+    // in place, which holds only the tile's columns (a loop of its own, so that the others
+    // test nothing).
+    let edge = if tile.b_edge {
+        tile.cols - (NV - 1) * w
+    } else {
+        w
+    };
+    // SAFETY: the caller's promise, with B's rows holding `edge` values in their last vector.
+    let acc = unsafe {
+        if edge < w {
+            sums::<V, H, NV, ROWS, true>(t, kc, (a, lda), (b, ldb), edge)
+        } else {
+            sums::<V, H, NV, ROWS, false>(t, kc, (a, lda), (b, ldb), w)
         }
-    }
+    };
     let scale = V::splat(t, tile.scale);
     for (r, row) in acc.iter().enumerate().take(tile.rows) {
         let out = tile.c.wrapping_add(r * tile.ldc);
@@ -153,6 +152,53 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
     }
 }
 
+/// A tile's sums over the depth: `acc[r][v] = Σₚ A[r, p]·B[p, v·w..(v + 1)·w]`, the last
+/// vector of each row of B read by a masked load of its first `edge` values when `MASKED`.
+///
+/// # Safety
+/// As for [`body`]: A's `H` rows (or columns) of `kc` values, B's `kc` rows of `NV·w` values, or
+/// of `(NV − 1)·w + edge` when `MASKED`.
+#[inline(always)]
+unsafe fn sums<V: Lanes, const H: usize, const NV: usize, const ROWS: bool, const MASKED: bool>(
+    t: V::Token,
+    kc: usize,
+    (a, lda): Panel,
+    (b, ldb): Panel,
+    edge: usize,
+) -> [[V; NV]; H] {
+    let w = V::WIDTH;
+    let mut acc = [[V::zero(t); NV]; H];
+    // Rows read in place: where each starts.
+    let rows: [*const f32; H] = std::array::from_fn(|r| a.wrapping_add(r * lda));
+    for p in 0..kc {
+        // SAFETY: p < kc, and B holds kc rows of NV·w values, ldb apart (or, MASKED, with
+        // `edge` in the last vector, which the masked load reads alone).
+        let row_b: [V; NV] = std::array::from_fn(|v| unsafe {
+            let at = b.add(p * ldb + v * w);
+            if MASKED && v + 1 == NV {
+                V::load_first(t, at, edge)
+            } else {
+                V::load(t, at)
+            }
+        });
+        for (r, row) in acc.iter_mut().enumerate() {
+            // SAFETY: p < kc and r < H, and A holds kc columns of H values, lda apart (or H
+            // rows of kc values, lda apart, when ROWS).
+            let a_r = V::splat(t, unsafe {
+                *if ROWS {
+                    rows[r].add(p)
+                } else {
+                    a.add(p * lda + r)
+                }
+            });
+            for (sum, b_v) in row.iter_mut().zip(row_b) {
+                *sum = a_r.mul_add(b_v, *sum);
+            }
+        }
+    }
+    acc
+}
+
 /// The microkernel of `path`: the tile is [`shape`]`(path)`, of which only as many rows and
 /// vectors of columns are computed as the tile's `rows` and `cols` need. A product's last
 /// panel is often narrower than the tile (10 outputs, or 32 hidden units, of a 48-wide
@@ -163,8 +209,9 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
 /// As for the kernel contract in the module documentation: `a` holds `kc` columns of `MR`
 /// floats `lda` apart (lying as [`Lies::Columns`]) or `MR` rows of `kc` floats `lda` apart
 /// ([`Lies::Rows`]), or of only `tile.rows` where that is 1, 2 or 4 (the height computed),
-/// `b` `kc` rows of `NR` floats `ldb` apart (the path's shape), and the
-/// tile's corner of C is writable and written by no other thread meanwhile.
+/// `b` `kc` rows of `NR` floats `ldb` apart (the path's shape; with `tile.b_edge`, of
+/// `tile.cols`), and the tile's corner of C is writable and written by no other thread
+/// meanwhile.
 #[inline(always)]
 pub(crate) unsafe fn call(path: Path, kc: usize, (a, lies): (Panel, Lies), b: Panel, tile: Tile) {
     let rows = matches!(lies, Lies::Rows);
