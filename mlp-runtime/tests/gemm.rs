@@ -94,6 +94,27 @@ fn edge_shapes_on_every_isa() {
     }
 }
 
+/// The lower and narrower tiles of a last block (1, 2, 4 rows read in place, 3, 5, 6, 7 packed;
+/// 1 to 3 vectors, B's last one masked where B is read in place) with A lying as rows and as
+/// columns, B in place and packed, writing and accumulating, on every instruction set.
+#[test]
+fn last_tiles_every_way() {
+    for isa in isas() {
+        for m in [9, 10, 11, 12, 13, 14, 15, 20] {
+            for n in [1, 10, 17, 33, 45, 49, 64] {
+                for (k, ta, tb) in [
+                    (7, false, false),
+                    (16, true, false),
+                    (5, true, true),
+                    (9, false, true),
+                ] {
+                    check(isa, m, n, k, ta, tb, (m + n) % 2 == 0, 1);
+                }
+            }
+        }
+    }
+}
+
 /// Rows of A times a transposed B, the forward products, run on dot-product tiles (3×4 eight
 /// lanes deep, or 4×6 sixteen deep with AVX-512; 48-column blocks): every tile remainder,
 /// depth tail (k mod 8, k mod 16), and row block boundary (A's rows in blocks of about 2^16
@@ -374,6 +395,10 @@ fn descent_on(isa: Isa) {
             (512, 784, 64, true, false),
             (10, 512, 64, true, false),
             (37, 53, 7, true, false),
+            // Tiles of 1 row (AVX-512) or 4 packed under 6 (eight lanes), 3 vectors wide with a
+            // masked edge (AVX-512) or 2 (eight lanes), A lying as columns and as rows.
+            (9, 45, 7, true, false),
+            (9, 45, 7, false, false),
             (3, 100, 7, true, false),
             (64, 96, 300, true, false),
             (128, 256, 40, true, false),

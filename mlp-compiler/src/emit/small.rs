@@ -32,9 +32,9 @@ impl Stored {
 
     /// The operand's rows, one per sample, as arrays (`as_chunks`): stored matrices hold the
     /// samples in their rows, since only their row count may be the batch.
-    fn sample_rows(&self, name: &str) -> TokenStream {
-        let (data, cols, name) = (&self.data, lit(self.cols), quote::format_ident!("{name}"));
-        quote!(let (#name, _) = #data.as_chunks::<#cols>();)
+    fn sample_rows(&self) -> TokenStream {
+        let (data, cols) = (&self.data, lit(self.cols));
+        quote!(#data.as_chunks::<#cols>().0)
     }
 }
 
@@ -64,9 +64,9 @@ pub fn unrolls((m, n, k): (Dim, Dim, Dim), bias: bool, budget: &Cell<usize>) -> 
     }
 }
 
-/// `C[m×n] = A·B (+ bias)`, with `A` of `m×k`, unrolled, if the shape and the pass's `budget` of unrolled
-/// multiply-adds allow ([`unrolls`]): `None` otherwise. The samples' rows of each operand are
-/// taken as arrays, one check per row, so that no value's index is checked.
+/// `C[m×n] = A·B (+ bias)`, with `A` of `m×k`, unrolled, if the shape and the pass's `budget`
+/// of unrolled multiply-adds allow ([`unrolls`]): `None` otherwise. The samples' rows of each
+/// operand are taken as arrays, one check per row, so that no value's index is checked.
 pub fn product(
     (m, n, k): (Dim, Dim, Dim),
     a: &Stored,
@@ -97,7 +97,9 @@ fn rows_times_weights(
     out: &TokenStream,
     bias: Option<&TokenStream>,
 ) -> TokenStream {
-    assert!(!a.transposed, "A's rows are the samples");
+    // A stored matrix's columns are fixed (`unrolled` in product.rs), so the batch is A's
+    // rows as stored: it is not read transposed.
+    debug_assert!(!a.transposed, "A's rows are the samples");
     let cells = (0..n).map(|q| {
         let terms = (0..k).map(|p| {
             let (p, w) = (lit(p), lit(b.at(p, q)));
@@ -110,12 +112,12 @@ fn rows_times_weights(
         let q = lit(q);
         quote!(row[#q] = #(#terms)+* #bias;)
     });
-    let (weights, xs_rows, nn) = (&b.data, a.sample_rows("xs_rows"), lit(n));
+    let (weights, xs, nn) = (&b.data, a.sample_rows(), lit(n));
     let bias = bias.map(|data| quote!(let bias = &#data;));
     quote! {
         let weights = &#weights;
         #bias
-        #xs_rows
+        let xs_rows = #xs;
         let (out_rows, _) = #out.as_chunks_mut::<#nn>();
         for (row, x) in out_rows[..batch].iter_mut().zip(&xs_rows[..batch]) {
             #(#cells)*
@@ -126,7 +128,8 @@ fn rows_times_weights(
 /// A weight gradient `C = Aᵀ·B` summed over the samples (A read transposed, both with the
 /// samples in their rows): unrolled accumulators, written to `out` at the end.
 fn sum_over_samples(m: usize, n: usize, a: &Stored, b: &Stored, out: &TokenStream) -> TokenStream {
-    assert!(
+    // As in `rows_times_weights`: the batch is each operand's rows as stored.
+    debug_assert!(
         a.transposed && !b.transposed,
         "both operands' rows are the samples"
     );
@@ -136,11 +139,11 @@ fn sum_over_samples(m: usize, n: usize, a: &Stored, b: &Stored, out: &TokenStrea
             let (cell, r, q) = (lit(r * n + q), lit(r), lit(q));
             quote!(acc[#cell] += x[#r] * y[#q];)
         });
-    let (cells, a_rows, b_rows) = (lit(m * n), a.sample_rows("a_rows"), b.sample_rows("b_rows"));
+    let (cells, a_rows, b_rows) = (lit(m * n), a.sample_rows(), b.sample_rows());
     quote! {
         let mut acc = [0.0f32; #cells];
-        #a_rows
-        #b_rows
+        let a_rows = #a_rows;
+        let b_rows = #b_rows;
         for (x, y) in a_rows[..batch].iter().zip(&b_rows[..batch]) {
             #(#updates)*
         }

@@ -444,13 +444,14 @@ where
                                 (pb[(jr - whole) * kc..].as_ptr(), nr)
                             };
                             // SAFETY: the A panel holds kc columns of mr values, packed (sized
-                            // above, the path's shape), or of the tile's rows, read in place:
-                            // columns pc..pc+kc of A, rows ic+ir..ic+ir+rows ≤ m, inside A
-                            // (`check_operands`), lying as `a_lies` says, where rows is mr or
-                            // 1, 2 or 4 (`in_place_rows`), the height the kernel reads; the B panel kc rows of nr values: packed, or rows
-                            // pc..pc+kc of B, columns jc+jr..jc+jr+cols ≤ n, inside B, of which
-                            // the kernel reads no more (`b_edge`); the tile
-                            // is inside this part's rectangle.
+                            // above, the path's shape; a kernel of height ≤ mr reads inside
+                            // it), or of the tile's rows read in place: columns pc..pc+kc of A,
+                            // rows ic+ir..ic+ir+rows ≤ m, inside A (`check_operands`), lying as
+                            // `a_lies` says, where rows is mr or 1, 2 or 4, the kernel's height
+                            // (`in_place_rows`); the B panel kc rows of nr values: packed, or
+                            // rows pc..pc+kc of B, columns jc+jr..jc+jr+cols ≤ n, inside B, of
+                            // which the kernel reads no more (`b_edge`); the tile is inside
+                            // this part's rectangle.
                             unsafe { kernel::call(fin.path, kc, (a_panel, a_lies), b_panel, tile) }
                         }
                     }
@@ -471,7 +472,7 @@ where
 /// since a kernel of the next height up would read rows past A's.
 fn in_place_rows(mc: usize, mr: usize) -> usize {
     let rest = mc % mr;
-    if rest <= 4 && rest.is_power_of_two() {
+    if rest == 0 || kernel::height(rest, mr) == rest {
         mc
     } else {
         mc - rest

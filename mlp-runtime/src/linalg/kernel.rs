@@ -3,7 +3,8 @@
 //!
 //! Contract: `a` holds `kc` columns of MR values, `lda` apart (column `p` of the A panel:
 //! `lda = MR` when packed, A's own column stride when A's columns are read in place), or, when
-//! A's rows are read in place ([`Lies::Rows`]), MR rows of `kc` values, `lda` apart; `b` holds
+//! A's rows are read in place ([`Lies::Rows`]), MR rows of `kc` values, `lda` apart (in place,
+//! only the tile's rows where they are 1, 2 or 4: [`height`]); `b` holds
 //! `kc` rows of NR values, `ldb` apart (row `p` of the B panel: `ldb = NR` when packed, B's own
 //! row stride when B is read in place, where a last, narrower panel holds only the tile's
 //! columns: [`Tile::b_edge`]); the kernel writes the top-left `mr×nr` corner of C at
@@ -78,7 +79,9 @@ pub struct Tile {
 /// # Safety
 /// `a` must hold `kc` columns of `H` readable floats `lda` apart (with `ROWS`: `H` rows of `kc`
 /// readable floats `lda` apart), `b` `kc` rows of `NV·WIDTH` readable floats `ldb` apart (with
-/// `tile.b_edge`, of `tile.cols`), and the tile's `rows×cols` corner of C must be writable and written by no other thread meanwhile.
+/// `tile.b_edge`, of `tile.cols`), and the tile's `rows×cols` corner of C must be writable and
+/// written by no other thread meanwhile; `tile.rows ≤ H` and `(NV − 1)·WIDTH < tile.cols ≤
+/// NV·WIDTH` (which [`call`] keeps).
 #[inline(always)]
 unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
     t: V::Token,
@@ -101,6 +104,7 @@ unsafe fn body<V: Lanes, const H: usize, const NV: usize, const ROWS: bool>(
             V::prefetch(t, row.wrapping_add(tile.cols.saturating_sub(1)));
         }
     }
+    debug_assert!(tile.rows <= H && (NV - 1) * w < tile.cols && tile.cols <= NV * w);
     // The values of B's last vector in each row: all of them, but for a narrower panel read
     // in place, which holds only the tile's columns (a loop of its own, so that the others
     // test nothing).
@@ -199,6 +203,21 @@ unsafe fn sums<V: Lanes, const H: usize, const NV: usize, const ROWS: bool, cons
     acc
 }
 
+/// The height of the kernel that computes a tile of `rows` rows, on a path whose tile is `mr`
+/// high: `mr`, or 1, 2 or 4, the power of two at or above `rows` where that is below `mr`. A
+/// panel of A read in place must hold that many rows ([`crate::linalg::gemm`] reads in place
+/// only a last panel of exactly 1, 2 or 4 rows); a packed one is `mr` high, zero-padded.
+pub(crate) fn height(rows: usize, mr: usize) -> usize {
+    if rows > 4 {
+        mr
+    } else {
+        rows.next_power_of_two()
+    }
+}
+
+// `call`'s arms name the tiles' heights.
+const _: () = assert!(MR == 6 && MR_512 == 8);
+
 /// The microkernel of `path`: the tile is [`shape`]`(path)`, of which only as many rows and
 /// vectors of columns are computed as the tile's `rows` and `cols` need. A product's last
 /// panel is often narrower than the tile (10 outputs, or 32 hidden units, of a 48-wide
@@ -215,13 +234,7 @@ unsafe fn sums<V: Lanes, const H: usize, const NV: usize, const ROWS: bool, cons
 #[inline(always)]
 pub(crate) unsafe fn call(path: Path, kc: usize, (a, lies): (Panel, Lies), b: Panel, tile: Tile) {
     let rows = matches!(lies, Lies::Rows);
-    // The height computed: the tile's, or the power of two at or above `tile.rows` below it.
-    let (mr, _) = shape(path);
-    let h = if tile.rows > 4 {
-        mr
-    } else {
-        tile.rows.next_power_of_two()
-    };
+    let h = height(tile.rows, shape(path).0);
     // The kernel of height $h for A lying as `rows` says and as many vectors as `cols` need.
     macro_rules! pick {
         ($w:literal, $h:literal, $kernel:ident($token:expr); $($nv:pat => $v:literal),*) => {
