@@ -205,7 +205,7 @@ unsafe fn sums<V: Lanes, const H: usize, const NV: usize, const ROWS: bool, cons
 
 /// The height of the kernel that computes a tile of `rows` rows, on a path whose tile is `mr`
 /// high: `mr`, or 1, 2 or 4, the power of two at or above `rows` where that is below `mr`. A
-/// panel of A read in place must hold that many rows ([`crate::linalg::gemm`] reads in place
+/// panel of A read in place must hold that many rows (the packed loop reads in place
 /// only a last panel of exactly 1, 2 or 4 rows); a packed one is `mr` high, zero-padded.
 pub(crate) fn height(rows: usize, mr: usize) -> usize {
     if rows > 4 {
