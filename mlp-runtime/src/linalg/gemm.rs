@@ -402,9 +402,9 @@ where
                 let last = pc + kc == k;
                 // B's panels read in place (`b_in_place`), rows `b.rs` apart, a last, narrower
                 // one too (the kernel reads only its columns); or all packed (zero-padded).
-                let whole = if b_in_place(p.b, m, kc) { nc } else { 0 };
-                if whole < nc {
-                    pack::pack_b(fin.path, pb, p.b.skip_cols(whole), pc, kc, jc, nc - whole);
+                let b_read_in_place = b_in_place(p.b, m, kc);
+                if !b_read_in_place {
+                    pack::pack_b(fin.path, pb, p.b, pc, kc, jc, nc);
                 }
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
@@ -427,7 +427,7 @@ where
                                 cols: nr.min(nc - jr),
                                 accumulate: p.accumulate || pc > 0,
                                 scale: p.scale,
-                                b_edge: jr < whole,
+                                b_edge: b_read_in_place,
                             };
                             let (a_panel, a_lies) = if ir >= whole_a {
                                 ((pa[(ir - whole_a) * kc..].as_ptr(), mr), Lies::Columns)
@@ -438,10 +438,10 @@ where
                                 let first = (ic + ir) * p.a.rs + pc;
                                 ((p.a.data[first..].as_ptr(), p.a.rs), Lies::Rows)
                             };
-                            let b_panel = if jr < whole {
+                            let b_panel = if b_read_in_place {
                                 (p.b.data[pc * p.b.rs + jc + jr..].as_ptr(), p.b.rs)
                             } else {
-                                (pb[(jr - whole) * kc..].as_ptr(), nr)
+                                (pb[jr * kc..].as_ptr(), nr)
                             };
                             // SAFETY: the A panel holds kc columns of mr values, packed (sized
                             // above, the path's shape; a kernel of height ≤ mr reads inside

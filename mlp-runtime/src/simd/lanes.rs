@@ -342,6 +342,7 @@ pub(crate) mod avx512 {
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::{Lanes, Portable};
