@@ -57,6 +57,7 @@ pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
         }
     });
     rows.pad_if_costly(&rhs);
+    rows.stage_short(&rhs);
     let mut body = {
         let value = cx.expr(&rhs);
         quote! { #target = #value; }

@@ -59,7 +59,13 @@ pub(super) struct Rows {
     list: Vec<Row>,
     /// The width the loop runs over, when the rows are padded to whole vectors.
     padded: Option<usize>,
+    /// The written row is built in a local array and stored whole after the loop
+    /// ([`Rows::stage_short`]).
+    staged: bool,
 }
+
+/// The widest written row that [`Rows::stage_short`] builds in a local array.
+const STAGE_LIMIT: usize = 64;
 
 impl Rows {
     /// No rows yet, for a loop over `inner` of `width` elements.
@@ -69,6 +75,7 @@ impl Rows {
             width,
             list: Vec::new(),
             padded: None,
+            staged: false,
         }
     }
 
@@ -137,6 +144,29 @@ impl Rows {
         }
     }
 
+    /// Builds a short written row (a fixed width of at most [`STAGE_LIMIT`]) in a local array,
+    /// stored whole after the loop, when `body` does not read the written tensor. Two reasons:
+    /// - the local array cannot alias the rows read, so LLVM vectorizes the loop without the
+    ///   run-time overlap checks it does not emit for so few trips (a slice of the workspace
+    ///   might overlap another; it then computes one lane at a time);
+    /// - the row leaves in whole vectors, so that a later vector load of it is forwarded from
+    ///   one store; a load that spans several smaller stores waits until they reach the cache.
+    pub(super) fn stage_short(&mut self, body: &Expr) {
+        let Dim::Fixed(width) = self.width else {
+            return;
+        };
+        let Some(written) = self.list.iter().find(|r| r.written) else {
+            return;
+        };
+        let mut reads_written = false;
+        body.visit(&mut |e| {
+            if let Expr::Ref(r) = e {
+                reads_written |= r.var == written.of.var && r.adjoint == written.of.adjoint;
+            }
+        });
+        self.staged = width <= STAGE_LIMIT && !reads_written;
+    }
+
     /// The loop's range: the rows' width, or the padded width.
     pub(super) fn range(&self, layout: &Layout<'_>) -> TokenStream {
         match self.padded {
@@ -155,6 +185,7 @@ impl Rows {
         let ahead = |r: &Row| {
             let (name, data, start) = (&r.name, &r.data, &r.start);
             match (&padded, r.written) {
+                (None, true) if self.staged => quote!(let mut #name = [0.0f32; #range];),
                 (None, true) => quote!(let #name = &mut #data[#start..][..#range];),
                 (None, false) => quote!(let #name = &#data[#start..][..#range];),
                 (Some(w), true) => quote!(let mut #name = [0.0f32; #w];),
@@ -166,9 +197,10 @@ impl Rows {
         self.list.iter().map(ahead).collect()
     }
 
-    /// The statements after the loop: a padded row written back, its padding dropped.
+    /// The statements after the loop: a padded row written back, its padding dropped, or a
+    /// staged row written back whole.
     pub(super) fn after(&self, layout: &Layout<'_>) -> Vec<TokenStream> {
-        if self.padded.is_none() {
+        if self.padded.is_none() && !self.staged {
             return Vec::new();
         }
         let range = layout.dim(self.width);

@@ -88,7 +88,10 @@ pub fn product(
 }
 
 /// A forward product or an input gradient, `C = A·B (+ bias)` with A's rows the samples: a
-/// loop over the samples, each output row unrolled, the weights and the bias bound once.
+/// loop over the samples, each output row unrolled, the weights and the bias bound once. Each
+/// row is built in a local array and stored whole, so that the elementwise loop that reads it
+/// next as vectors is forwarded from one store (a load that spans several smaller stores waits
+/// until they reach the cache).
 fn rows_times_weights(
     n: usize,
     k: usize,
@@ -119,8 +122,10 @@ fn rows_times_weights(
         #bias
         let xs_rows = #xs;
         let (out_rows, _) = #out.as_chunks_mut::<#nn>();
-        for (row, x) in out_rows[..batch].iter_mut().zip(&xs_rows[..batch]) {
+        for (out, x) in out_rows[..batch].iter_mut().zip(&xs_rows[..batch]) {
+            let mut row = [0.0f32; #nn];
             #(#cells)*
+            *out = row;
         }
     }
 }
