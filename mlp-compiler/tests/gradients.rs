@@ -226,6 +226,9 @@ fn check(spec: &str, seed: u64, batch: usize) -> Result<(), TestCaseError> {
             "{spec}: loss {loss} vs raw {}",
             dual.v
         );
+        // The raw form's tangent can overflow where the derived gradient does not (∞·0 in a
+        // saturated unit): skipped, as an overflowing raw loss is.
+        prop_assume!(dual.d.is_finite());
         prop_assert!(
             relative(*g, dual.d) < 1e-9 || (g - dual.d).abs() < 1e-12,
             "{spec}: ∂L/∂θ[{k}] derived {g}, dual {}",
@@ -288,6 +291,20 @@ fn finite_differences_of_a_steep_activation() {
 fn overflow_of_the_raw_form_is_skipped() {
     let spec = "act custom(x) = (x * 1.1 - 1.9 ^ 3) ^ 3; 1 -> custom 4 no_bias ->  6 no_bias : nll";
     match check(spec, 168244, 1) {
+        Ok(()) | Err(TestCaseError::Reject(_)) => {}
+        Err(TestCaseError::Fail(why)) => panic!("{why}"),
+    }
+}
+
+/// A case proptest found: composed cubes overflow the raw form's tangent to NaN (∞·0) for a
+/// parameter whose derived gradient is 0, which the finite difference confirms; the dual
+/// comparison is skipped, not failed.
+#[test]
+fn overflow_of_the_raw_tangent_is_skipped() {
+    let spec = "act inner(x) = ((x + x ^ 3) ^ 3) * x + x; \
+                act outer(x) = inner(x ^ 3) * inner(x) + inner(x * x); \
+                act custom(x) = outer(outer(x)); 3 -> custom 5 -> tanh 4 -> 2 : mse";
+    match check(spec, 198809, 1) {
         Ok(()) | Err(TestCaseError::Reject(_)) => {}
         Err(TestCaseError::Fail(why)) => panic!("{why}"),
     }
