@@ -1,7 +1,12 @@
 //! The branch-free f32 primitives against f64 `std`, over a dense sweep of their domains and
 //! at the edges (overflow, underflow, NaN, infinities).
 
-use mlp_runtime::scalar::{exp, sigmoid, tanh};
+use mlp_runtime::scalar::{Compiled, exp, sigmoid, tanh};
+
+/// Both ways of computing the polynomials: a multiply and an add per step (what `exp`, `tanh`
+/// and `sigmoid` are), and one fused multiply-add (here libm's `fmaf`, which rounds as the
+/// instruction does).
+const BOTH: [Compiled; 2] = [Compiled::PLAIN, Compiled::FUSED];
 
 /// Relative error of `got` against `want`, with an absolute floor for results near zero.
 fn err(got: f32, want: f64, floor: f64) -> f64 {
@@ -16,53 +21,94 @@ fn sweep(lo: f32, hi: f32) -> impl Iterator<Item = f32> {
 
 #[test]
 fn exp_is_within_two_ulp() {
-    let mut worst = 0.0f64;
-    for x in sweep(-87.0, 88.7) {
-        worst = worst.max(err(exp(x), (x as f64).exp(), 0.0));
+    for c in BOTH {
+        let mut worst = 0.0f64;
+        for x in sweep(-87.0, 88.7) {
+            worst = worst.max(err(c.exp(x), (x as f64).exp(), 0.0));
+        }
+        assert!(worst < 2.5e-7, "{c:?}: worst relative error {worst:e}");
     }
-    assert!(worst < 2.5e-7, "worst relative error {worst:e}");
 }
 
 #[test]
 fn exp_edges() {
-    assert_eq!(exp(0.0), 1.0);
-    assert_eq!(exp(100.0), f32::INFINITY);
-    assert_eq!(exp(f32::INFINITY), f32::INFINITY);
-    assert_eq!(exp(-100.0), 0.0);
-    assert_eq!(exp(f32::NEG_INFINITY), 0.0);
-    assert!(exp(f32::NAN).is_nan());
-    let top = 88.72f32;
-    assert!(err(exp(top), (top as f64).exp(), 0.0) < 2.5e-7);
+    for c in BOTH {
+        assert_eq!(c.exp(0.0), 1.0);
+        assert_eq!(c.exp(100.0), f32::INFINITY);
+        assert_eq!(c.exp(f32::INFINITY), f32::INFINITY);
+        assert_eq!(c.exp(-100.0), 0.0);
+        assert_eq!(c.exp(f32::NEG_INFINITY), 0.0);
+        assert!(c.exp(f32::NAN).is_nan());
+        let top = 88.72f32;
+        assert!(err(c.exp(top), (top as f64).exp(), 0.0) < 2.5e-7, "{c:?}");
+    }
 }
 
 #[test]
 fn tanh_is_accurate_and_odd() {
-    let mut worst = 0.0f64;
-    for x in sweep(-12.0, 12.0) {
-        let t = tanh(x);
-        assert_eq!(t, -tanh(-x), "tanh is odd at {x}");
-        assert!(t.abs() <= 1.0, "|tanh({x})| = {t} > 1");
-        worst = worst.max(err(t, (x as f64).tanh(), 0.0));
+    for c in BOTH {
+        let mut worst = 0.0f64;
+        for x in sweep(-12.0, 12.0) {
+            let t = c.tanh(x);
+            assert_eq!(t, -c.tanh(-x), "{c:?}: tanh is odd at {x}");
+            assert!(t.abs() <= 1.0, "{c:?}: |tanh({x})| = {t} > 1");
+            worst = worst.max(err(t, (x as f64).tanh(), 0.0));
+        }
+        assert!(worst < 5e-7, "{c:?}: worst relative error {worst:e}");
+        for x in [1e-30f32, 1e-10, 1e-5, 3e-4] {
+            assert!(
+                err(c.tanh(x), (x as f64).tanh(), 0.0) < 5e-7,
+                "{c:?}: tanh({x})"
+            );
+        }
+        assert_eq!(c.tanh(1e4), 1.0);
+        assert_eq!(c.tanh(f32::NEG_INFINITY), -1.0);
     }
-    assert!(worst < 5e-7, "worst relative error {worst:e}");
-    for x in [1e-30f32, 1e-10, 1e-5, 3e-4] {
-        assert!(err(tanh(x), (x as f64).tanh(), 0.0) < 5e-7, "tanh({x})");
-    }
-    assert_eq!(tanh(1e4), 1.0);
-    assert_eq!(tanh(f32::NEG_INFINITY), -1.0);
 }
 
 #[test]
 fn sigmoid_has_no_overflow_and_keeps_its_tails() {
-    let mut worst = 0.0f64;
-    for x in sweep(-80.0, 80.0) {
-        let want = 1.0 / (1.0 + (-(x as f64)).exp());
-        worst = worst.max(err(sigmoid(x), want, 0.0));
+    for c in BOTH {
+        let mut worst = 0.0f64;
+        for x in sweep(-80.0, 80.0) {
+            let want = 1.0 / (1.0 + (-(x as f64)).exp());
+            worst = worst.max(err(c.sigmoid(x), want, 0.0));
+        }
+        assert!(worst < 5e-7, "{c:?}: worst relative error {worst:e}");
+        assert_eq!(c.sigmoid(1e4), 1.0);
+        assert_eq!(c.sigmoid(-1e4), 0.0);
+        assert_eq!(c.sigmoid(0.0), 0.5);
     }
-    assert!(worst < 5e-7, "worst relative error {worst:e}");
-    assert_eq!(sigmoid(1e4), 1.0);
-    assert_eq!(sigmoid(-1e4), 0.0);
-    assert_eq!(sigmoid(0.0), 0.5);
+}
+
+/// The free functions are the plain polynomials, and the closure `vectorized` runs gets the
+/// fused ones exactly where its path has FMA: there, compiled to the instruction, they give
+/// the bits `fmaf` gives.
+#[test]
+fn each_path_computes_as_it_is_compiled() {
+    use mlp_runtime::simd::{Isa, isa, vectorized};
+    let xs: Vec<f32> = sweep(-20.0, 20.0).step_by(997).collect();
+    let with = |c: Compiled, xs: &[f32]| -> Vec<[f32; 3]> {
+        xs.iter()
+            .map(|&x| [c.exp(x), c.tanh(x), c.sigmoid(x)])
+            .collect()
+    };
+    let plain: Vec<[f32; 3]> = xs.iter().map(|&x| [exp(x), tanh(x), sigmoid(x)]).collect();
+    assert_eq!(plain, with(Compiled::PLAIN, &xs));
+    let compiled = vectorized(|c| c);
+    let want = if isa() == Isa::Portable {
+        Compiled::PLAIN
+    } else {
+        Compiled::FUSED
+    };
+    assert_eq!(compiled, want, "the {} path", isa());
+    let inside = vectorized(
+        #[inline(always)]
+        |c| with(c, &xs),
+    );
+    assert_eq!(inside, with(want, &xs), "the {} path", isa());
+    // The two differ somewhere: the fused path is not the plain one under another name.
+    assert_ne!(with(Compiled::FUSED, &xs), plain);
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
         outer,
         inline: false,
         substitute: Vec::new(),
+        in_pass: true,
     };
     if idx.is_empty() {
         let value = cx.expr(&rhs);
@@ -132,6 +133,11 @@ pub(super) struct Code<'a, 'p> {
     pub(super) inline: bool,
     /// Reads replaced by other code (in an epilogue: the product's value, a row's stretch).
     pub(super) substitute: Vec<(Ref, TokenStream)>,
+    /// In a pass's closure, which receives how it is compiled as `compiled`
+    /// (`mlp_runtime::scalar::Compiled`): the runtime's polynomials are called through it,
+    /// fused where the path has FMA. Elsewhere (an epilogue, a user's function) they are
+    /// called plain.
+    pub(super) in_pass: bool,
 }
 
 impl Code<'_, '_> {
@@ -183,6 +189,7 @@ impl Code<'_, '_> {
             outer: Vec::new(),
             inline: true,
             substitute: self.substitute.clone(),
+            in_pass: self.in_pass,
         };
         inner.expr(body)
     }
@@ -259,7 +266,7 @@ impl Code<'_, '_> {
             }
             Expr::Call(f, args) => {
                 let a: Vec<TokenStream> = args.iter().map(|x| self.expr(x)).collect();
-                call(f, &a)
+                call(f, &a, self.in_pass)
             }
             Expr::Sum(i, body) => {
                 let range = self.range(*i, body);
@@ -303,16 +310,25 @@ impl Code<'_, '_> {
     }
 }
 
-/// A scalar primitive applied to its arguments' code `a`.
-fn call(f: &Prim, a: &[TokenStream]) -> TokenStream {
+/// A scalar primitive applied to its arguments' code `a`; the runtime's polynomials through
+/// `compiled` when `in_pass` ([`Code::in_pass`]).
+fn call(f: &Prim, a: &[TokenStream], in_pass: bool) -> TokenStream {
     let x = &a[0];
+    let polynomial = |name: &str| {
+        let name = format_ident!("{name}");
+        if in_pass {
+            quote!(compiled.#name(#x))
+        } else {
+            quote!(::mlp_runtime::scalar::#name(#x))
+        }
+    };
     match f {
-        Prim::Exp => quote!(::mlp_runtime::scalar::exp(#x)),
+        Prim::Exp => polynomial("exp"),
         Prim::Log => quote!(#x.ln()),
         Prim::Sqrt => quote!(#x.sqrt()),
         Prim::Abs => quote!(#x.abs()),
-        Prim::Tanh => quote!(::mlp_runtime::scalar::tanh(#x)),
-        Prim::Sigmoid => quote!(::mlp_runtime::scalar::sigmoid(#x)),
+        Prim::Tanh => polynomial("tanh"),
+        Prim::Sigmoid => polynomial("sigmoid"),
         Prim::Erf => quote!(::mlp_runtime::scalar::erf(#x)),
         Prim::Max => {
             let y = &a[1];
@@ -354,6 +370,7 @@ pub(super) fn function(layout: &Layout<'_>, f: &Function) -> TokenStream {
         outer: Vec::new(),
         inline: true,
         substitute: vec![(Function::argument(), quote!(x))],
+        in_pass: false,
     };
     let (value, slope) = (cx.expr(&f.body), cx.expr(&f.derivative));
     let (name, prime) = (function_ident(f, false), function_ident(f, true));

@@ -458,14 +458,14 @@ fn private(api: &Api<'_>, passes: &Passes) -> TokenStream {
         #[doc(hidden)]
         fn run_forward(params: &[f32], ws: &mut #workspace, xs: &[f32], batch: usize) {
             ws.resize(batch);
-            ::mlp_runtime::simd::vectorized(#[inline(always)] || {
+            ::mlp_runtime::simd::vectorized(#[inline(always)] |compiled| {
                 #(#forward)*
             })
         }
 
         #[doc(hidden)]
         fn run_loss(params: &[f32], ws: &mut #workspace, targets: &[#target_elem], batch: usize) -> f32 {
-            ::mlp_runtime::simd::vectorized(#[inline(always)] || {
+            ::mlp_runtime::simd::vectorized(#[inline(always)] |compiled| {
                 #loss_eq
             });
             ws.l[0]
@@ -473,7 +473,7 @@ fn private(api: &Api<'_>, passes: &Passes) -> TokenStream {
 
         #[doc(hidden)]
         fn run_backward(mut params: ::mlp_runtime::params::Params<'_>, ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) {
-            ::mlp_runtime::simd::vectorized(#[inline(always)] || {
+            ::mlp_runtime::simd::vectorized(#[inline(always)] |compiled| {
                 #(#backward)*
             })
         }

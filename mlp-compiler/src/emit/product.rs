@@ -195,6 +195,7 @@ fn epilogue(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> (TokenStream
         outer: Vec::new(),
         inline: true,
         substitute,
+        in_pass: false,
     };
     let value = cx.expr(&then.rhs);
     let code = quote! {

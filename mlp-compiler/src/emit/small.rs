@@ -104,16 +104,19 @@ fn rows_times_weights(
     // rows as stored: it is not read transposed.
     debug_assert!(!a.transposed, "A's rows are the samples");
     let cells = (0..n).map(|q| {
-        let terms = (0..k).map(|p| {
-            let (p, w) = (lit(p), lit(b.at(p, q)));
-            quote!(x[#p] * weights[#w])
-        });
+        let terms: Vec<TokenStream> = (0..k)
+            .map(|p| {
+                let (p, w) = (lit(p), lit(b.at(p, q)));
+                quote!(x[#p] * weights[#w])
+            })
+            .collect();
+        let sum = pairwise(&terms);
         let bias = bias.map(|_| {
             let q = lit(q);
             quote!(+ bias[#q])
         });
         let q = lit(q);
-        quote!(row[#q] = #(#terms)+* #bias;)
+        quote!(row[#q] = #sum #bias;)
     });
     let (weights, xs, nn) = (&b.data, a.sample_rows(), lit(n));
     let bias = bias.map(|data| quote!(let bias = &#data;));
@@ -126,6 +129,28 @@ fn rows_times_weights(
             let mut row = [0.0f32; #nn];
             #(#cells)*
             *out = row;
+        }
+    }
+}
+
+/// The sum of `terms` added pairwise, `(t₀ + t₁) + (t₂ + t₃)`: a chain of ⌈log₂ k⌉ additions
+/// rather than k − 1, which is the latency of a tiny network's step.
+fn pairwise(terms: &[TokenStream]) -> TokenStream {
+    match terms {
+        [] => quote!(0.0f32),
+        [one] => one.clone(),
+        [a, b] => quote!(#a + #b),
+        _ => {
+            let half = |part: &[TokenStream]| match part {
+                [one] => one.clone(),
+                _ => {
+                    let sum = pairwise(part);
+                    quote!((#sum))
+                }
+            };
+            let (left, right) = terms.split_at(terms.len().div_ceil(2));
+            let (left, right) = (half(left), half(right));
+            quote!(#left + #right)
         }
     }
 }

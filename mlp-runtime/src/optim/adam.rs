@@ -145,7 +145,7 @@ impl super::Stepwise for Adam {
             // exact, so skipping it changes no bit.
             vectorized(
                 #[inline(always)]
-                || match (rule.decay != 1.0, rule.wd != 0.0) {
+                |_| match (rule.decay != 1.0, rule.wd != 0.0) {
                     (false, false) => adam::<false, false>(rule, params, grad, m, v),
                     (true, false) => adam::<true, false>(rule, params, grad, m, v),
                     (_, true) => adam::<true, true>(rule, params, grad, m, v),

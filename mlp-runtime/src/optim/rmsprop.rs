@@ -174,7 +174,7 @@ impl super::Stepwise for RmsProp {
             // that every one vectorizes.
             vectorized(
                 #[inline(always)]
-                || match (centered, with_momentum) {
+                |_| match (centered, with_momentum) {
                     (false, false) => rms::<false, false>(rule, params, grad, sq, ga, buf),
                     (false, true) => rms::<false, true>(rule, params, grad, sq, ga, buf),
                     (true, false) => rms::<true, false>(rule, params, grad, sq, ga, buf),

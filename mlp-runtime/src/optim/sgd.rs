@@ -135,7 +135,7 @@ impl super::Stepwise for Sgd {
             if mu == 0.0 {
                 vectorized(
                     #[inline(always)]
-                    || {
+                    |_| {
                         for (p, g) in params.iter_mut().zip(grad) {
                             let g = if wd != 0.0 { g + wd * *p } else { *g };
                             *p -= lr * g;
@@ -146,7 +146,7 @@ impl super::Stepwise for Sgd {
             }
             vectorized(
                 #[inline(always)]
-                || {
+                |_| {
                     for ((p, g), b) in params.iter_mut().zip(grad).zip(buf.iter_mut()) {
                         let g = if wd != 0.0 { g + wd * *p } else { *g };
                         *b = if first { g } else { mu * *b + (1.0 - tau) * g };

@@ -9,6 +9,7 @@ mod path;
 pub(crate) use path::Path;
 pub use path::{Avx2Token, Avx512Token, avx2, avx512};
 
+use crate::scalar::Compiled;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -180,18 +181,20 @@ fn prefetch_hint<const HINT: i32>(p: *const f32) {
 
 /// Runs `f` compiled for the process's instruction set ([`isa`]): the one body of an
 /// elementwise kernel, for every instruction set. Pass the closure with `#[inline(always)]`
-/// so that its loops are compiled inside the function that enables the features.
+/// so that its loops are compiled inside the function that enables the features. It receives
+/// how it is compiled ([`Compiled::FUSED`] with FMA, [`Compiled::PLAIN`] on the portable path),
+/// for the runtime's polynomials.
 #[inline(always)]
-pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+pub fn vectorized<R>(f: impl FnOnce(Compiled) -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
-            f()
+        unsafe fn avx512<R>(f: impl FnOnce(Compiled) -> R) -> R {
+            f(Compiled::FUSED)
         }
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
-            f()
+        unsafe fn avx2<R>(f: impl FnOnce(Compiled) -> R) -> R {
+            f(Compiled::FUSED)
         }
         match path() {
             Path::Avx512(_) => {
@@ -208,5 +211,5 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     record(Isa::Portable);
-    f()
+    f(Compiled::PLAIN)
 }
