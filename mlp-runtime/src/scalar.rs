@@ -40,7 +40,8 @@ pub fn sigmoid(x: f32) -> f32 {
 /// function. Fused, each step `p·r + c` of a polynomial is one instruction with one rounding,
 /// where a multiply and an add take two of each, and a polynomial is a chain of such steps:
 /// `tanh` of the network `2 -> tanh 8 -> sigmoid 1` is latency-bound, and its step ran 10%
-/// faster. Plain on the portable path, where `f32::mul_add` would call libm's `fmaf`.
+/// faster. Plain on the portable path (x86-64 without AVX2 and FMA, or another architecture),
+/// where `f32::mul_add` may be a call to libm's `fmaf`.
 ///
 /// Either is correct anywhere; the two differ in the last bits only (both are tested
 /// against f64).

@@ -81,9 +81,10 @@ fn sigmoid_has_no_overflow_and_keeps_its_tails() {
     }
 }
 
-/// The free functions are the plain polynomials, and the closure `vectorized` runs gets the
-/// fused ones exactly where its path has FMA: there, compiled to the instruction, they give
-/// the bits `fmaf` gives.
+/// The closure `vectorized` runs gets the fused polynomials exactly where its path has FMA,
+/// and computed inside it they give the bits of a correctly rounded fused multiply-add (the
+/// instruction's, or libm's `fmaf` where the closure is not inlined), which differ from the
+/// plain ones (the free functions).
 #[test]
 fn each_path_computes_as_it_is_compiled() {
     use mlp_runtime::simd::{Isa, isa, vectorized};
@@ -94,7 +95,6 @@ fn each_path_computes_as_it_is_compiled() {
             .collect()
     };
     let plain: Vec<[f32; 3]> = xs.iter().map(|&x| [exp(x), tanh(x), sigmoid(x)]).collect();
-    assert_eq!(plain, with(Compiled::PLAIN, &xs));
     let compiled = vectorized(|c| c);
     let want = if isa() == Isa::Portable {
         Compiled::PLAIN
