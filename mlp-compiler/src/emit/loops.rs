@@ -291,7 +291,11 @@ impl Code<'_, '_> {
     fn lse(&mut self, e: &Expr, i: Idx, body: &Expr) -> TokenStream {
         let range = self.range(i, body);
         if let Some(row) = self.contiguous_row(i, body, &range) {
-            let computed = quote!(::mlp_runtime::scalar::log_sum_exp_row(#row));
+            let computed = if self.in_pass {
+                quote!(compiled.log_sum_exp_row(#row))
+            } else {
+                quote!(::mlp_runtime::scalar::log_sum_exp_row(#row))
+            };
             let code = match (self.kept_row(body), self.layout.lse_rows.1) {
                 (Some((field, n)), Some(Cache::Store)) => quote!({
                     let v = #computed;
