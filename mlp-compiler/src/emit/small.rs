@@ -139,14 +139,11 @@ fn pairwise(terms: &[TokenStream]) -> TokenStream {
     match terms {
         [] => quote!(0.0f32),
         [one] => one.clone(),
-        [a, b] => quote!(#a + #b),
         _ => {
-            let half = |part: &[TokenStream]| match part {
-                [one] => one.clone(),
-                _ => {
-                    let sum = pairwise(part);
-                    quote!((#sum))
-                }
+            // A half of one term needs no parentheses.
+            let half = |part: &[TokenStream]| {
+                let sum = pairwise(part);
+                if part.len() > 1 { quote!((#sum)) } else { sum }
             };
             let (left, right) = terms.split_at(terms.len().div_ceil(2));
             let (left, right) = (half(left), half(right));
