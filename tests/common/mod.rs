@@ -134,6 +134,14 @@ macro_rules! check_net {
             let (targets, reference): (Vec<_>, Vec<f64>) = $targets(batch);
             let mut grad = vec![0.0f32; $net::PARAMS];
             let loss = net.gradient(&xs, &targets, &mut grad);
+            // A step fused into one loop over the samples computes the passes' own
+            // statements in their order: its loss is the forward pass's, bit for bit.
+            assert_eq!(
+                loss.to_bits(),
+                net.loss(&xs, &targets).to_bits(),
+                "{} batch {batch}: the step's loss differs from the forward pass's",
+                $name
+            );
             let first: [f32; $net::INPUTS] = xs[..$net::INPUTS].try_into().unwrap();
             let out = net.forward(&first);
             compared += crate::common::compare(

@@ -8,7 +8,7 @@
 
 use super::code::statements;
 use super::layout::Layout;
-use super::network::PassOrder;
+use super::order::PassOrder;
 use super::product::{Product, dims};
 use crate::autodiff::forward::{Role, T};
 use crate::ir::notation::{Style, matrix_name};

@@ -6,7 +6,7 @@
 use super::layout::{Cache, Layout, f32_constant, lse_buffer, product, slice};
 use super::rows::{Rows, loop_var, position, row_offset};
 use crate::autodiff::forward::T;
-use crate::ir::{Equation, Expr, Function, Idx, Ix, Prim, Ref};
+use crate::ir::{Equation, Expr, Function, Idx, Ix, Prim, Ref, Var};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -28,6 +28,7 @@ pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
         inline: false,
         substitute: Vec::new(),
         in_pass: true,
+        sample: Sample::default(),
     };
     if idx.is_empty() {
         let value = cx.expr(&rhs);
@@ -91,7 +92,7 @@ pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
 
 /// `softmaxⱼ(e)ₖ = exp(e[j:=k] − lseⱼ(e))`: the normalizer becomes a reduction that is the
 /// same for the whole row, so it can be computed once per row.
-fn expand_softmax(e: &Expr) -> Expr {
+pub(super) fn expand_softmax(e: &Expr) -> Expr {
     match e {
         Expr::Softmax { at, over, body } => {
             let body = expand_softmax(body);
@@ -138,12 +139,42 @@ pub(super) struct Code<'a, 'p> {
     /// fused where the path has FMA. Elsewhere (an epilogue, a user's function) they are
     /// called plain.
     pub(super) in_pass: bool,
+    /// In a fused step (`fused.rs`): the current sample's rows held in local arrays,
+    /// and the sums over the batch accumulated in locals.
+    pub(super) sample: Sample,
+}
+
+/// What a fused step (`fused.rs`) holds in locals for the sample it computes.
+#[derive(Clone, Default)]
+pub(super) struct Sample {
+    /// Each tensor whose rows are the samples (and adjoint, by flag) with the local array
+    /// that holds the current sample's row.
+    pub(super) rows: Vec<(Var, bool, Ident)>,
+    /// Sums over the batch, each with the local that accumulates it.
+    pub(super) sums: Vec<(Expr, Ident)>,
+    /// Whether the kept row normalizers are locals (named as their workspace fields) rather
+    /// than workspace buffers.
+    pub(super) kept_local: bool,
+}
+
+impl Sample {
+    /// The local holding the row `r` reads, when `r` reads the current sample's row.
+    pub(super) fn row(&self, r: &Ref) -> Option<&Ident> {
+        if r.ix.len() != 2 || r.ix[0] != Ix::Var(Idx::BATCH) {
+            return None;
+        }
+        let found = self
+            .rows
+            .iter()
+            .find(|(v, a, _)| *v == r.var && *a == r.adjoint);
+        found.map(|(.., local)| local)
+    }
 }
 
 impl Code<'_, '_> {
     /// The hoisted reductions whose free indices are all among `bound` and that are not yet
     /// emitted; marks them emitted.
-    fn take_hoistable(&mut self, bound: &[Idx]) -> Vec<TokenStream> {
+    pub(super) fn take_hoistable(&mut self, bound: &[Idx]) -> Vec<TokenStream> {
         let mut out = Vec::new();
         for (e, var, code, emitted) in &mut self.hoisted {
             if !*emitted && e.free().iter().all(|i| bound.contains(i)) {
@@ -190,6 +221,7 @@ impl Code<'_, '_> {
             inline: true,
             substitute: self.substitute.clone(),
             in_pass: self.in_pass,
+            sample: self.sample.clone(),
         };
         inner.expr(body)
     }
@@ -218,18 +250,28 @@ impl Code<'_, '_> {
         {
             return None;
         }
+        if let Some(local) = self.sample.row(r) {
+            return Some(quote!(&#local[..]));
+        }
         let data = slice(self.layout, r.var, r.adjoint, false);
         let start = row_offset(self.layout, r);
         Some(quote!(&#data[#start..][..#range]))
     }
 
     pub(super) fn expr(&mut self, e: &Expr) -> TokenStream {
+        if let Some((_, sum)) = self.sample.sums.iter().find(|(s, _)| s == e) {
+            return quote!(#sum);
+        }
         match e {
             Expr::Num(v) => f32_constant(*v),
             Expr::BatchSize => quote!((batch as f32)),
             Expr::Ref(r) => {
                 if let Some((_, code)) = self.substitute.iter().find(|(s, _)| s == r) {
                     return code.clone();
+                }
+                if let Some(local) = self.sample.row(r) {
+                    let at = position(r.ix[1]);
+                    return quote!(#local[#at]);
                 }
                 let data = slice(self.layout, r.var, r.adjoint, false);
                 let flat = flat_index(self.layout, r);
@@ -297,6 +339,12 @@ impl Code<'_, '_> {
                 quote!(::mlp_runtime::scalar::log_sum_exp_row(#row))
             };
             let code = match (self.kept_row(body), self.layout.lse_rows.1) {
+                (Some((local, _)), Some(Cache::Store)) if self.sample.kept_local => quote!({
+                    let v = #computed;
+                    #local = v;
+                    v
+                }),
+                (Some((local, _)), Some(Cache::Load)) if self.sample.kept_local => quote!(#local),
                 (Some((field, n)), Some(Cache::Store)) => quote!({
                     let v = #computed;
                     ws.#field[#n] = v;
@@ -375,6 +423,7 @@ pub(super) fn function(layout: &Layout<'_>, f: &Function) -> TokenStream {
         inline: true,
         substitute: vec![(Function::argument(), quote!(x))],
         in_pass: false,
+        sample: Sample::default(),
     };
     let (value, slope) = (cx.expr(&f.body), cx.expr(&f.derivative));
     let (name, prime) = (function_ident(f, false), function_ident(f, true));

@@ -9,12 +9,14 @@
 //! macro can pass the user's own tokens (and their spans) through untouched.
 
 pub mod code;
+mod fused;
 pub mod graph;
 pub mod io;
 pub mod layout;
 pub mod loops;
 pub mod model;
 mod network;
+mod order;
 pub mod product;
 mod rows;
 pub mod small;

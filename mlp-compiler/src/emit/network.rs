@@ -3,10 +3,11 @@
 //! from an equation of the derivation).
 
 use super::code::{equation, equations};
-use super::layout::{Cache, Layout, buffer, lse_buffer, lse_rows};
-use super::{io, model, update};
+use super::layout::{Layout, buffer, lse_buffer};
+use super::order::PassOrder;
+use super::{io, model};
 use crate::autodiff::forward::{L, Role};
-use crate::ir::{Equation, Var};
+use crate::ir::Var;
 use crate::model::network::Loss;
 use crate::pipeline::Plan;
 use proc_macro2::{Ident, TokenStream};
@@ -45,7 +46,8 @@ pub(super) fn items(c: &Plan, attrs: TokenStream, vis: TokenStream, name: &Ident
     let constructors = constructors(c, &api);
     let checkpoints = io::methods(net);
     let evaluation = evaluation(c, &api);
-    let private = private(&api, &passes);
+    let step = super::fused::run_step(c, &api.workspace, &api.target_elem);
+    let private = private(&api, &passes, &step);
     let functions = functions(c);
     quote! {
         #model_impl
@@ -159,42 +161,6 @@ fn passes(c: &Plan) -> Passes {
         forward,
         loss,
         backward,
-    }
-}
-
-/// The three passes as emitted: each with the layout its code is emitted with and its
-/// equations in the order of its statements. Emission and the data-flow graph both read it.
-pub(super) struct PassOrder<'p> {
-    /// The forward pass, the loss excepted.
-    pub(super) forward: (Layout<'p>, Vec<&'p Equation>),
-    /// The loss, one statement (never fused).
-    pub(super) loss: (Layout<'p>, Option<&'p Equation>),
-    /// The backward pass, each parameter's gradient after the last read of the parameter.
-    pub(super) backward: (Layout<'p>, Vec<&'p Equation>),
-    /// The tensors whose row normalizers the loss keeps for the backward pass.
-    pub(super) kept: Vec<Var>,
-}
-
-impl<'p> PassOrder<'p> {
-    /// The passes of `c`.
-    pub(super) fn of(c: &'p Plan) -> PassOrder<'p> {
-        let program = &c.derived.program;
-        let forward = c.derived.forward.iter().filter(|e| e.lhs.var != L);
-        let loss_equation = c.derived.forward.iter().find(|e| e.lhs.var == L);
-        let kept = loss_equation.map(lse_rows).unwrap_or_default();
-        let with_cache = |cache| Layout {
-            lse_rows: (kept.clone(), Some(cache)),
-            backward: cache == Cache::Load,
-            ..Layout::new(program, &c.lowering)
-        };
-        let backward_layout = with_cache(Cache::Load);
-        let backward = update::updates_last(&backward_layout, c.derived.live_adjoints());
-        PassOrder {
-            forward: (Layout::new(program, &c.lowering), forward.collect()),
-            loss: (with_cache(Cache::Store), loss_equation),
-            backward: (backward_layout, backward),
-            kept,
-        }
     }
 }
 
@@ -385,10 +351,7 @@ fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
             assert_eq!(grad.len(), #params, "the gradient needs {} values (PARAMS), found {}", #params, grad.len());
             let batch = Self::check(xs, targets);
             let mut ws = self.workspace.lock().unwrap_or_else(|e| e.into_inner());
-            Self::run_forward(&self.params, &mut ws, xs, batch);
-            let loss = Self::run_loss(&self.params, &mut ws, #flatten_targets, batch);
-            Self::run_backward(::mlp_runtime::params::Params::Read(&self.params), &mut ws, xs, #flatten_targets, batch, grad);
-            loss
+            Self::run_step(::mlp_runtime::params::Params::Read(&self.params), &mut ws, xs, #flatten_targets, batch, grad)
         }
 
         /// One training step: the gradient of the mean loss, then `opt`'s update. Returns the
@@ -398,26 +361,25 @@ fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
         pub fn train_step(&mut self, xs: &[f32], targets: &[#target], opt: &mut impl ::mlp_runtime::Optimizer) -> f32 {
             let batch = Self::check(xs, targets);
             let ws = self.workspace.get_mut().unwrap_or_else(|e| e.into_inner());
-            Self::run_forward(&self.params, ws, xs, batch);
-            let loss = Self::run_loss(&self.params, ws, #flatten_targets, batch);
+            let targets = #flatten_targets;
             if let Some(lr) = opt.descend() {
                 let params = ::mlp_runtime::params::Params::Descend { values: &mut self.params, lr };
-                Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
+                Self::run_step(params, ws, xs, targets, batch, &mut self.grad)
             } else if opt.begin(Self::PARAMS) {
                 let params = ::mlp_runtime::params::Params::Update { values: &mut self.params, opt };
-                Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
+                Self::run_step(params, ws, xs, targets, batch, &mut self.grad)
             } else {
                 let params = ::mlp_runtime::params::Params::Read(&self.params);
-                Self::run_backward(params, ws, xs, #flatten_targets, batch, &mut self.grad);
+                let loss = Self::run_step(params, ws, xs, targets, batch, &mut self.grad);
                 opt.step(&mut self.params, &self.grad);
+                loss
             }
-            loss
         }
     }
 }
 
 /// The checks of a batch and the three passes.
-fn private(api: &Api<'_>, passes: &Passes) -> TokenStream {
+fn private(api: &Api<'_>, passes: &Passes, step: &TokenStream) -> TokenStream {
     let Api {
         inputs,
         outputs,
@@ -477,5 +439,7 @@ fn private(api: &Api<'_>, passes: &Passes) -> TokenStream {
                 #(#backward)*
             })
         }
+
+        #step
     }
 }

@@ -196,6 +196,7 @@ fn epilogue(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> (TokenStream
         inline: true,
         substitute,
         in_pass: false,
+        sample: Default::default(),
     };
     let value = cx.expr(&then.rhs);
     let code = quote! {

@@ -103,21 +103,7 @@ fn rows_times_weights(
     // A stored matrix's columns are fixed (`unrolled` in product.rs), so the batch is A's
     // rows as stored: it is not read transposed.
     debug_assert!(!a.transposed, "A's rows are the samples");
-    let cells = (0..n).map(|q| {
-        let terms: Vec<TokenStream> = (0..k)
-            .map(|p| {
-                let (p, w) = (lit(p), lit(b.at(p, q)));
-                quote!(x[#p] * weights[#w])
-            })
-            .collect();
-        let sum = pairwise(&terms);
-        let bias = bias.map(|_| {
-            let q = lit(q);
-            quote!(+ bias[#q])
-        });
-        let q = lit(q);
-        quote!(row[#q] = #sum #bias;)
-    });
+    let cells = row_cells(n, k, b, bias.is_some());
     let (weights, xs, nn) = (&b.data, a.sample_rows(), lit(n));
     let bias = bias.map(|data| quote!(let bias = &#data;));
     quote! {
@@ -131,6 +117,25 @@ fn rows_times_weights(
             *out = row;
         }
     }
+}
+
+/// One sample's row of `C = A·B (+ bias)`, unrolled: `row[q] = Σₚ x[p]·weights[…] + bias[q]`
+/// for each of its `n` columns, with `x` the sample's row of A (`k` long) and `weights` B.
+pub(super) fn row_cells(n: usize, k: usize, b: &Stored, bias: bool) -> Vec<TokenStream> {
+    (0..n)
+        .map(|q| {
+            let terms: Vec<TokenStream> = (0..k)
+                .map(|p| {
+                    let (p, w) = (lit(p), lit(b.at(p, q)));
+                    quote!(x[#p] * weights[#w])
+                })
+                .collect();
+            let sum = pairwise(&terms);
+            let q = lit(q);
+            let bias = bias.then(|| quote!(+ bias[#q]));
+            quote!(row[#q] = #sum #bias;)
+        })
+        .collect()
 }
 
 /// The sum of `terms` added pairwise, `(t₀ + t₁) + (t₂ + t₃)`: a chain of ⌈log₂ k⌉ additions
@@ -152,6 +157,18 @@ fn pairwise(terms: &[TokenStream]) -> TokenStream {
     }
 }
 
+/// One sample's terms of a weight gradient `C = Aᵀ·B` (`m×n`), unrolled:
+/// `acc[r·n + q] += x[r]·y[q]`, with `x` and `y` the sample's rows of A and B.
+pub(super) fn sample_updates(m: usize, n: usize) -> Vec<TokenStream> {
+    (0..m)
+        .flat_map(|r| (0..n).map(move |q| (r, q)))
+        .map(|(r, q)| {
+            let (cell, r, q) = (lit(r * n + q), lit(r), lit(q));
+            quote!(acc[#cell] += x[#r] * y[#q];)
+        })
+        .collect()
+}
+
 /// A weight gradient `C = Aᵀ·B` summed over the samples (A read transposed, both with the
 /// samples in their rows): unrolled accumulators, written to `out` at the end.
 fn sum_over_samples(m: usize, n: usize, a: &Stored, b: &Stored, out: &TokenStream) -> TokenStream {
@@ -160,12 +177,7 @@ fn sum_over_samples(m: usize, n: usize, a: &Stored, b: &Stored, out: &TokenStrea
         a.transposed && !b.transposed,
         "both operands' rows are the samples"
     );
-    let updates = (0..m)
-        .flat_map(|r| (0..n).map(move |q| (r, q)))
-        .map(|(r, q)| {
-            let (cell, r, q) = (lit(r * n + q), lit(r), lit(q));
-            quote!(acc[#cell] += x[#r] * y[#q];)
-        });
+    let updates = sample_updates(m, n);
     let (cells, a_rows, b_rows) = (lit(m * n), a.sample_rows(), b.sample_rows());
     quote! {
         let mut acc = [0.0f32; #cells];
