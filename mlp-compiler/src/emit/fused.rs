@@ -7,15 +7,16 @@
 //! of a tiny network's step. The statements are the passes' own, in their order, and each
 //! sum adds the samples in the same order, so both give the same bits.
 //!
-//! Otherwise (a product too large to unroll, a sum over the batch anywhere else) the step
-//! runs the three passes.
+//! Otherwise (a product too large to unroll, a sum over the batch anywhere else, an equation
+//! that is not per sample, such as a gradient that simplifies to the constant 0, or one that
+//! reads a parameter outside a product) the step runs the three passes.
 
 use super::layout::{Layout, buffer, lse_buffer};
 use super::loops::{Code, Sample, expand_softmax};
 use super::order::PassOrder;
 use super::product::{Product, dims};
 use super::rows::loop_var;
-use super::small::{Stored, row_cells, sample_updates, unrolls};
+use super::small::{row_cells, sample_updates, unrolls};
 use super::update::finish;
 use crate::autodiff::forward::{T, X};
 use crate::ir::{Dim, Equation, Expr, Idx, Ix, Ref, Var};
@@ -24,28 +25,52 @@ use crate::pipeline::Plan;
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
-/// `run_step`: the loss of a batch and its gradient, each parameter finished as the
-/// optimizer's `Params` asks: fused into one loop over the samples where the passes allow
-/// it, else the forward pass, the loss and the backward pass in turn.
-pub(super) fn run_step(c: &Plan, workspace: &Ident, target_elem: &TokenStream) -> TokenStream {
+/// The generated training step and how it was built.
+pub(super) struct Step {
+    /// `run_step`: the loss of a batch and its gradient, each parameter finished as the
+    /// optimizer's `Params` asks.
+    pub(super) item: TokenStream,
+    /// Whether it is one loop over the samples; if not, it runs the three passes in turn, and
+    /// the backward pass is emitted for it.
+    pub(super) fused: bool,
+}
+
+/// `run_step`, fused into one loop over the samples where the passes allow it, else the
+/// forward pass, the loss and the backward pass in turn.
+pub(super) fn run_step(c: &Plan, workspace: &Ident, target_elem: &TokenStream) -> Step {
     let order = PassOrder::of(c);
-    let body = match fused(&order) {
-        Some(fused) => quote! {
-            ::mlp_runtime::simd::vectorized(#[inline(always)] |compiled| { #fused })
-        },
-        None => quote! {
-            Self::run_forward(params.get(), ws, xs, batch);
-            let loss = Self::run_loss(params.get(), ws, targets, batch);
-            Self::run_backward(params, ws, xs, targets, batch, grad);
-            loss
-        },
+    let fused = fused(&order);
+    let is_fused = fused.is_some();
+    let (params, body) = match fused {
+        // The parameters are finished after the loop.
+        Some(fused) => (
+            quote!(mut params),
+            quote! {
+                ::mlp_runtime::simd::vectorized(#[inline(always)] |compiled| { #fused })
+            },
+        ),
+        None => (
+            quote!(params),
+            quote! {
+                Self::run_forward(params.get(), ws, xs, batch);
+                let loss = Self::run_loss(params.get(), ws, targets, batch);
+                Self::run_backward(params, ws, xs, targets, batch, grad);
+                loss
+            },
+        ),
     };
-    quote! {
+    // A kept row normalizer's local starts at zero for the compiler's sake: the loss of `ce`
+    // stores it inside its loop over the classes, which the compiler cannot prove runs.
+    let item = quote! {
         #[doc(hidden)]
         #[allow(unused_assignments)]
-        fn run_step(mut params: ::mlp_runtime::params::Params<'_>, ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) -> f32 {
+        fn run_step(#params: ::mlp_runtime::params::Params<'_>, ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) -> f32 {
             #body
         }
+    };
+    Step {
+        item,
+        fused: is_fused,
     }
 }
 
@@ -75,14 +100,15 @@ fn fused(order: &PassOrder<'_>) -> Option<TokenStream> {
     } = f;
     let kept = order.kept.iter().map(|v| lse_buffer(*v));
     let inputs = Literal::usize_unsuffixed(inputs);
+    let n = loop_var(Idx::BATCH);
     Some(quote! {
         #(#ahead)*
         {
             let values = params.get();
             #(#bound)*
             let xs_rows = xs.as_chunks::<#inputs>().0;
-            for i_n0 in 0..batch {
-                let x = &xs_rows[i_n0];
+            for #n in 0..batch {
+                let x = &xs_rows[#n];
                 #(let mut #kept = 0.0f32;)*
                 #(#body)*
             }
@@ -167,15 +193,26 @@ impl Fused {
 
     /// The local holding the sample's row of an operand read as stored.
     fn operand(&self, o: &Operand) -> Option<Ident> {
-        let row = (!o.transposed).then(|| self.sample.row(&o.tensor))?;
-        row.cloned()
+        if o.transposed {
+            return None;
+        }
+        self.sample.row(&o.tensor).cloned()
     }
 
-    /// A new row of the sample, `width` long, named after the tensor `r` it holds.
+    /// A new row of the sample, `width` long, named after the tensor `r` it holds; `None` if
+    /// `r` has one already (a tensor written twice).
     fn new_row(&mut self, layout: &Layout<'_>, r: &Ref) -> Option<(Ident, usize)> {
         let [Dim::Batch, Dim::Fixed(width)] = layout.shape(r.var) else {
             return None;
         };
+        if self
+            .sample
+            .rows
+            .iter()
+            .any(|(v, a, _)| *v == r.var && *a == r.adjoint)
+        {
+            return None;
+        }
         let name = buffer(r.var, r.adjoint);
         self.sample.rows.push((r.var, r.adjoint, name.clone()));
         Some((name, *width))
@@ -197,12 +234,7 @@ impl Fused {
             let b = self.param(layout, b.var);
             quote!(let bias = #b;)
         });
-        let stored = Stored {
-            data: TokenStream::new(),
-            cols,
-            transposed: p.b.transposed,
-        };
-        let cells = row_cells(n, k, &stored, bias.is_some());
+        let cells = row_cells(n, k, (cols, p.b.transposed), bias.is_some());
         let (name, _) = self.new_row(layout, &p.eq.lhs)?;
         let n = Literal::usize_unsuffixed(n);
         self.body.push(quote! {
@@ -262,12 +294,14 @@ impl Fused {
             return None;
         }
         let acc = format_ident!("g_{}", buffer(eq.lhs.var, false));
-        let (off, range) = layout.range(eq.lhs.var);
+        // The accumulator is the whole tensor, the length of its range in the gradient.
+        let (off, tensor_len) = layout.range(eq.lhs.var);
+        debug_assert_eq!(tensor_len.to_string(), len.to_string(), "{eq}");
         let cells = Literal::usize_unsuffixed(len);
         self.ahead.push(quote!(let mut #acc = [0.0f32; #cells];));
         let finish = finish(layout, eq);
         self.after.push(quote! {
-            grad[#off..#off + #range].copy_from_slice(&#acc);
+            grad[#off..#off + #cells].copy_from_slice(&#acc);
             #finish
         });
         Some(acc)
@@ -314,13 +348,15 @@ impl Fused {
             let Expr::Sum(_, term) = sum else {
                 unreachable!("sums over the batch")
             };
-            if !self.per_sample(term) {
+            // A sum over the batch inside another sum would leave its term an index that
+            // no loop of the step binds.
+            if !self.per_sample(term) || term.free().iter().any(|i| *i != Idx::BATCH) {
                 return None;
             }
             let acc = format_ident!("loss_sum{k}");
             let term = self.code(layout, true).expr(&expand_softmax(term));
             self.ahead.push(quote!(let mut #acc = 0.0f32;));
-            let comment = format!(" the sample's term of {eq}");
+            let comment = format!(" the sample's term of sum {} of {eq}", k + 1);
             self.body.push(quote!(#[doc = #comment] { #acc += #term; }));
             self.sample.sums.push((sum.clone(), acc));
         }

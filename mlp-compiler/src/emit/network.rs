@@ -378,8 +378,9 @@ fn evaluation(c: &Plan, api: &Api<'_>) -> TokenStream {
     }
 }
 
-/// The checks of a batch and the three passes.
-fn private(api: &Api<'_>, passes: &Passes, step: &TokenStream) -> TokenStream {
+/// The checks of a batch, the passes and the training step (the backward pass only for a
+/// step that runs it).
+fn private(api: &Api<'_>, passes: &Passes, step: &super::fused::Step) -> TokenStream {
     let Api {
         inputs,
         outputs,
@@ -395,6 +396,17 @@ fn private(api: &Api<'_>, passes: &Passes, step: &TokenStream) -> TokenStream {
         backward,
         ..
     } = passes;
+    let backward = (!step.fused).then(|| {
+        quote! {
+            #[doc(hidden)]
+            fn run_backward(mut params: ::mlp_runtime::params::Params<'_>, ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) {
+                ::mlp_runtime::simd::vectorized(#[inline(always)] |compiled| {
+                    #(#backward)*
+                })
+            }
+        }
+    });
+    let step = &step.item;
     let label_check = if *nll {
         quote! {
             for (k, t) in targets.iter().enumerate() {
@@ -433,12 +445,7 @@ fn private(api: &Api<'_>, passes: &Passes, step: &TokenStream) -> TokenStream {
             ws.l[0]
         }
 
-        #[doc(hidden)]
-        fn run_backward(mut params: ::mlp_runtime::params::Params<'_>, ws: &mut #workspace, xs: &[f32], targets: &[#target_elem], batch: usize, grad: &mut [f32]) {
-            ::mlp_runtime::simd::vectorized(#[inline(always)] |compiled| {
-                #(#backward)*
-            })
-        }
+        #backward
 
         #step
     }

@@ -9,11 +9,12 @@ use crate::ir::{Equation, Var};
 use crate::pipeline::Plan;
 
 /// The three passes as emitted: each with the layout its code is emitted with and its
-/// equations in the order of its statements. Emission and the data-flow graph both read it.
+/// equations in the order of its statements. Emission, the fused step and the data-flow graph
+/// read it.
 pub(super) struct PassOrder<'p> {
     /// The forward pass, the loss excepted.
     pub(super) forward: (Layout<'p>, Vec<&'p Equation>),
-    /// The loss, one statement (never fused).
+    /// The loss, one statement (never in a product's epilogue).
     pub(super) loss: (Layout<'p>, Option<&'p Equation>),
     /// The backward pass, each parameter's gradient after the last read of the parameter.
     pub(super) backward: (Layout<'p>, Vec<&'p Equation>),

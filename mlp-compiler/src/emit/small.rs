@@ -103,7 +103,7 @@ fn rows_times_weights(
     // A stored matrix's columns are fixed (`unrolled` in product.rs), so the batch is A's
     // rows as stored: it is not read transposed.
     debug_assert!(!a.transposed, "A's rows are the samples");
-    let cells = row_cells(n, k, b, bias.is_some());
+    let cells = row_cells(n, k, (b.cols, b.transposed), bias.is_some());
     let (weights, xs, nn) = (&b.data, a.sample_rows(), lit(n));
     let bias = bias.map(|data| quote!(let bias = &#data;));
     quote! {
@@ -121,7 +121,18 @@ fn rows_times_weights(
 
 /// One sample's row of `C = A·B (+ bias)`, unrolled: `row[q] = Σₚ x[p]·weights[…] + bias[q]`
 /// for each of its `n` columns, with `x` the sample's row of A (`k` long) and `weights` B.
-pub(super) fn row_cells(n: usize, k: usize, b: &Stored, bias: bool) -> Vec<TokenStream> {
+/// B is given as stored: `(columns, transposed)`.
+pub(super) fn row_cells(
+    n: usize,
+    k: usize,
+    (cols, transposed): (usize, bool),
+    bias: bool,
+) -> Vec<TokenStream> {
+    let b = Stored {
+        data: TokenStream::new(),
+        cols,
+        transposed,
+    };
     (0..n)
         .map(|q| {
             let terms: Vec<TokenStream> = (0..k)
