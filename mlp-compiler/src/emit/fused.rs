@@ -83,7 +83,6 @@ fn fused(order: &PassOrder<'_>) -> Option<TokenStream> {
         _ => return None,
     };
     f.sample.rows.push((X, false, format_ident!("x")));
-    f.sample.kept_local = true;
     for eq in &order.forward.1 {
         f.statement(&order.forward.0, eq)?;
     }
@@ -259,7 +258,7 @@ impl Fused {
         }
         let x = self.sample.row(&p.a.tensor)?.clone();
         let y = self.operand(p.b)?;
-        let acc = self.gradient(layout, p.eq, m * n)?;
+        let acc = self.gradient(layout, p.eq)?;
         let updates = sample_updates(m, n);
         self.body.push(quote! {
             {
@@ -275,10 +274,7 @@ impl Fused {
     /// accumulator.
     fn column_sum(&mut self, layout: &Layout<'_>, eq: &Equation, input: &Ref) -> Option<()> {
         let row = self.sample.row(input)?.clone();
-        let &[Dim::Fixed(cols)] = layout.shape(eq.lhs.var) else {
-            return None;
-        };
-        let acc = self.gradient(layout, eq, cols)?;
+        let acc = self.gradient(layout, eq)?;
         self.body.push(quote! {
             for (o, v) in #acc.iter_mut().zip(&#row) {
                 *o += *v;
@@ -287,17 +283,14 @@ impl Fused {
         Some(())
     }
 
-    /// The accumulator of a parameter's gradient (`len` values), and, after the loop, its
+    /// The accumulator of a parameter's gradient (the whole tensor), and, after the loop, its
     /// gradient written and finished.
-    fn gradient(&mut self, layout: &Layout<'_>, eq: &Equation, len: usize) -> Option<Ident> {
+    fn gradient(&mut self, layout: &Layout<'_>, eq: &Equation) -> Option<Ident> {
         if !(eq.lhs.adjoint && layout.is_param(eq.lhs.var)) {
             return None;
         }
         let acc = format_ident!("g_{}", buffer(eq.lhs.var, false));
-        // The accumulator is the whole tensor, the length of its range in the gradient.
-        let (off, tensor_len) = layout.range(eq.lhs.var);
-        debug_assert_eq!(tensor_len.to_string(), len.to_string(), "{eq}");
-        let cells = Literal::usize_unsuffixed(len);
+        let (off, cells) = layout.range(eq.lhs.var);
         self.ahead.push(quote!(let mut #acc = [0.0f32; #cells];));
         let finish = finish(layout, eq);
         self.after.push(quote! {

@@ -152,12 +152,15 @@ pub(super) struct Sample {
     pub(super) rows: Vec<(Var, bool, Ident)>,
     /// Sums over the batch, each with the local that accumulates it.
     pub(super) sums: Vec<(Expr, Ident)>,
-    /// Whether the kept row normalizers are locals (named as their workspace fields) rather
-    /// than workspace buffers.
-    pub(super) kept_local: bool,
 }
 
 impl Sample {
+    /// Whether the code is a fused step's (which holds at least the sample's input row):
+    /// then the kept row normalizers are locals, named as their workspace fields.
+    pub(super) fn fused(&self) -> bool {
+        !self.rows.is_empty()
+    }
+
     /// The local holding the row `r` reads, when `r` reads the current sample's row.
     pub(super) fn row(&self, r: &Ref) -> Option<&Ident> {
         if r.ix.len() != 2 || r.ix[0] != Ix::Var(Idx::BATCH) {
@@ -339,12 +342,12 @@ impl Code<'_, '_> {
                 quote!(::mlp_runtime::scalar::log_sum_exp_row(#row))
             };
             let code = match (self.kept_row(body), self.layout.lse_rows.1) {
-                (Some((local, _)), Some(Cache::Store)) if self.sample.kept_local => quote!({
+                (Some((local, _)), Some(Cache::Store)) if self.sample.fused() => quote!({
                     let v = #computed;
                     #local = v;
                     v
                 }),
-                (Some((local, _)), Some(Cache::Load)) if self.sample.kept_local => quote!(#local),
+                (Some((local, _)), Some(Cache::Load)) if self.sample.fused() => quote!(#local),
                 (Some((field, n)), Some(Cache::Store)) => quote!({
                     let v = #computed;
                     ws.#field[#n] = v;

@@ -24,18 +24,19 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// The index of element (r, c) of the operand as the product reads it, in its storage.
-    fn at(&self, r: usize, c: usize) -> usize {
-        let (row, col) = if self.transposed { (c, r) } else { (r, c) };
-        row * self.cols + col
-    }
-
     /// The operand's rows, one per sample, as arrays (`as_chunks`): stored matrices hold the
     /// samples in their rows, since only their row count may be the batch.
     fn sample_rows(&self) -> TokenStream {
         let (data, cols) = (&self.data, lit(self.cols));
         quote!(#data.as_chunks::<#cols>().0)
     }
+}
+
+/// The index, in its storage, of element (r, c) of an operand stored with `cols` columns and
+/// read transposed or not.
+fn stored_at((cols, transposed): (usize, bool), r: usize, c: usize) -> usize {
+    let (row, col) = if transposed { (c, r) } else { (r, c) };
+    row * cols + col
 }
 
 fn lit(n: usize) -> TokenStream {
@@ -122,22 +123,12 @@ fn rows_times_weights(
 /// One sample's row of `C = A·B (+ bias)`, unrolled: `row[q] = Σₚ x[p]·weights[…] + bias[q]`
 /// for each of its `n` columns, with `x` the sample's row of A (`k` long) and `weights` B.
 /// B is given as stored: `(columns, transposed)`.
-pub(super) fn row_cells(
-    n: usize,
-    k: usize,
-    (cols, transposed): (usize, bool),
-    bias: bool,
-) -> Vec<TokenStream> {
-    let b = Stored {
-        data: TokenStream::new(),
-        cols,
-        transposed,
-    };
+pub(super) fn row_cells(n: usize, k: usize, stored: (usize, bool), bias: bool) -> Vec<TokenStream> {
     (0..n)
         .map(|q| {
             let terms: Vec<TokenStream> = (0..k)
                 .map(|p| {
-                    let (p, w) = (lit(p), lit(b.at(p, q)));
+                    let (p, w) = (lit(p), lit(stored_at(stored, p, q)));
                     quote!(x[#p] * weights[#w])
                 })
                 .collect();
