@@ -210,24 +210,27 @@ fn rms<const CENTERED: bool, const MOMENTUM: bool>(
     let ga = if CENTERED { &mut ga[..n] } else { ga };
     let buf = if MOMENTUM { &mut buf[..n] } else { buf };
     for i in 0..n {
-        let g = if wd != 0.0 {
-            grad[i] + wd * params[i]
-        } else {
-            grad[i]
-        };
-        sq[i] = alpha * sq[i] + (1.0 - alpha) * g * g;
-        let var = if CENTERED {
-            ga[i] = alpha * ga[i] + (1.0 - alpha) * g;
-            sq[i] - ga[i] * ga[i]
-        } else {
-            sq[i]
-        };
+        // Every value is read before any is written: the buffers are large allocations that
+        // start at the same offset in a page, so a read after a write to another buffer at the
+        // same index would wait on it (4K aliasing).
+        let (p, s) = (params[i], sq[i]);
+        let a = if CENTERED { ga[i] } else { 0.0 };
+        let b = if MOMENTUM { buf[i] } else { 0.0 };
+        let g = if wd != 0.0 { grad[i] + wd * p } else { grad[i] };
+        let s = alpha * s + (1.0 - alpha) * g * g;
+        let a = alpha * a + (1.0 - alpha) * g;
+        let var = if CENTERED { s - a * a } else { s };
         let scaled = g / (var.sqrt() + eps);
+        let b = mu * b + scaled;
+        sq[i] = s;
+        if CENTERED {
+            ga[i] = a;
+        }
         if MOMENTUM {
-            buf[i] = mu * buf[i] + scaled;
-            params[i] -= lr * buf[i];
+            buf[i] = b;
+            params[i] = p - lr * b;
         } else {
-            params[i] -= lr * scaled;
+            params[i] = p - lr * scaled;
         }
     }
 }

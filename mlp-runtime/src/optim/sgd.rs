@@ -147,11 +147,15 @@ impl super::Stepwise for Sgd {
             vectorized(
                 #[inline(always)]
                 |_| {
-                    for ((p, g), b) in params.iter_mut().zip(grad).zip(buf.iter_mut()) {
-                        let g = if wd != 0.0 { g + wd * *p } else { *g };
-                        *b = if first { g } else { mu * *b + (1.0 - tau) * g };
-                        let g = if nesterov { g + mu * *b } else { *b };
-                        *p -= lr * g;
+                    for ((p_out, g), b_out) in params.iter_mut().zip(grad).zip(buf.iter_mut()) {
+                        // Both read before either is written: the buffers start at the same
+                        // offset in a page, and a read after a write to the other at the same
+                        // index would wait on it (4K aliasing).
+                        let (p, b) = (*p_out, *b_out);
+                        let g = if wd != 0.0 { g + wd * p } else { *g };
+                        let b = if first { g } else { mu * b + (1.0 - tau) * g };
+                        let g = if nesterov { g + mu * b } else { b };
+                        (*p_out, *b_out) = (p - lr * g, b);
                     }
                 },
             );
