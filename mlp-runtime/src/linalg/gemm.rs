@@ -263,11 +263,9 @@ where
     // Only where no row block would pack B again (measured on the dot tiles).
     let height = m.div_ceil(by_rows);
     let a_larger = m > n && by_rows == blocks && (dot || b_in_place(b, height, depth_block(k)));
-    // A descent step's C is a weight matrix, row `i` output `i`'s weights: the forward product
-    // split the same matrix by those rows (its column blocks of C are outputs), so row blocks
-    // here have each thread update the rows it read, which its core's cache still holds,
-    // instead of taking half of them from the other core's (measured on the seed network's
-    // step at batch 64 on two threads, four alternated pairs: 1076–1413 µs against 1122–1611).
+    // A descent step's C is a weight matrix, split by its rows (outputs) as the forward product
+    // split it: each thread updates the rows its core's cache holds (seed step, two threads,
+    // four alternated pairs: 1076–1413 µs against 1122–1611 with column blocks).
     let weight_rows = packed_only && by_rows == blocks;
     let split = if by_cols >= by_rows && !a_larger && !weight_rows {
         // Column blocks: each thread reads (and packs) its own part of B.
