@@ -175,9 +175,7 @@ fn adam<const DECAY: bool, const L2: bool>(
     } = rule;
     let state = m.iter_mut().zip(v.iter_mut());
     for ((p_out, g), (m_out, v_out)) in params.iter_mut().zip(grad).zip(state) {
-        // Every value is read before any is written: the four buffers are large allocations
-        // that start at the same offset in a page, so a read after a write to another buffer
-        // at the same index would wait on it (4K aliasing; measured 1.5–2× slower).
+        // Every value read before any is written (4K aliasing: the module's documentation).
         let (mut p, mut m, v) = (*p_out, *m_out, *v_out);
         if DECAY {
             p *= decay;

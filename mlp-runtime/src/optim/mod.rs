@@ -5,6 +5,12 @@
 //! the same body, and no multiply-add is fused on any, so results are bit-identical. A step
 //! can also be applied tensor by tensor as a training step's gradients are finished
 //! ([`Optimizer::begin`], [`Optimizer::update`]), with the same bits.
+//!
+//! Every update loop reads all of an index's values before it writes any. The buffers
+//! (parameters, gradient, state) are large allocations that start at the same offset in a
+//! page, so a read after a write to another buffer at the same index waits on that write
+//! (4K aliasing): written the other way, Adam's update of 669,706 parameters took 588 µs
+//! instead of 259–297.
 
 mod adam;
 mod rmsprop;

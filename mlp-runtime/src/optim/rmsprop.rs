@@ -210,18 +210,18 @@ fn rms<const CENTERED: bool, const MOMENTUM: bool>(
     let ga = if CENTERED { &mut ga[..n] } else { ga };
     let buf = if MOMENTUM { &mut buf[..n] } else { buf };
     for i in 0..n {
-        // Every value is read before any is written: the buffers are large allocations that
-        // start at the same offset in a page, so a read after a write to another buffer at the
-        // same index would wait on it (4K aliasing).
+        // Every value read before any is written (4K aliasing: the module's documentation).
         let (p, s) = (params[i], sq[i]);
-        let a = if CENTERED { ga[i] } else { 0.0 };
-        let b = if MOMENTUM { buf[i] } else { 0.0 };
         let g = if wd != 0.0 { grad[i] + wd * p } else { grad[i] };
         let s = alpha * s + (1.0 - alpha) * g * g;
-        let a = alpha * a + (1.0 - alpha) * g;
+        let a = if CENTERED {
+            alpha * ga[i] + (1.0 - alpha) * g
+        } else {
+            0.0
+        };
         let var = if CENTERED { s - a * a } else { s };
         let scaled = g / (var.sqrt() + eps);
-        let b = mu * b + scaled;
+        let b = if MOMENTUM { mu * buf[i] + scaled } else { 0.0 };
         sq[i] = s;
         if CENTERED {
             ga[i] = a;

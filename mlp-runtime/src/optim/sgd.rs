@@ -148,9 +148,8 @@ impl super::Stepwise for Sgd {
                 #[inline(always)]
                 |_| {
                     for ((p_out, g), b_out) in params.iter_mut().zip(grad).zip(buf.iter_mut()) {
-                        // Both read before either is written: the buffers start at the same
-                        // offset in a page, and a read after a write to the other at the same
-                        // index would wait on it (4K aliasing).
+                        // Both read before either is written (4K aliasing: the module's
+                        // documentation).
                         let (p, b) = (*p_out, *b_out);
                         let g = if wd != 0.0 { g + wd * p } else { *g };
                         let b = if first { g } else { mu * b + (1.0 - tau) * g };
