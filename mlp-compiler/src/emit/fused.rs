@@ -386,6 +386,7 @@ impl Fused {
             substitute: Vec::new(),
             in_pass: true,
             sample: self.sample.clone(),
+            depth: 0,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! reads, labelled with what computes the equation in the generated code. The passes are
 //! walked as emission walks them ([`PassOrder`]), so a product is called unrolled exactly
 //! where the code unrolls it and an activation runs in a GEMM's epilogue exactly where the
-//! code fuses it.
+//! code fuses it. The graph draws the passes; where every product unrolls, the training step
+//! runs the same equations one sample at a time in one loop (`fused.rs`), which it does not
+//! draw.
 
 use super::code::statements;
 use super::layout::Layout;

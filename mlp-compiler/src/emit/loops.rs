@@ -29,6 +29,7 @@ pub(super) fn loops(layout: &Layout<'_>, eq: &Equation) -> TokenStream {
         substitute: Vec::new(),
         in_pass: true,
         sample: Sample::default(),
+        depth: 0,
     };
     if idx.is_empty() {
         let value = cx.expr(&rhs);
@@ -142,6 +143,9 @@ pub(super) struct Code<'a, 'p> {
     /// In a fused step (`fused.rs`): the current sample's rows held in local arrays,
     /// and the sums over the batch accumulated in locals.
     pub(super) sample: Sample,
+    /// How many reductions this code is the body of: names its hoisted reductions apart from
+    /// those of the code around it (`r0`, then `r1_0` inside a sum, …).
+    pub(super) depth: usize,
 }
 
 /// What a fused step (`fused.rs`) holds in locals for the sample it computes.
@@ -210,23 +214,31 @@ impl Code<'_, '_> {
         if let Some((_, var, _, _)) = self.hoisted.iter().find(|(x, ..)| x == e) {
             return quote!(#var);
         }
-        let var = format_ident!("r{}", self.hoisted.len());
+        let var = match self.depth {
+            0 => format_ident!("r{}", self.hoisted.len()),
+            d => format_ident!("r{d}_{}", self.hoisted.len()),
+        };
         self.hoisted.push((e.clone(), var.clone(), code, false));
         quote!(#var)
     }
 
-    /// The body of a reduction: anything reduced inside it is computed in place.
-    fn nested(&mut self, body: &Expr) -> TokenStream {
+    /// The body of a reduction over `i`, and the statements to run ahead of its loop: what
+    /// the body reduces without reading `i` (a row's `lse` inside a sum over the row's
+    /// classes) is computed there, once, and anything else in place.
+    fn nested(&mut self, i: Idx, body: &Expr) -> (Vec<TokenStream>, TokenStream) {
+        let outer: Vec<Idx> = body.free().into_iter().filter(|x| *x != i).collect();
         let mut inner = Code {
             layout: self.layout,
             hoisted: Vec::new(),
-            outer: Vec::new(),
-            inline: true,
+            outer: outer.clone(),
+            inline: false,
             substitute: self.substitute.clone(),
             in_pass: self.in_pass,
             sample: self.sample.clone(),
+            depth: self.depth + 1,
         };
-        inner.expr(body)
+        let code = inner.expr(body);
+        (inner.take_hoistable(&outer), code)
     }
 
     /// The workspace field and row index of a kept row normalizer over `body` (a row of a
@@ -316,8 +328,9 @@ impl Code<'_, '_> {
             Expr::Sum(i, body) => {
                 let range = self.range(*i, body);
                 let var = loop_var(*i);
-                let inner = self.nested(body);
+                let (ahead, inner) = self.nested(*i, body);
                 let code = quote!({
+                    #(#ahead)*
                     let mut acc = 0.0f32;
                     for #var in 0..#range {
                         acc += #inner;
@@ -359,8 +372,11 @@ impl Code<'_, '_> {
             return self.reduction(e, code);
         }
         let var = loop_var(i);
-        let inner = self.nested(body);
-        let code = quote!(::mlp_runtime::scalar::log_sum_exp((0..#range).map(|#var| #inner)));
+        let (ahead, inner) = self.nested(i, body);
+        let code = quote!({
+            #(#ahead)*
+            ::mlp_runtime::scalar::log_sum_exp((0..#range).map(|#var| #inner))
+        });
         self.reduction(e, code)
     }
 }
@@ -427,6 +443,7 @@ pub(super) fn function(layout: &Layout<'_>, f: &Function) -> TokenStream {
         substitute: vec![(Function::argument(), quote!(x))],
         in_pass: false,
         sample: Sample::default(),
+        depth: 0,
     };
     let (value, slope) = (cx.expr(&f.body), cx.expr(&f.derivative));
     let (name, prime) = (function_ident(f, false), function_ident(f, true));

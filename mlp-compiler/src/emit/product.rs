@@ -197,6 +197,7 @@ fn epilogue(layout: &Layout<'_>, eq: &Equation, then: &Equation) -> (TokenStream
         substitute,
         in_pass: false,
         sample: Default::default(),
+        depth: 0,
     };
     let value = cx.expr(&then.rhs);
     let code = quote! {
