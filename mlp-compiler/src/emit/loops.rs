@@ -241,15 +241,24 @@ impl Code<'_, '_> {
         (inner.take_hoistable(&outer), code)
     }
 
-    /// The workspace field and row index of a kept row normalizer over `body` (a row of a
-    /// matrix whose `lse` the loss keeps, indexed by the sample).
-    fn kept_row(&self, body: &Expr) -> Option<(Ident, TokenStream)> {
+    /// Where a kept row normalizer over `body` lives (a row of a matrix whose `lse` the loss
+    /// keeps, indexed by the sample): its workspace field at the sample's row, or, in a fused
+    /// step, the local named as that field.
+    fn kept_row(&self, body: &Expr) -> Option<TokenStream> {
         let Expr::Ref(r) = body else { return None };
         if r.adjoint || r.ix.len() != 2 || !self.layout.lse_rows.0.contains(&r.var) {
             return None;
         }
         let Ix::Var(n) = r.ix[0] else { return None };
-        (n == Idx::BATCH).then(|| (lse_buffer(r.var), position(r.ix[0])))
+        let field = lse_buffer(r.var);
+        let at = position(r.ix[0]);
+        (n == Idx::BATCH).then(|| {
+            if self.sample.fused() {
+                quote!(#field)
+            } else {
+                quote!(ws.#field[#at])
+            }
+        })
     }
 
     /// When `body` reads a tensor along its last axis `i` and nothing else (a row of logits),
@@ -355,18 +364,12 @@ impl Code<'_, '_> {
                 quote!(::mlp_runtime::scalar::log_sum_exp_row(#row))
             };
             let code = match (self.kept_row(body), self.layout.lse_rows.1) {
-                (Some((local, _)), Some(Cache::Store)) if self.sample.fused() => quote!({
+                (Some(place), Some(Cache::Store)) => quote!({
                     let v = #computed;
-                    #local = v;
+                    #place = v;
                     v
                 }),
-                (Some((local, _)), Some(Cache::Load)) if self.sample.fused() => quote!(#local),
-                (Some((field, n)), Some(Cache::Store)) => quote!({
-                    let v = #computed;
-                    ws.#field[#n] = v;
-                    v
-                }),
-                (Some((field, n)), Some(Cache::Load)) => quote!(ws.#field[#n]),
+                (Some(place), Some(Cache::Load)) => place,
                 _ => computed,
             };
             return self.reduction(e, code);
