@@ -38,7 +38,8 @@ pub(super) fn items(c: &Plan, attrs: TokenStream, vis: TokenStream, name: &Ident
         },
         nll,
     };
-    let passes = passes(c);
+    let step = super::fused::run_step(c, &api.workspace, &api.target_elem);
+    let passes = passes(c, step.fused);
     let Passes { fields, sizes, .. } = &passes;
     let workspace = &api.workspace;
     let model_impl = model::implementation(name, api.inputs, outputs, nll);
@@ -46,7 +47,6 @@ pub(super) fn items(c: &Plan, attrs: TokenStream, vis: TokenStream, name: &Ident
     let constructors = constructors(c, &api);
     let checkpoints = io::methods(net);
     let evaluation = evaluation(c, &api);
-    let step = super::fused::run_step(c, &api.workspace, &api.target_elem);
     let private = private(&api, &passes, &step);
     let functions = functions(c);
     quote! {
@@ -132,8 +132,9 @@ struct Passes {
 }
 
 /// The forward pass, the loss and the backward pass, each statement from an equation of the
-/// derivation, and the workspace buffers they use.
-fn passes(c: &Plan) -> Passes {
+/// derivation, and the workspace buffers they use (no adjoints where the training step is
+/// `fused`: it keeps them in locals, and the backward pass is not emitted).
+fn passes(c: &Plan, fused: bool) -> Passes {
     let program = &c.derived.program;
     let layout = Layout::new(program, &c.lowering);
     // Buffers: every value the forward pass stores, every adjoint of one, and the loss.
@@ -142,7 +143,7 @@ fn passes(c: &Plan) -> Passes {
         .iter()
         .filter(|t| matches!(t.role, Role::Value | Role::Loss))
         .flat_map(|t| [(t.var, false), (t.var, true)])
-        .filter(|(v, adjoint)| !(*v == L && *adjoint))
+        .filter(|(v, adjoint)| !(*adjoint && (*v == L || fused)))
         .collect();
     let mut fields: Vec<Ident> = buffers.iter().map(|(v, a)| buffer(*v, *a)).collect();
     let mut sizes: Vec<TokenStream> = buffers.iter().map(|(v, _)| bare(layout.len(*v))).collect();
