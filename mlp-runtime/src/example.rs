@@ -19,7 +19,8 @@
 //! The struct keeps its parameters, its gradient and a workspace that grows once to the
 //! largest batch it has seen; none of them is public. It is `Clone` (a clone starts with an
 //! empty workspace), `Debug` (its spec and parameter count), `Send` and `Sync` (the workspace
-//! sits behind a lock, so `&self` methods may run from several threads, one at a time), and
+//! sits behind a lock, so `&self` methods may run from several threads, one at a time; a
+//! clone per thread evaluates in parallel), and
 //! implements [`Model`](crate::train::Model), the trait [`train::fit`](crate::train::fit)
 //! drives.
 
