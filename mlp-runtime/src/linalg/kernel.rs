@@ -40,6 +40,14 @@ pub(crate) fn shape(path: Path) -> (usize, usize) {
         _ => (MR, NR),
     }
 }
+/// The lanes of a path's vectors: how many columns of B one load of the kernel reads.
+pub(crate) fn lanes(path: Path) -> usize {
+    match path {
+        Path::Avx512(_) => 16,
+        _ => 8,
+    }
+}
+
 /// How the A panel lies in memory.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Lies {

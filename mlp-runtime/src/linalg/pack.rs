@@ -73,9 +73,11 @@ fn pack_a_rows<const MR: usize>(
     }
 }
 
-/// Packs `B[pc..pc+kc, jc..jc+nc]` as panels of NR columns, zero-padded: panel `q`, row `p`,
-/// column `j` at `q·NR·kc + p·NR + j`. Reads whole contiguous runs where B's rows or columns
-/// are contiguous.
+/// Packs `B[pc..pc+kc, jc..jc+nc]` as panels of NR columns: panel `q`, row `p`, column `j` at
+/// `q·NR·kc + p·NR + j`; a last, narrower panel zero-padded to the end of its last vector, the
+/// last the kernel reads of it ([`kernel::call`] runs a tile only as many vectors wide as its
+/// columns need), so that no lane it reads is left from an earlier product. Reads whole
+/// contiguous runs where B's rows or columns are contiguous.
 pub(crate) fn pack_b(
     path: Path,
     out: &mut [f32],
@@ -109,7 +111,12 @@ fn pack_b_cols<const NR: usize>(
         let full = nc / NR;
         let cols = nc % NR;
         if cols > 0 {
-            out[full * NR * kc..(full + 1) * NR * kc].fill(0.0);
+            pad(
+                path,
+                &mut out[full * NR * kc..(full + 1) * NR * kc],
+                NR,
+                cols,
+            );
         }
         for p in 0..kc {
             let src = &b.data[(pc + p) * b.rs + jc..][..nc];
@@ -125,7 +132,7 @@ fn pack_b_cols<const NR: usize>(
         let panel = &mut out[q * NR * kc..(q + 1) * NR * kc];
         let cols = NR.min(nc - q * NR);
         if cols < NR {
-            panel.fill(0.0);
+            pad(path, panel, NR, cols);
         }
         let first = jc + q * NR;
         if b.rs == 1 {
@@ -155,6 +162,17 @@ fn pack_b_cols<const NR: usize>(
                     panel[p * NR + j] = b.at(pc + p, first + j);
                 }
             }
+        }
+    }
+}
+
+/// Zeroes columns `cols..` of each `nr`-wide row of a panel, up to the end of the vector that
+/// holds column `cols − 1` (the columns past it are never read).
+fn pad(path: Path, panel: &mut [f32], nr: usize, cols: usize) {
+    let end = cols.next_multiple_of(kernel::lanes(path)).min(nr);
+    if end > cols {
+        for row in panel.chunks_exact_mut(nr) {
+            row[cols..end].fill(0.0);
         }
     }
 }
@@ -254,7 +272,41 @@ pub(crate) fn crowded(stride: usize, count: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::crowded;
+    use super::{crowded, pack_b};
+    use crate::linalg::kernel;
+    use crate::linalg::mat::Mat;
+    use crate::simd::{Isa, Path};
+
+    /// A narrower last panel, packed over an earlier product's values (NaN here): its columns
+    /// in place, zeros in the rest of its last vector, the lanes past it not written; B lying
+    /// by rows and by columns, on every path this CPU has.
+    #[test]
+    fn a_narrow_panel_is_padded_to_the_end_of_its_last_vector() {
+        let (kc, nc) = (5usize, 10usize);
+        let b: Vec<f32> = (0..kc * nc).map(|i| i as f32 + 1.0).collect();
+        for isa in [Isa::Avx512, Isa::Avx2Fma, Isa::Portable] {
+            if !isa.supported() {
+                continue;
+            }
+            let path = Path::of(isa);
+            let nr = kernel::shape(path).1;
+            let end = nc.next_multiple_of(kernel::lanes(path)).min(nr);
+            for mat in [Mat::rows(&b, nc), Mat::transposed(&b, kc)] {
+                let mut out = vec![f32::NAN; nr * kc];
+                pack_b(path, &mut out, mat, 0, kc, 0, nc);
+                for (p, row) in out.chunks_exact(nr).enumerate() {
+                    for (j, v) in row.iter().enumerate() {
+                        let want = if j < nc { mat.at(p, j) } else { 0.0 };
+                        if j < end {
+                            assert_eq!(v.to_bits(), want.to_bits(), "{isa} row {p} column {j}");
+                        } else {
+                            assert!(v.is_nan(), "{isa} row {p} column {j} written");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn crowded_strides_are_multiples_of_512_bytes() {
