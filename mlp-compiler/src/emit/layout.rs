@@ -4,7 +4,7 @@
 use crate::autodiff::forward::{Program, Role, T};
 use crate::ir::{Dim, Equation, Expr, Ix, Var};
 use crate::lower::Lowering;
-use proc_macro2::{Delimiter, Ident, Literal, TokenStream, TokenTree};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 use std::cell::Cell;
 
@@ -153,8 +153,11 @@ impl<'p> Layout<'p> {
             let n = Literal::usize_unsuffixed(n);
             return quote!(#n);
         }
-        let dims: Vec<TokenStream> = shape.iter().map(|d| self.dim(*d)).collect();
-        product(dims, quote!(1usize))
+        // Unparenthesized: a length is a call's argument or a range's end, where parentheses
+        // would draw `unused_parens` from rustc in the expanded code.
+        let mut dims = shape.iter().map(|d| self.dim(*d));
+        let first = dims.next().unwrap_or_else(|| quote!(1usize));
+        dims.fold(first, |acc, d| quote!(#acc * #d))
     }
 }
 
@@ -167,17 +170,6 @@ pub(super) fn product(factors: Vec<TokenStream>, empty: TokenStream) -> TokenStr
             let rest = it.fold(first, |acc, f| quote!(#acc * #f));
             quote!((#rest))
         }
-    }
-}
-
-/// `tokens` without the parentheses [`product`] puts around a product, for a place that needs
-/// none (a function's argument, where they would draw `unused_parens` from rustc in the
-/// expanded code).
-pub(super) fn bare(tokens: TokenStream) -> TokenStream {
-    let mut trees = tokens.clone().into_iter();
-    match (trees.next(), trees.next()) {
-        (Some(TokenTree::Group(g)), None) if g.delimiter() == Delimiter::Parenthesis => g.stream(),
-        _ => tokens,
     }
 }
 

@@ -3,7 +3,7 @@
 //! from an equation of the derivation).
 
 use super::code::{equation, equations};
-use super::layout::{Layout, bare, buffer, lse_buffer};
+use super::layout::{Layout, buffer, lse_buffer};
 use super::order::PassOrder;
 use super::{io, model};
 use crate::autodiff::forward::{L, Role};
@@ -146,7 +146,7 @@ fn passes(c: &Plan, fused: bool) -> Passes {
         .filter(|(v, adjoint)| !(*adjoint && (*v == L || fused)))
         .collect();
     let mut fields: Vec<Ident> = buffers.iter().map(|(v, a)| buffer(*v, *a)).collect();
-    let mut sizes: Vec<TokenStream> = buffers.iter().map(|(v, _)| bare(layout.len(*v))).collect();
+    let mut sizes: Vec<TokenStream> = buffers.iter().map(|(v, _)| layout.len(*v)).collect();
 
     let order = PassOrder::of(c);
     let kept = order.kept.clone();
